@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every test: the whole suite in Release, again under ASan+UBSan, the
+# concurrency-labelled tests under ThreadSanitizer, and each fuzz target for a
+# short bounded time. Installs what it needs first (scripts/setup.sh).
+#
+#   scripts/test.sh            # everything
+#   WARMPOOL_STAGES="release asan" scripts/test.sh   # a subset
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+bash scripts/setup.sh
+
+stages=${WARMPOOL_STAGES:-"release asan tsan fuzz"}
+export CTEST_PARALLEL_LEVEL=${CTEST_PARALLEL_LEVEL:-2}
+
+run_preset() {  # preset, extra ctest args...
+  local preset=$1; shift
+  echo "=== $preset: configure + build"
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset"
+  echo "=== $preset: test"
+  ctest --preset "$preset" --timeout 300 "$@"
+}
+
+for stage in $stages; do
+  case $stage in
+    release) run_preset release ;;
+    asan) run_preset asan ;;
+    tsan) run_preset tsan -L concurrency ;;
+    fuzz) if [ -x scripts/fuzz.sh ]; then bash scripts/fuzz.sh; fi ;;
+    *) echo "unknown stage '$stage' (release, asan, tsan, fuzz)" >&2; exit 2 ;;
+  esac
+done
+echo "=== all test stages passed: $stages"
