@@ -1,0 +1,325 @@
+// Issue 3 benchmarks: the hit path with every lifecycle option on, Fresh
+// acquire latency against Reuse, Fresh saturation versus refill_threads, and
+// the acquire_timeout handoff latency from a release to a waiting thread.
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+#include "bench_support.hpp"
+#include "hit_loops.hpp"
+#include "pool_types.hpp"
+#include "suites.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace bench {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::chrono::microseconds kFactoryCost{50};
+// Fresh latency runs ask for an instance every kDemandPeriod: a quarter of
+// what one refill thread can build with a kFactoryCost factory.
+constexpr std::chrono::microseconds kDemandPeriod{200};
+constexpr std::int64_t kLatencySamples = 10'000;
+constexpr std::int64_t kHandoffSamples = 3'000;
+// How long a waiter is left waiting before the release, so it is parked
+// however the pool waits, not still on its way in.
+constexpr std::chrono::microseconds kHandoffPark{50};
+
+void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#endif
+}
+
+void spin_until(Clock::time_point deadline) {
+  while (Clock::now() < deadline) cpu_relax();
+}
+
+std::expected<Handle, BenchError> make_costly_handle() {
+  BusyWork::run(kFactoryCost);
+  return make_instance<Handle>();
+}
+
+[[noreturn]] void die_create(const BenchError& error) {
+  die("InstancePool::create", error);
+}
+
+// --- hit path with every lifecycle option on ------------------------------
+
+// Every option set, each to a value that never fires during the run, so the
+// run measures what the options cost a hit, not what they do.
+warmpool::PoolConfig all_options_config() {
+  warmpool::PoolConfig cfg;
+  cfg.max_instances = kHitPoolSize;
+  cfg.warm_count = kHitPoolSize;
+  cfg.recycle = warmpool::Recycle::Reset;
+  cfg.acquire_timeout = 1000ms;
+  cfg.idle_timeout = std::chrono::milliseconds(std::chrono::hours(1));
+  cfg.max_uses = std::size_t{1} << 40;
+  cfg.max_lifetime = std::chrono::milliseconds(std::chrono::hours(1));
+  cfg.refill_threads = 1;
+  return cfg;
+}
+
+template <class T>
+void setup_all_options(const benchmark::State&) {
+  warmpool::Lifecycle<T> lifecycle;
+  lifecycle.reset = [](T&) { return true; };
+  lifecycle.is_healthy = [](const T&) { return true; };
+  lifecycle.on_destroy = [](T&) {};
+  auto created = Warm<T>::create(all_options_config(), make_instance<T>, lifecycle);
+  if (!created) die_create(created.error());
+  shared_pool<Warm<T>> = std::make_unique<Warm<T>>(std::move(*created));
+}
+
+template <class T>
+void register_all_options_hits(const std::string& type) {
+  benchmark::RegisterBenchmark(("hit/warmpool_all_options/acquire_release/" + type).c_str(),
+                               hit_acquire_release<Warm<T>>)
+      ->Setup(setup_all_options<T>)
+      ->Teardown(teardown_shared<Warm<T>>)
+      ->Apply(thread_counts);
+  benchmark::RegisterBenchmark(("hit/warmpool_all_options/checkout/" + type).c_str(),
+                               hit_checkout<Warm<T>>)
+      ->Setup(setup_all_options<T>)
+      ->Teardown(teardown_shared<Warm<T>>)
+      ->Apply(thread_counts);
+}
+
+// --- acquire latency percentiles ------------------------------------------
+
+Warm<Handle> make_latency_pool(warmpool::Recycle recycle, std::size_t refill_threads) {
+  warmpool::PoolConfig cfg;
+  cfg.max_instances = kHitPoolSize;
+  cfg.warm_count = 4;
+  cfg.recycle = recycle;
+  cfg.refill_threads = refill_threads;
+  cfg.acquire_timeout = 1000ms;
+  auto created = Warm<Handle>::create(cfg, make_costly_handle);
+  if (!created) die_create(created.error());
+  return std::move(*created);
+}
+
+void report_pool_counters(benchmark::State& state, const Warm<Handle>& pool) {
+  const auto m = pool.metrics();
+  const double total = static_cast<double>(m->hits() + m->misses());
+  state.counters["hit_ratio"] = total > 0 ? static_cast<double>(m->hits()) / total : 0.0;
+  state.counters["waits"] = static_cast<double>(m->waits());
+}
+
+// Times acquire() alone (manual time), one request per `period` (0 = back to
+// back); the instance is released right away.
+void acquire_latency(benchmark::State& state, warmpool::Recycle recycle,
+                     std::chrono::microseconds period) {
+  Warm<Handle> pool = make_latency_pool(recycle, 1);
+  LatencySamples samples(static_cast<std::size_t>(state.max_iterations));
+  auto next = Clock::now();
+  for (auto _ : state) {
+    if (period.count() > 0) {
+      next += period;
+      spin_until(next);
+    }
+    const auto start = Clock::now();
+    auto inst = pool.acquire();
+    const auto end = Clock::now();
+    if (!inst) [[unlikely]] {
+      state.SkipWithError(inst.error().message.c_str());
+      break;
+    }
+    touch(*inst);
+    pool.release(std::move(*inst));
+    const auto ns = nanos_between(start, end);
+    samples.add(ns);
+    state.SetIterationTime(static_cast<double>(ns) * 1e-9);
+  }
+  samples.report(state);
+  report_pool_counters(state, pool);
+}
+
+// --- Fresh saturation -----------------------------------------------------
+
+// One consumer asks for Fresh instances back to back; every release destroys,
+// so throughput is bounded by how fast refill threads (and the consumer's own
+// misses) can build. Counters show how many acquires were still hits.
+void fresh_saturation(benchmark::State& state) {
+  Warm<Handle> pool =
+      make_latency_pool(warmpool::Recycle::Fresh, static_cast<std::size_t>(state.range(0)));
+  for (auto _ : state) {
+    auto inst = pool.acquire();
+    if (!inst) [[unlikely]] {
+      state.SkipWithError(inst.error().message.c_str());
+      break;
+    }
+    touch(*inst);
+    pool.release(std::move(*inst));
+  }
+  state.SetItemsProcessed(state.iterations());
+  report_pool_counters(state, pool);
+}
+
+// --- acquire_timeout handoff ----------------------------------------------
+
+// The benchmark thread holds the only instance; a second thread waits for it
+// in acquire(). Per round: wake the waiter, let it park, stamp t0 and
+// release; the waiter stamps t1 when acquire() returns. Reports t1 - t0.
+class HandoffRig {
+ public:
+  void run(benchmark::State& state, const std::function<void()>& acquire_in_waiter,
+           const std::function<void()>& release_in_waiter,
+           const std::function<std::uint64_t()>& waits_so_far,
+           const std::function<void()>& release_held, const std::function<void()>& reacquire) {
+    std::thread waiter([&] {
+      for (std::int64_t round = 1;; ++round) {
+        while (go_.load(std::memory_order_acquire) < round) {
+          if (stop_.load(std::memory_order_acquire)) return;
+          cpu_relax();
+        }
+        acquire_in_waiter();
+        woke_at_.store(Clock::now().time_since_epoch().count(), std::memory_order_release);
+        release_in_waiter();
+        done_.store(round, std::memory_order_release);
+      }
+    });
+    LatencySamples samples(static_cast<std::size_t>(state.max_iterations));
+    std::int64_t round = 0;
+    const std::uint64_t waits_before = waits_so_far();
+    for (auto _ : state) {
+      ++round;
+      go_.store(round, std::memory_order_release);
+      while (waits_so_far() - waits_before < static_cast<std::uint64_t>(round)) cpu_relax();
+      spin_until(Clock::now() + kHandoffPark);
+      const auto released_at = Clock::now();
+      release_held();
+      while (done_.load(std::memory_order_acquire) < round) cpu_relax();
+      const auto ns =
+          woke_at_.load(std::memory_order_acquire) - released_at.time_since_epoch().count();
+      samples.add(ns);
+      state.SetIterationTime(static_cast<double>(ns) * 1e-9);
+      reacquire();
+    }
+    stop_.store(true, std::memory_order_release);
+    waiter.join();
+    samples.report(state);
+  }
+
+ private:
+  std::atomic<std::int64_t> go_{0};
+  std::atomic<std::int64_t> done_{0};
+  std::atomic<bool> stop_{false};
+  std::atomic<Clock::rep> woke_at_{0};
+};
+
+void handoff_warmpool(benchmark::State& state) {
+  warmpool::PoolConfig cfg;
+  cfg.max_instances = 1;
+  cfg.warm_count = 1;
+  cfg.acquire_timeout = 10'000ms;
+  auto created = Warm<Handle>::create(cfg, make_instance<Handle>);
+  if (!created) die_create(created.error());
+  Warm<Handle>& pool = *created;
+  auto held = pool.acquire();
+  Handle waiter_inst;
+  bool failed = false;
+  HandoffRig rig;
+  rig.run(
+      state,
+      [&] {
+        auto got = pool.acquire();
+        if (got)
+          waiter_inst = std::move(*got);
+        else
+          failed = true;
+      },
+      [&] {
+        if (waiter_inst) pool.release(std::move(waiter_inst));
+      },
+      [&] { return pool.metrics()->waits(); }, [&] { pool.release(std::move(*held)); },
+      [&] { held = pool.acquire(); });
+  if (failed || !held)
+    state.SkipWithError("a handoff acquire failed");
+  else
+    pool.release(std::move(*held));
+}
+
+// Reference: the same handoff through a bare mutex + condition variable.
+void handoff_condvar(benchmark::State& state) {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool available = false;
+  std::atomic<std::uint64_t> waits{0};
+  HandoffRig rig;
+  rig.run(
+      state,
+      [&] {
+        std::unique_lock lock(mutex);
+        waits.fetch_add(1, std::memory_order_release);
+        cv.wait(lock, [&] { return available; });
+        available = false;
+      },
+      [&] {
+        std::lock_guard lock(mutex);
+        available = true;
+      },
+      [&] { return waits.load(std::memory_order_acquire); },
+      [&] {
+        {
+          std::lock_guard lock(mutex);
+          available = true;
+        }
+        cv.notify_one();
+      },
+      [&] {
+        std::lock_guard lock(mutex);
+        available = false;
+      });
+}
+
+}  // namespace
+
+void register_lifecycle() {
+  register_all_options_hits<Handle>("handle");
+  register_all_options_hits<Blob64>("blob64");
+
+  benchmark::RegisterBenchmark(
+      "latency/fresh/paced_200us",
+      [](benchmark::State& s) { acquire_latency(s, warmpool::Recycle::Fresh, kDemandPeriod); })
+      ->Iterations(kLatencySamples)
+      ->UseManualTime();
+  benchmark::RegisterBenchmark(
+      "latency/reuse/paced_200us",
+      [](benchmark::State& s) { acquire_latency(s, warmpool::Recycle::Reuse, kDemandPeriod); })
+      ->Iterations(kLatencySamples)
+      ->UseManualTime();
+  benchmark::RegisterBenchmark("latency/reuse/back_to_back",
+                               [](benchmark::State& s) {
+                                 acquire_latency(s, warmpool::Recycle::Reuse,
+                                                 std::chrono::microseconds{0});
+                               })
+      ->Iterations(kLatencySamples * 10)
+      ->UseManualTime();
+
+  benchmark::RegisterBenchmark("fresh_saturation/factory_50us/refill_threads", fresh_saturation)
+      ->Arg(1)
+      ->Arg(2)
+      ->Arg(4)
+      ->UseRealTime();
+
+  benchmark::RegisterBenchmark("handoff/warmpool", handoff_warmpool)
+      ->Iterations(kHandoffSamples)
+      ->UseManualTime();
+  benchmark::RegisterBenchmark("handoff/condvar_reference", handoff_condvar)
+      ->Iterations(kHandoffSamples)
+      ->UseManualTime();
+}
+
+}  // namespace bench

@@ -1,0 +1,2 @@
+(module
+  (func (export "f") (result i32) (local.get 5)))

@@ -1,0 +1,13 @@
+(module
+  (memory (export "memory") 1 4)
+  (data (i32.const 16) "warmpool")
+  (global $g (mut i32) (i32.const 7))
+  (table 2 funcref)
+  (elem (i32.const 0) $a $b)
+  (func $a (result i32) (global.get $g))
+  (func $b (result i32) (memory.grow (i32.const 1)))
+  (func (export "indirect") (param i32) (result i32) (call_indirect (result i32) (local.get 0)))
+  (func (export "load") (param i32) (result i64) (i64.load (local.get 0)))
+  (func (export "wp_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "bytes") (param i32 i32) (result i64)
+    (i64.or (i64.shl (i64.extend_i32_u (local.get 0)) (i64.const 32)) (i64.extend_i32_u (local.get 1)))))

@@ -1,0 +1,3 @@
+(module
+  (func $start (loop $l (br $l)))
+  (start $start))

@@ -1,0 +1,10 @@
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 8) "\10\00\00\00\03\00\00\00hi\n")
+  (func (export "_initialize") (drop (call $random (i32.const 100) (i32.const 8))))
+  (func (export "print") (result i32) (call $fd_write (i32.const 1) (i32.const 8) (i32.const 1) (i32.const 32)))
+  (func (export "quit") (call $exit (i32.const 3)))
+  (func $rec (export "recurse") (param i32) (result i32) (call $rec (i32.add (local.get 0) (i32.const 1)))))

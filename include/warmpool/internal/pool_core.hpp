@@ -1,0 +1,931 @@
+// warmpool/internal/pool_core.hpp — implementation detail of InstancePool: the
+// shared state of one pool and every path through it.
+//
+// The core lives in a std::shared_ptr so that everything that may outlive the
+// InstancePool object (a PooledInstance still out, a thread's cache entry, the
+// metrics handle) keeps the memory it points into valid. The design itself is
+// described on InstancePool.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <expected>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "warmpool/internal/asymmetric_fence.hpp"
+#include "warmpool/internal/slot.hpp"
+#include "warmpool/internal/thread_cache.hpp"
+#include "warmpool/lifecycle.hpp"
+#include "warmpool/pool_config.hpp"
+#include "warmpool/pool_metrics.hpp"
+
+namespace warmpool::internal {
+
+template <class T, class E>
+class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
+ public:
+  using Factory = std::move_only_function<std::expected<T, E>()>;
+  using Clock = std::chrono::steady_clock;
+
+  PoolCore(PoolConfig cfg, Factory factory, Lifecycle<T> lifecycle)
+      : id_(next_pool_id.fetch_add(1, std::memory_order_relaxed)),
+        cfg_(normalise(cfg)),
+        fresh_(cfg_.recycle == Recycle::Fresh),
+        fast_release_(cfg_.recycle == Recycle::Reuse && !lifecycle.is_healthy &&
+                      cfg_.max_uses == 0 && cfg_.max_lifetime.count() == 0),
+        stamp_idle_(cfg_.idle_timeout.count() > 0),
+        history_limits_(cfg_.max_uses != 0 || cfg_.max_lifetime.count() > 0),
+        metrics_(std::make_shared<PoolMetrics>()),
+        m_(*metrics_),
+        factory_(std::move(factory)),
+        lifecycle_(std::move(lifecycle)),
+        chunk_size_(std::max<std::size_t>(cfg_.max_instances, 16)),
+        epoch_(Clock::now()) {
+    chunks_[0] = std::make_unique<Slot<T>[]>(chunk_size_);
+    chunk_count_.store(1, std::memory_order_release);
+    enable_asymmetric_fence();
+  }
+
+  PoolCore(const PoolCore&) = delete;
+  PoolCore& operator=(const PoolCore&) = delete;
+  ~PoolCore() = default;  // shutdown() emptied every slot that held an instance
+
+  const PoolConfig& config() const noexcept { return cfg_; }
+  std::shared_ptr<const PoolMetrics> metrics() const noexcept { return metrics_; }
+  const PoolMetrics& metrics_ref() const noexcept { return m_; }
+  std::optional<E> last_factory_error() const {
+    std::lock_guard lk(error_mu_);
+    return last_error_;
+  }
+
+  // ---------------------------------------------------------------- start/stop
+
+  // Builds the warm set on the calling thread; on failure destroys what was built.
+  std::optional<E> warm_up() {
+    const std::size_t n = std::min(cfg_.warm_count, cfg_.max_instances);
+    for (std::size_t i = 0; i < n; ++i) {
+      (void)try_reserve();  // cannot fail: warm_count <= max_instances, nothing else runs yet
+      if (std::optional<E> err = build_and_place()) {
+        unreserve();
+        return err;
+      }
+    }
+    return std::nullopt;
+  }
+
+  // One build into the idle set; its error, if any (capacity already reserved).
+  std::optional<E> build_and_place() {
+    std::expected<T, E> r = timed_build();
+    if (r.has_value()) {
+      place_idle(std::move(r.value()));
+      return std::nullopt;
+    }
+    return std::optional<E>(std::move(r).error());
+  }
+
+  void start_threads() {
+    for (std::size_t i = 0; i < cfg_.refill_threads; ++i) {
+      threads_.emplace_back([this] { refill_loop(); });
+    }
+    if (cfg_.idle_timeout.count() > 0 || cfg_.max_lifetime.count() > 0) {
+      threads_.emplace_back([this] { reaper_loop(); });
+    }
+  }
+
+  // Stops the background threads, destroys idle instances, and hands instances
+  // still checked out to their handles (Orphaned). The core stays allocated
+  // until the last such handle is done.
+  void shutdown() noexcept {
+    {
+      std::lock_guard lk(bg_mu_);
+      stopping_ = true;
+    }
+    refill_cv_.notify_all();
+    reaper_cv_.notify_all();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+
+    self_ = this->shared_from_this();
+    orphans_.store(1, std::memory_order_relaxed);
+    for_each_slot([&](Slot<T>& s) {
+      for (;;) {
+        std::uint32_t st = s.state.load(std::memory_order_acquire);
+        if (st == kIdle) {
+          if (!s.state.compare_exchange_strong(st, kBusy, std::memory_order_acquire)) continue;
+          destroy_in_slot(s);
+          m_.adjust_idle(-1);
+          drop_capacity();
+          s.state.store(kEmpty, std::memory_order_release);
+          return;
+        }
+        if (st == kLeased) {
+          orphans_.fetch_add(1, std::memory_order_relaxed);
+          if (s.state.compare_exchange_strong(st, kOrphaned, std::memory_order_acq_rel)) return;
+          orphans_.fetch_sub(1, std::memory_order_relaxed);
+          continue;
+        }
+        if (st == kBusy) {  // a handle is returning, discarding or taking right now
+          std::this_thread::yield();
+          continue;
+        }
+        return;
+      }
+    });
+    release_orphan_ref();
+  }
+
+  // ---------------------------------------------------------------- hit paths
+
+  std::expected<T, E> acquire() {
+    ThreadEntry& e = thread_entries[id_ % kThreadCacheSize];
+    if (e.pool_id == id_ && !e.lent && waiters_.load(std::memory_order_relaxed) == 0) [[likely]] {
+      auto* s = static_cast<Slot<T>*>(e.slot);
+      std::uint32_t expected = kIdle;
+      if (s->state.compare_exchange_strong(expected, kLent, std::memory_order_seq_cst,
+                                           std::memory_order_relaxed)) [[likely]] {
+        e.lent = true;
+        count_hit(e);
+        return take_lent(*s);
+      }
+    }
+    return acquire_slow();
+  }
+
+  void release(T&& t) {
+    ThreadEntry& e = thread_entries[id_ % kThreadCacheSize];
+    if (e.pool_id == id_ && e.lent) [[likely]] {
+      auto* s = static_cast<Slot<T>*>(e.slot);
+      e.lent = false;
+      if (!fast_release_) [[unlikely]] {
+        const Verdict v = judge(t, *s, true);
+        if (v != Verdict::keep) {
+          s->state.store(kEmpty, std::memory_order_release);
+          destroy_released(std::move(t), v, &e);
+          return;
+        }
+      }
+      s->emplace(std::move(t));
+      if (stamp_idle_) s->idle_since.store(tick(), std::memory_order_relaxed);
+      e.shard->returned();
+      s->state.store(kIdle, std::memory_order_release);
+      after_idle();
+      return;
+    }
+    release_unowned(std::move(t));
+  }
+
+  // checkout(): the instance stays in its slot; the handle refers to it.
+  std::expected<Slot<T>*, E> lease() {
+    ThreadEntry& e = thread_entries[id_ % kThreadCacheSize];
+    if (e.pool_id == id_ && !e.lent && waiters_.load(std::memory_order_relaxed) == 0) [[likely]] {
+      auto* s = static_cast<Slot<T>*>(e.slot);
+      std::uint32_t expected = kIdle;
+      if (s->state.compare_exchange_strong(expected, kLeased, std::memory_order_seq_cst,
+                                           std::memory_order_relaxed)) [[likely]] {
+        count_hit(e);
+        if (fresh_) wake_refill();
+        return s;
+      }
+    }
+    return lease_slow();
+  }
+
+  // A handle gives its instance back (its destructor).
+  void give_back(Slot<T>* s) noexcept {
+    ThreadEntry local;
+    ThreadEntry& e = entry(local);  // also keeps this core alive until we are done
+    std::shared_ptr<PoolCore> hold = e.registered ? nullptr : this->weak_from_this().lock();
+    const Verdict v = fast_release_ ? Verdict::keep : judge(*s->get(), *s, true);
+    if (v == Verdict::keep) {
+      if (stamp_idle_) s->idle_since.store(tick(), std::memory_order_relaxed);
+      std::uint32_t st = kLeased;
+      if (s->state.compare_exchange_strong(st, kIdle, std::memory_order_acq_rel)) {
+        e.shard->returned();
+        if (!e.lent) e.slot = s;
+        after_idle();
+        return;
+      }
+      finish_orphan(s, false);
+      return;
+    }
+    std::uint32_t st = kLeased;
+    if (!s->state.compare_exchange_strong(st, kBusy, std::memory_order_acquire)) {
+      finish_orphan(s, false);
+      return;
+    }
+    T t = std::move(*s->get());
+    s->destroy();
+    s->state.store(kEmpty, std::memory_order_release);
+    destroy_released(std::move(t), v, &e);
+  }
+
+  // PooledInstance::take(): the instance and its capacity leave the pool.
+  T take_leased(Slot<T>* s) noexcept {
+    ThreadEntry local;
+    ThreadEntry& e = entry(local);
+    std::shared_ptr<PoolCore> hold = e.registered ? nullptr : this->weak_from_this().lock();
+    T t = std::move(*s->get());
+    std::uint32_t st = kLeased;
+    if (!s->state.compare_exchange_strong(st, kBusy, std::memory_order_acquire)) {
+      s->destroy();
+      finish_orphan(s, true);
+      return t;
+    }
+    s->destroy();
+    s->state.store(kEmpty, std::memory_order_release);
+    e.shard->add(e.shard->in_use, std::int64_t{-1});
+    drop_capacity();
+    return t;
+  }
+
+  // PooledInstance::discard(): destroy now, never hand out again.
+  void discard_leased(Slot<T>* s) noexcept {
+    ThreadEntry local;
+    ThreadEntry& e = entry(local);
+    std::shared_ptr<PoolCore> hold = e.registered ? nullptr : this->weak_from_this().lock();
+    std::uint32_t st = kLeased;
+    if (!s->state.compare_exchange_strong(st, kBusy, std::memory_order_acquire)) {
+      finish_orphan(s, false);
+      return;
+    }
+    T t = std::move(*s->get());
+    s->destroy();
+    s->state.store(kEmpty, std::memory_order_release);
+    destroy_released(std::move(t), Verdict::broken, &e);
+  }
+
+ private:
+  enum class Verdict { keep, fresh, broken, expired };
+  struct Waiter {
+    std::condition_variable cv;
+    bool signaled = false;
+    Waiter* next = nullptr;
+    Waiter* prev = nullptr;
+  };
+  // Counts a build in flight for its whole extent, including handing the
+  // result over, so a waiter woken by its end finds the instance.
+  class Building {
+   public:
+    explicit Building(PoolCore& core) noexcept : core_(core) {
+      core_.m_.building_.fetch_add(1, std::memory_order_seq_cst);
+    }
+    Building(const Building&) = delete;
+    Building& operator=(const Building&) = delete;
+    ~Building() {
+      core_.m_.building_.fetch_sub(1, std::memory_order_seq_cst);
+      core_.notify_waiters_if_any();
+    }
+
+   private:
+    PoolCore& core_;
+  };
+  static constexpr std::size_t kMaxChunks = 64;
+
+  static PoolConfig normalise(PoolConfig c) {
+    c.warm_count = std::min(c.warm_count, c.max_instances);
+    return c;
+  }
+
+  // ------------------------------------------------------------ thread cache
+
+  ThreadEntry& entry(ThreadEntry& stand_in) {
+    ThreadEntry& e = thread_entries[id_ % kThreadCacheSize];
+    if (e.pool_id == id_) [[likely]]
+      return e;
+    return register_thread(stand_in);
+  }
+
+  ThreadEntry& register_thread(ThreadEntry& stand_in) {
+    if (thread_cache_state == ThreadCacheState::gone) {
+      stand_in = ThreadEntry{id_, &m_.fallback_, &chunk(0)[0], false, false};
+      return stand_in;
+    }
+    ThreadKeepalive& keep = thread_keepalive;  // first use constructs it
+    const std::size_t i = id_ % kThreadCacheSize;
+    ThreadEntry& e = thread_entries[i];
+    release_thread_entry(e);
+    keep.pools[i] = this->shared_from_this();
+    e.pool_id = id_;
+    e.shard = m_.claim_shard();
+    e.slot = &chunk(0)[thread_ordinal % cfg_.max_instances];
+    e.lent = false;
+    e.registered = true;
+    return e;
+  }
+
+  void count_hit(ThreadEntry& e) noexcept { e.shard->hit(); }
+
+  // Moves the instance out of a slot this thread holds Lent.
+  std::expected<T, E> take_lent(Slot<T>& s) {
+    std::expected<T, E> out(std::in_place, std::move(*s.get()));
+    s.destroy();
+    if (fresh_) wake_refill();
+    return out;
+  }
+
+  // Makes `s` (just moved to Lent by this thread) the thread's lent slot.
+  void adopt_lent(ThreadEntry& e, Slot<T>& s) noexcept {
+    if (!e.registered) {  // nobody to own it: the instance leaves the slot for good
+      s.state.store(kEmpty, std::memory_order_release);
+      return;
+    }
+    if (e.lent) e.slot->state.store(kEmpty, std::memory_order_release);
+    e.slot = &s;
+    e.lent = true;
+  }
+
+  // --------------------------------------------------------------- slow paths
+
+  std::expected<T, E> acquire_slow() {
+    ThreadEntry local;
+    ThreadEntry& e = entry(local);
+    const bool may_barge = waiters_.load(std::memory_order_seq_cst) == 0 || !would_wait();
+    if (may_barge) {
+      if (Slot<T>* s = claim_idle(kLent)) {
+        count_hit(e);
+        adopt_lent(e, *s);
+        return take_lent(*s);
+      }
+      if (try_reserve()) return build_for_caller(e);
+      if (!would_wait()) return std::unexpected(exhausted_now());
+    }
+    std::expected<Slot<T>*, E> w = wait_for_instance(e, kLent);
+    if (!w) return std::unexpected(std::move(w.error()));
+    if (*w == nullptr) return build_for_caller(e);
+    adopt_lent(e, **w);
+    return take_lent(**w);
+  }
+
+  std::expected<Slot<T>*, E> lease_slow() {
+    ThreadEntry local;
+    ThreadEntry& e = entry(local);
+    const bool may_barge = waiters_.load(std::memory_order_seq_cst) == 0 || !would_wait();
+    if (may_barge) {
+      if (Slot<T>* s = claim_idle(kLeased)) {
+        count_hit(e);
+        if (!e.lent) e.slot = s;
+        if (fresh_) wake_refill();
+        return s;
+      }
+      if (try_reserve()) return build_leased(e);
+      if (!would_wait()) return std::unexpected(exhausted_now());
+    }
+    std::expected<Slot<T>*, E> w = wait_for_instance(e, kLeased);
+    if (!w || *w == nullptr) return w ? build_leased(e) : w;
+    if (!e.lent) e.slot = *w;
+    if (fresh_) wake_refill();
+    return w;
+  }
+
+  bool would_wait() const noexcept {
+    return cfg_.acquire_timeout.count() > 0 || m_.building_.load(std::memory_order_seq_cst) > 0;
+  }
+
+  E exhausted_now() {
+    PoolMetrics::bump(m_.exhausted_);
+    return E(E::resource_limit(
+        "instance pool at capacity: max_instances=" + std::to_string(cfg_.max_instances) +
+        " reached (" + std::to_string(m_.in_use()) + " in use, " + std::to_string(m_.building()) +
+        " being built)"));
+  }
+
+  // The instance a caller builds itself after reserving capacity (a miss).
+  std::expected<T, E> build_for_caller(ThreadEntry& e) {
+    PoolMetrics::bump(m_.misses_);
+    Slot<T>* s = claim_empty();
+    if (s == nullptr) {
+      unreserve();
+      return std::unexpected(E::resource_limit("instance pool: no free slot"));
+    }
+    std::expected<T, E> r = [&] {
+      Building b(*this);
+      return build_or_unwind(s);
+    }();
+    if (!r) return r;
+    e.shard->add(e.shard->in_use, std::int64_t{1});
+    s->uses = 0;
+    s->born.store(tick(), std::memory_order_relaxed);
+    s->state.store(kLent, std::memory_order_release);
+    adopt_lent(e, *s);
+    return r;
+  }
+
+  std::expected<Slot<T>*, E> build_leased(ThreadEntry& e) {
+    PoolMetrics::bump(m_.misses_);
+    Slot<T>* s = claim_empty();
+    if (s == nullptr) {
+      unreserve();
+      return std::unexpected(E::resource_limit("instance pool: no free slot"));
+    }
+    Building b(*this);
+    std::expected<T, E> r = build_or_unwind(s);
+    if (!r) return std::unexpected(std::move(r.error()));
+    s->emplace(std::move(*r));
+    e.shard->add(e.shard->in_use, std::int64_t{1});
+    s->uses = 0;
+    s->born.store(tick(), std::memory_order_relaxed);
+    s->state.store(kLeased, std::memory_order_release);
+    if (!e.lent) e.slot = s;
+    return s;
+  }
+
+  // Runs the factory for a reserved, claimed (Busy) slot; on error or
+  // exception gives slot and capacity back (and rethrows the exception).
+  std::expected<T, E> build_or_unwind(Slot<T>* s) {
+    try {
+      std::expected<T, E> r = timed_build();
+      if (!r) {
+        s->state.store(kEmpty, std::memory_order_release);
+        unreserve();
+      }
+      return r;
+    } catch (...) {
+      s->state.store(kEmpty, std::memory_order_release);
+      unreserve();
+      throw;
+    }
+  }
+
+  // The factory call with its bookkeeping (capacity already reserved).
+  std::expected<T, E> timed_build() {
+    const auto t0 = Clock::now();
+    std::optional<std::expected<T, E>> r;
+    try {
+      r.emplace(factory_());
+    } catch (...) {
+      m_.factory_build_.record(Clock::now() - t0);
+      PoolMetrics::bump(m_.factory_failures_);
+      throw;
+    }
+    m_.factory_build_.record(Clock::now() - t0);
+    if (*r) {
+      PoolMetrics::bump(m_.created_);
+    } else {
+      PoolMetrics::bump(m_.factory_failures_);
+      std::lock_guard lk(error_mu_);
+      last_error_ = r->error();
+    }
+    return std::move(*r);
+  }
+
+  void release_unowned(T&& t) {
+    ThreadEntry local;
+    ThreadEntry& e = entry(local);
+    // Without a Lent slot the pool cannot tell this instance's history; with
+    // use or age limits configured it is not reused, so the limits always hold.
+    Verdict v = history_limits_ ? Verdict::expired : Verdict::keep;
+    if (v == Verdict::keep && !fast_release_) v = judge(t, *e.slot, false);
+    // An instance released while nothing is in use did not come from our
+    // in-use set (taken, or from elsewhere): it needs capacity of its own.
+    if (m_.in_use() == 0) {
+      if (!try_reserve()) {
+        destroy_instance(t);
+        return;
+      }
+      m_.adjust_in_use(1);
+    }
+    if (v != Verdict::keep) {
+      destroy_released(std::move(t), v, &e);
+      return;
+    }
+    Slot<T>* s = claim_empty();
+    if (s == nullptr) {
+      destroy_released(std::move(t), Verdict::expired, &e);
+      return;
+    }
+    s->emplace(std::move(t));
+    s->uses = 0;
+    s->born.store(tick(), std::memory_order_relaxed);
+    s->idle_since.store(tick(), std::memory_order_relaxed);
+    e.shard->returned();
+    if (!e.lent) e.slot = s;
+    s->state.store(kIdle, std::memory_order_release);
+    after_idle();
+  }
+
+  // Decides what a returning instance's fate is. `counted` is false when the
+  // instance has no slot history (use count and age unknown).
+  Verdict judge(T& t, SlotBase& s, bool counted) noexcept {
+    if (fresh_) return Verdict::fresh;
+    try {
+      if (lifecycle_.is_healthy && !lifecycle_.is_healthy(std::as_const(t))) return Verdict::broken;
+    } catch (...) {
+      return Verdict::broken;
+    }
+    if (counted) {
+      if (cfg_.max_uses != 0 && ++s.uses >= cfg_.max_uses) return Verdict::expired;
+      if (cfg_.max_lifetime.count() > 0 &&
+          tick() - s.born.load(std::memory_order_relaxed) >=
+              static_cast<std::uint64_t>(cfg_.max_lifetime.count())) {
+        return Verdict::expired;
+      }
+    }
+    if (cfg_.recycle == Recycle::Reset && lifecycle_.reset) {
+      try {
+        if (!lifecycle_.reset(t)) return Verdict::broken;
+      } catch (...) {
+        return Verdict::broken;
+      }
+    }
+    return Verdict::keep;
+  }
+
+  // An in-use instance the pool will not keep.
+  void destroy_released(T&& t, Verdict v, ThreadEntry* e) noexcept {
+    {
+      T doomed = std::move(t);
+      destroy_instance(doomed);
+    }
+    e->shard->add(e->shard->in_use, std::int64_t{-1});
+    if (v == Verdict::broken) PoolMetrics::bump(m_.discarded_);
+    if (v == Verdict::broken || v == Verdict::expired) {
+      debt_.fetch_add(1, std::memory_order_relaxed);
+    }
+    drop_capacity();
+  }
+
+  // Runs on_destroy; the caller destroys the object itself.
+  void destroy_instance(T& t) noexcept {
+    if (lifecycle_.on_destroy) {
+      try {
+        lifecycle_.on_destroy(t);
+      } catch (...) {
+        // A failing hook must not take the pool's bookkeeping down with it.
+      }
+    }
+    PoolMetrics::bump(m_.destroyed_);
+  }
+
+  void destroy_in_slot(Slot<T>& s) noexcept {
+    destroy_instance(*s.get());
+    s.destroy();
+  }
+
+  // Capacity freed by a destruction or a take(): refill and waiters may use it.
+  void drop_capacity() noexcept {
+    m_.live_.fetch_sub(1, std::memory_order_seq_cst);
+    wake_refill();
+    notify_waiters_if_any();
+  }
+
+  void finish_orphan(Slot<T>* s, bool taken) noexcept {
+    if (!taken) destroy_in_slot(*s);
+    m_.adjust_in_use(-1);
+    m_.live_.fetch_sub(1, std::memory_order_relaxed);
+    release_orphan_ref();
+  }
+
+  void release_orphan_ref() noexcept {
+    if (orphans_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::shared_ptr<PoolCore> last = std::move(self_);
+    }
+  }
+
+  // ---------------------------------------------------------------- capacity
+
+  bool try_reserve() noexcept {
+    std::uint64_t cur = m_.live_.load(std::memory_order_relaxed);
+    while (cur < cfg_.max_instances) {
+      if (m_.live_.compare_exchange_weak(cur, cur + 1, std::memory_order_seq_cst)) return true;
+    }
+    return false;
+  }
+
+  void unreserve() noexcept {
+    m_.live_.fetch_sub(1, std::memory_order_seq_cst);
+    notify_waiters_if_any();
+    wake_refill();
+  }
+
+  // ------------------------------------------------------------------- slots
+
+  Slot<T>* chunk(std::size_t i) const noexcept { return chunks_[i].get(); }
+
+  template <class F>
+  void for_each_slot(F&& f) {
+    const std::size_t n = chunk_count_.load(std::memory_order_acquire);
+    for (std::size_t c = 0; c < n; ++c) {
+      for (std::size_t i = 0; i < chunk_size_; ++i) f(chunk(c)[i]);
+    }
+  }
+
+  // Finds an Idle slot and moves it to `to` (Lent or Leased).
+  Slot<T>* claim_idle(std::uint32_t to) noexcept {
+    const std::size_t n = chunk_count_.load(std::memory_order_acquire);
+    const std::size_t start = thread_ordinal % chunk_size_;
+    for (std::size_t c = 0; c < n; ++c) {
+      Slot<T>* base = chunk(c);
+      for (std::size_t k = 0; k < chunk_size_; ++k) {
+        Slot<T>& s = base[(start + k) % chunk_size_];
+        std::uint32_t st = s.state.load(std::memory_order_seq_cst);
+        if (st == kIdle && s.state.compare_exchange_strong(st, to, std::memory_order_seq_cst)) {
+          return &s;
+        }
+      }
+    }
+    return nullptr;
+  }
+
+  // Finds an Empty slot and moves it to Busy, growing the slot array if needed.
+  Slot<T>* claim_empty() noexcept {
+    for (;;) {
+      const std::size_t n = chunk_count_.load(std::memory_order_acquire);
+      for (std::size_t c = 0; c < n; ++c) {
+        Slot<T>* base = chunk(c);
+        for (std::size_t i = 0; i < chunk_size_; ++i) {
+          std::uint32_t st = base[i].state.load(std::memory_order_relaxed);
+          if (st == kEmpty &&
+              base[i].state.compare_exchange_strong(st, kBusy, std::memory_order_acquire)) {
+            return &base[i];
+          }
+        }
+      }
+      // Every slot is taken: Lent slots of threads that handed their instance
+      // to another thread can pile up. Grow (rare; memory only).
+      std::lock_guard lk(chunk_mu_);
+      if (chunk_count_.load(std::memory_order_relaxed) != n) continue;
+      if (n == kMaxChunks) return nullptr;
+      try {
+        chunks_[n] = std::make_unique<Slot<T>[]>(chunk_size_);
+      } catch (...) {
+        return nullptr;
+      }
+      chunk_count_.store(n + 1, std::memory_order_release);
+    }
+  }
+
+  void place_idle(T&& t) {
+    Slot<T>* s = claim_empty();
+    if (s == nullptr) {
+      destroy_instance(t);
+      m_.live_.fetch_sub(1, std::memory_order_seq_cst);
+      return;
+    }
+    s->emplace(std::move(t));
+    s->uses = 0;
+    s->born.store(tick(), std::memory_order_relaxed);
+    s->idle_since.store(tick(), std::memory_order_relaxed);
+    m_.adjust_idle(1);
+    s->state.store(kIdle, std::memory_order_seq_cst);
+    notify_waiters_if_any();
+  }
+
+  std::size_t count_idle_slots() noexcept {
+    std::size_t n = 0;
+    for_each_slot([&](Slot<T>& s) { n += s.state.load(std::memory_order_seq_cst) == kIdle; });
+    return n;
+  }
+
+  std::uint64_t tick() const noexcept { return tick_.load(std::memory_order_relaxed); }
+
+  // ----------------------------------------------------------------- waiting
+
+  // After an instance became Idle on the hot path: wake the first waiter, if
+  // any. The load is ordered after the Idle store by the asymmetric fence.
+  void after_idle() noexcept {
+    light_fence();
+    if (waiters_.load(std::memory_order_relaxed) != 0) [[unlikely]]
+      signal_head();
+  }
+
+  void notify_waiters_if_any() noexcept {
+    if (waiters_.load(std::memory_order_seq_cst) != 0) signal_head();
+  }
+
+  void signal_head() noexcept {
+    std::lock_guard lk(wait_mu_);
+    if (head_ != nullptr) {
+      head_->signaled = true;
+      head_->cv.notify_one();
+    }
+  }
+
+  void unlink(Waiter& w) noexcept {
+    (w.prev ? w.prev->next : head_) = w.next;
+    (w.next ? w.next->prev : tail_) = w.prev;
+    waiters_.fetch_sub(1, std::memory_order_seq_cst);
+    if (head_ != nullptr) {  // the next in line re-evaluates
+      head_->signaled = true;
+      head_->cv.notify_one();
+    }
+  }
+
+  // FIFO wait. Only the head of the queue claims; the others sleep until they
+  // become the head. Returns the claimed slot (in state `to`), or nullptr when
+  // capacity was reserved for the caller to build.
+  std::expected<Slot<T>*, E> wait_for_instance(ThreadEntry& e, std::uint32_t to) {
+    PoolMetrics::bump(m_.waits_);
+    const auto t0 = Clock::now();
+    const bool timed = cfg_.acquire_timeout.count() > 0;
+    const auto deadline = timed ? t0 + cfg_.acquire_timeout : Clock::time_point::max();
+    Waiter w;
+    std::unique_lock lk(wait_mu_);
+    w.prev = tail_;
+    (tail_ ? tail_->next : head_) = &w;
+    tail_ = &w;
+    waiters_.fetch_add(1, std::memory_order_seq_cst);
+    lk.unlock();
+    heavy_fence();  // pairs with light_fence() in after_idle()
+    lk.lock();
+    for (;;) {
+      if (head_ == &w) {
+        if (Slot<T>* s = claim_idle(to)) {
+          unlink(w);
+          lk.unlock();
+          m_.acquire_wait_.record(Clock::now() - t0);
+          count_hit(e);
+          return s;
+        }
+        if (try_reserve()) {
+          unlink(w);
+          lk.unlock();
+          m_.acquire_wait_.record(Clock::now() - t0);
+          return nullptr;
+        }
+        if (!timed && m_.building_.load(std::memory_order_seq_cst) == 0) {
+          unlink(w);
+          lk.unlock();
+          m_.acquire_wait_.record(Clock::now() - t0);
+          return std::unexpected(exhausted_now());
+        }
+      }
+      if (Clock::now() >= deadline) {
+        unlink(w);
+        lk.unlock();
+        m_.acquire_wait_.record(Clock::now() - t0);
+        PoolMetrics::bump(m_.wait_timeouts_);
+        PoolMetrics::bump(m_.exhausted_);
+        return std::unexpected(E::resource_limit(
+            "instance pool at capacity: no instance became available within acquire_timeout=" +
+            std::to_string(cfg_.acquire_timeout.count()) +
+            " ms (max_instances=" + std::to_string(cfg_.max_instances) + ")"));
+      }
+      w.cv.wait_until(lk, deadline, [&] { return w.signaled; });
+      w.signaled = false;
+    }
+  }
+
+  // -------------------------------------------------------------- background
+
+  void wake_refill() noexcept {
+    if (refill_sleepers_.load(std::memory_order_seq_cst) != 0) {
+      {
+        std::lock_guard lk(bg_mu_);
+        refill_signal_ = true;
+      }
+      refill_cv_.notify_all();
+    }
+  }
+
+  // How many builds the refill threads should start now (under bg_mu_).
+  bool refill_needed() noexcept {
+    if (m_.live_.load(std::memory_order_seq_cst) >= cfg_.max_instances) return false;
+    if (fresh_) return count_idle_slots() + refill_building_ < cfg_.warm_count;
+    if (debt_.load(std::memory_order_seq_cst) == 0) return false;
+    if (m_.live_.load(std::memory_order_seq_cst) >= cfg_.warm_count) {
+      debt_.store(0, std::memory_order_relaxed);  // enough instances remain: nothing to replace
+      return false;
+    }
+    return true;
+  }
+
+  void refill_loop() {
+    std::unique_lock lk(bg_mu_);
+    auto backoff = std::chrono::milliseconds{0};
+    while (!stopping_) {
+      refill_sleepers_.fetch_add(1, std::memory_order_seq_cst);
+      const bool need = refill_needed();
+      if (!need) refill_cv_.wait(lk, [&] { return stopping_ || refill_signal_; });
+      refill_sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+      refill_signal_ = false;
+      if (stopping_ || !need || !try_reserve()) continue;
+      if (!fresh_) debt_.fetch_sub(1, std::memory_order_relaxed);
+      ++refill_building_;
+      lk.unlock();
+      bool ok = false;
+      {
+        Building b(*this);
+        try {
+          std::expected<T, E> r = timed_build();
+          if (r) {
+            place_idle(std::move(*r));
+            ok = true;
+          }
+        } catch (...) {
+          // Counted by timed_build; a throwing factory is retried like a failing one.
+        }
+        if (!ok) m_.live_.fetch_sub(1, std::memory_order_seq_cst);
+      }
+      lk.lock();
+      --refill_building_;
+      if (ok) {
+        backoff = std::chrono::milliseconds{0};
+        continue;
+      }
+      if (!fresh_) debt_.fetch_add(1, std::memory_order_relaxed);
+      backoff =
+          std::clamp(backoff * 2, std::chrono::milliseconds{1}, std::chrono::milliseconds{1000});
+      refill_cv_.wait_for(lk, backoff, [&] { return stopping_; });
+    }
+  }
+
+  void reaper_loop() {
+    std::chrono::milliseconds shortest{1000};
+    if (cfg_.idle_timeout.count() > 0) shortest = std::min(shortest, cfg_.idle_timeout);
+    if (cfg_.max_lifetime.count() > 0) shortest = std::min(shortest, cfg_.max_lifetime);
+    const auto period = std::max(std::chrono::milliseconds{1}, shortest / 4);
+    std::unique_lock lk(bg_mu_);
+    while (!stopping_) {
+      reaper_cv_.wait_for(lk, period, [&] { return stopping_; });
+      if (stopping_) break;
+      lk.unlock();
+      const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - epoch_);
+      tick_.store(static_cast<std::uint64_t>(now.count()), std::memory_order_relaxed);
+      reap(static_cast<std::uint64_t>(now.count()));
+      lk.lock();
+    }
+  }
+
+  void reap(std::uint64_t now) noexcept {
+    const auto idle_ms = static_cast<std::uint64_t>(cfg_.idle_timeout.count());
+    const auto life_ms = static_cast<std::uint64_t>(cfg_.max_lifetime.count());
+    for_each_slot([&](Slot<T>& s) {
+      std::uint32_t st = s.state.load(std::memory_order_acquire);
+      if (st != kIdle) return;
+      const bool too_old = life_ms != 0 && now - s.born.load(std::memory_order_relaxed) >= life_ms;
+      const bool too_idle = idle_ms != 0 &&
+                            now - s.idle_since.load(std::memory_order_relaxed) >= idle_ms &&
+                            (fresh_ ? count_idle_slots() > cfg_.warm_count
+                                    : m_.live_.load(std::memory_order_seq_cst) > cfg_.warm_count);
+      if (!too_old && !too_idle) return;
+      if (!s.state.compare_exchange_strong(st, kBusy, std::memory_order_acquire)) return;
+      destroy_in_slot(s);
+      m_.adjust_idle(-1);
+      PoolMetrics::bump(m_.reaped_);
+      if (too_old) debt_.fetch_add(1, std::memory_order_relaxed);
+      s.state.store(kEmpty, std::memory_order_release);
+      drop_capacity();
+    });
+  }
+
+  // ------------------------------------------------------------------ state
+
+  // Read on every call; written never after construction.
+  const std::uint64_t id_;
+  const PoolConfig cfg_;
+  const bool fresh_;
+  const bool fast_release_;
+  const bool stamp_idle_;
+  const bool history_limits_;
+  const std::shared_ptr<PoolMetrics> metrics_;
+  PoolMetrics& m_;
+  Factory factory_;
+  const Lifecycle<T> lifecycle_;
+  const std::size_t chunk_size_;
+  const Clock::time_point epoch_;
+  std::array<std::unique_ptr<Slot<T>[]>, kMaxChunks> chunks_;
+  std::atomic<std::size_t> chunk_count_{0};
+
+  // Written when a waiter arrives or leaves; only read on the hit path.
+  alignas(64) std::atomic<std::uint32_t> waiters_{0};
+  // Written by the reaper once per period; read when stamping on release.
+  alignas(64) std::atomic<std::uint64_t> tick_{0};
+
+  alignas(64) std::mutex wait_mu_;
+  Waiter* head_ = nullptr;
+  Waiter* tail_ = nullptr;
+
+  std::mutex chunk_mu_;
+  mutable std::mutex error_mu_;
+  std::optional<E> last_error_;
+
+  std::mutex bg_mu_;
+  std::condition_variable refill_cv_;
+  std::condition_variable reaper_cv_;
+  bool stopping_ = false;
+  bool refill_signal_ = false;
+  std::size_t refill_building_ = 0;
+  std::atomic<std::uint32_t> refill_sleepers_{0};
+  // Instances the pool destroyed that refill may need to replace (Reuse/Reset).
+  std::atomic<std::int64_t> debt_{0};
+  std::vector<std::thread> threads_;
+
+  std::atomic<std::uint64_t> orphans_{0};
+  std::shared_ptr<PoolCore> self_;
+};
+
+}  // namespace warmpool::internal

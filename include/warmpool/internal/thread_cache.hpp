@@ -1,0 +1,70 @@
+// warmpool/internal/thread_cache.hpp — implementation detail of InstancePool:
+// what each thread remembers about the pools it uses.
+//
+// A small direct-mapped table (indexed by pool id) gives a thread, without any
+// shared memory access, its own metric shard and its "home" slot: the slot it
+// last used, so the same thread keeps re-acquiring the same instance and its
+// cache line stays in that core's cache (HikariCP's thread-local list). The
+// hot table is trivially constructible so reading it is a plain TLS load; a
+// separate, non-trivial object keeps the pools' shared state alive for as long
+// as the table points into it and gives entries back when the thread exits.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "warmpool/internal/metric_shard.hpp"
+#include "warmpool/internal/slot.hpp"
+
+namespace warmpool::internal {
+
+inline constexpr std::size_t kThreadCacheSize = 8;
+
+struct ThreadEntry {
+  std::uint64_t pool_id = 0;  // 0: unused (pool ids start at 1)
+  MetricShard* shard = nullptr;
+  SlotBase* slot = nullptr;  // home slot
+  bool lent = false;         // `slot` is Lent to this thread (holds no instance)
+  bool registered = false;   // false: a stand-in used after thread-local teardown
+};
+
+inline std::atomic<std::uint64_t> next_pool_id{1};
+inline std::atomic<std::uint32_t> next_thread_ordinal{0};
+
+enum class ThreadCacheState : std::uint8_t { unset, alive, gone };
+
+inline thread_local std::array<ThreadEntry, kThreadCacheSize> thread_entries{};
+inline thread_local ThreadCacheState thread_cache_state = ThreadCacheState::unset;
+inline thread_local std::uint32_t thread_ordinal = 0;
+
+inline void release_thread_entry(ThreadEntry& e) noexcept {
+  if (e.pool_id == 0) return;
+  if (e.lent) e.slot->state.store(kEmpty, std::memory_order_release);
+  e.shard->owned.store(false, std::memory_order_release);
+  e = ThreadEntry{};
+}
+
+struct ThreadKeepalive {
+  std::array<std::shared_ptr<void>, kThreadCacheSize> pools;
+
+  ThreadKeepalive() noexcept {
+    thread_cache_state = ThreadCacheState::alive;
+    thread_ordinal = next_thread_ordinal.fetch_add(1, std::memory_order_relaxed);
+  }
+  ThreadKeepalive(const ThreadKeepalive&) = delete;
+  ThreadKeepalive& operator=(const ThreadKeepalive&) = delete;
+  ~ThreadKeepalive() {
+    thread_cache_state = ThreadCacheState::gone;
+    for (std::size_t i = 0; i < kThreadCacheSize; ++i) {
+      release_thread_entry(thread_entries[i]);
+      pools[i].reset();
+    }
+  }
+};
+
+inline thread_local ThreadKeepalive thread_keepalive;
+
+}  // namespace warmpool::internal

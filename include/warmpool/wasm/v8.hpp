@@ -1,0 +1,122 @@
+// warmpool/wasm/v8.hpp — WebAssembly plugins on V8 (the JIT engine; Debian's libnode).
+//
+// A `Module` is compiled once — metering and the memory cap are injected first (see
+// warmpool/wasm/types.hpp `Limits`) — and its machine code is shared by every `Instance`.
+// Each `Instance` owns a V8 isolate and context of its own, so instances never share a heap
+// and a misbehaving plugin cannot disturb another. An `Instance` is the `T` of
+// `warmpool::InstancePool<T, WasmError>`: cheap to move, usable from one thread at a time, from
+// any thread.
+//
+//   namespace wv8 = warmpool::wasm::v8;
+//   auto module = wv8::Module::load_file("upper.wasm", {.timeout = std::chrono::milliseconds(50)});
+//   if (!module) return fail(module.error());
+//   auto pool = warmpool::InstancePool<wv8::Instance, warmpool::wasm::WasmError>::create(
+//       {.max_instances = 8, .recycle = warmpool::Recycle::Reset},
+//       [&] { return wv8::Instance::instantiate(*module); }, wv8::lifecycle());
+//   auto out = pool->checkout()->get().call_bytes("upper", bytes);   // out->output == "HELLO"
+//
+// Isolation — which `Recycle` applies on V8:
+//   `Recycle::Reset` is sound and the recommended mode. `reset()` does NOT copy memory back
+//   from a snapshot: a snapshot of the exported memory and globals would miss the state V8
+//   gives us no handle on (non-exported mutable globals such as wasi-libc's __stack_pointer,
+//   table entries, a memory that has grown and cannot shrink). Instead it builds a new
+//   `WebAssembly.Instance` of the already-compiled module inside the instance's existing, warm
+//   isolate and drops the old one. The result is the post-instantiation state by construction:
+//   memory, globals and tables are new, `_initialize` runs again, and the only other objects
+//   the guest can reach in the isolate are the host's imports, which keep no state between
+//   calls. It costs one instantiation, without the isolate and context creation that dominate
+//   `Recycle::Fresh`. `Recycle::Fresh` is also correct, only slower. `reset()` returns false
+//   for an unhealthy instance: after a trap, fuel, deadline or proc_exit stop the instance is
+//   destroyed, never recycled.
+//
+// Limits: fuel through the injected metering (`warmpool.out_of_fuel`); the deadline through a
+// watchdog that calls `v8::Isolate::TerminateExecution()`; the memory cap through the maximum
+// written into the prepared module. Any of these stops makes the instance unhealthy.
+//
+// The V8 platform is initialised on first use and deliberately never torn down: instances may
+// still be alive in static pools while the process exits.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "warmpool/lifecycle.hpp"
+#include "warmpool/wasm/error.hpp"
+#include "warmpool/wasm/types.hpp"
+
+namespace warmpool::wasm::v8 {
+
+class Instance;
+
+// A compiled module. Immutable; share it across threads through the shared_ptr.
+class Module {
+ public:
+  // `bytes` is a .wasm binary or .wat text (told apart by the "\0asm" magic). `name` appears
+  // in every error message about this module (load_file uses the file name).
+  static std::expected<std::shared_ptr<const Module>, WasmError> compile(
+      std::span<const std::uint8_t> bytes, const Limits& limits = {}, std::string name = "module");
+  static std::expected<std::shared_ptr<const Module>, WasmError> load_file(
+      const std::filesystem::path& path, const Limits& limits = {});
+
+  ~Module();
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+
+  const std::string& name() const;
+  const Limits& limits() const;
+  // Exported functions, without the loader's own `__warmpool*` exports.
+  const std::vector<ExportedFunction>& exports() const;
+  const ExportedFunction* find_export(std::string_view name) const;
+
+  struct Impl;
+
+ private:
+  explicit Module(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  friend class Instance;
+};
+
+// One instance of a module in an isolate of its own. Move-only; one thread at a time.
+class Instance {
+ public:
+  static std::expected<Instance, WasmError> instantiate(std::shared_ptr<const Module> module);
+
+  Instance(Instance&&) noexcept;
+  Instance& operator=(Instance&&) noexcept;
+  ~Instance();
+
+  // Calls a numeric export; `args` must match its parameter types exactly (i64 travels through
+  // V8 as a BigInt, losslessly).
+  std::expected<std::vector<Value>, WasmError> call(std::string_view export_name,
+                                                    std::span<const Value> args);
+  // Calls a bytes export as described in docs/plugin-abi.md.
+  std::expected<BytesOutput, WasmError> call_bytes(std::string_view export_name,
+                                                   std::span<const std::uint8_t> input);
+
+  // What the guest wrote to fd 1 / fd 2 during the most recent call() or call_bytes().
+  const std::string& last_stdout() const;
+  const std::string& last_stderr() const;
+
+  // False after a trap, fuel, deadline, memory-limit or proc_exit stop: never reuse it.
+  bool healthy() const;
+  // Re-instantiates the module inside this instance's isolate (see the header comment).
+  bool reset();
+  const Module& module() const;
+
+  struct Impl;
+
+ private:
+  explicit Instance(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// is_healthy -> healthy(), reset -> reset(); use with Recycle::Reset (or Fresh).
+Lifecycle<Instance> lifecycle();
+
+}  // namespace warmpool::wasm::v8

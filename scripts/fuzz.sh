@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (fuzz/, clang-19 + ASan + UBSan) and runs each
+# for a short bounded time. Exits non-zero, with the crashing input saved under
+# build/fuzz/findings/, as soon as a target finds a crash, hang or leak.
+#
+#   scripts/fuzz.sh                      # every target, 30 s each
+#   FUZZ_SECONDS=300 scripts/fuzz.sh fuzz_module
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build="$repo/build/fuzz"
+seconds=${FUZZ_SECONDS:-30}
+targets=("$@")
+symbolizer=$(command -v llvm-symbolizer-19 || command -v llvm-symbolizer || true)
+[ -n "$symbolizer" ] && export ASAN_SYMBOLIZER_PATH="$symbolizer"
+((${#targets[@]})) || targets=(fuzz_module fuzz_bytes_abi fuzz_markdown)
+
+CC=clang-19 CXX=clang++-19 cmake -S "$repo/fuzz" -B "$build" -G Ninja \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j2 --target "${targets[@]}"
+
+for target in "${targets[@]}"; do
+  # Seeds: the committed corpus plus, read-only, inputs the build already has.
+  case $target in
+    fuzz_module) corpus=module; extra=("$build/warmpool/plugins" "$repo/tests/wasm/data"); max_len=4096 ;;
+    fuzz_bytes_abi) corpus=bytes_abi; extra=("$repo/plugins/testdata/markdown"); max_len=2000 ;;
+    fuzz_markdown) corpus=bytes_abi; extra=("$repo/plugins/testdata/markdown"); max_len=4096 ;;
+    *) echo "unknown fuzz target '$target'" >&2; exit 2 ;;
+  esac
+  seeds=()
+  for dir in "${extra[@]}"; do [ -d "$dir" ] && seeds+=("$dir"); done
+  work="$build/corpus/$target"  # grows as the fuzzer learns; never committed
+  findings="$build/findings/$target"
+  mkdir -p "$work" "$findings"
+  echo "=== $target: ${seconds}s"
+  "$build/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -max_len="$max_len" \
+    -print_final_stats=1 -artifact_prefix="$findings/" \
+    "$work" "$repo/fuzz/corpus/$corpus" "${seeds[@]}"
+done
+echo "=== fuzz: no findings (${targets[*]})"

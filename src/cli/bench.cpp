@@ -1,0 +1,388 @@
+// `warmpool bench`: the same workload through the pool and with a fresh
+// instance per call, side by side.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <span>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "diagnostics.hpp"
+#include "embedded_plugin.hpp"
+#include "engine_flags.hpp"
+#include "engines.hpp"
+#include "exit_code.hpp"
+#include "export_lookup.hpp"
+#include "input_file.hpp"
+#include "json_writer.hpp"
+#include "latency_stats.hpp"
+#include "load_driver.hpp"
+#include "pool_flags.hpp"
+#include "subcommands.hpp"
+#include "svg_report.hpp"
+#include "value_text.hpp"
+#include "warmpool/instance_pool.hpp"
+
+namespace warmpool::cli {
+namespace {
+
+constexpr FlagSpec kBenchFlags[] = {
+    {"export", "NAME"},      {"threads", "N"},    {"duration", "S"}, {"calls", "N"},
+    {"rate", "CALLS_PER_S"}, {"input", "FILE|-"}, {"json", ""},      {"report", "FILE.svg"}};
+constexpr double kDefaultDurationS = 2.0;
+constexpr auto kBenchAcquireTimeout = std::chrono::milliseconds(10'000);
+
+void print_help() {
+  std::cout
+      << "Usage: warmpool bench [PLUGIN [ARGS...]] [options]\n\n"
+         "Runs one workload twice, side by side: through the pool (the chosen --policy) and\n"
+         "with no pool (a fresh instance per call from the already-compiled module), and\n"
+         "prints calls/s, p50/p90/p99/p99.9 latency, pool hits/misses/exhausted and the\n"
+         "speed-up. With no PLUGIN it runs the Markdown renderer embedded in this binary on a\n"
+         "built-in sample page.\n\n"
+         "Closed loop by default (each thread calls again as soon as a call returns). With\n"
+         "--rate, open loop: calls arrive on a fixed schedule and latency counts from the\n"
+         "scheduled arrival, so stalls are not hidden (no coordinated omission).\n\n"
+         "Options:\n"
+         "  --export NAME           export to call (default: the plugin's only bytes export)\n"
+         "  --input FILE|-          input for a bytes export (default: the built-in sample page)\n"
+         "  ARGS...                 arguments for a numeric export, after PLUGIN\n"
+         "  --threads N             concurrent callers (default 2)\n"
+         "  --duration S            seconds per mode (default 2)\n"
+         "  --calls N               run N calls per mode instead of a duration\n"
+         "  --rate CALLS_PER_S      open loop at this total arrival rate\n"
+      << pool_flags_help(2, "10000; default --max is --threads") << engine_flags_help()
+      << "  --json                  print the figures as JSON instead of a table\n"
+         "  --report FILE.svg       write a latency-percentile chart (opens in a browser)\n"
+         "  -h, --help              show this help\n\n"
+      << kExitCodesHelp
+      << "\nExamples:\n"
+         "  warmpool bench\n"
+         "  warmpool bench --policy reset --threads 2 --duration 5 --report latency.svg\n"
+         "  warmpool bench --rate 2000 --policy fresh --json\n"
+         "  warmpool bench build/plugins/fib.wasm 20 --export fib --engine v8\n";
+}
+
+struct BenchOptions {
+  EngineOptions engine;
+  std::optional<std::string> plugin;
+  std::optional<std::string> export_name;
+  std::vector<std::string> args;
+  std::optional<std::string> input;
+  LoadShape shape;
+  PoolConfig pool;
+  bool json = false;
+  std::optional<std::string> report;
+};
+
+// What one call does: a bytes call with `input`, or a numeric call with `args`.
+struct Workload {
+  std::string export_name;
+  bool bytes = false;
+  std::string input;
+  std::vector<wasm::Value> args;
+};
+
+template <class Instance>
+std::optional<wasm::WasmError> invoke(Instance& instance, const Workload& w) {
+  if (w.bytes) {
+    auto in = std::span(reinterpret_cast<const std::uint8_t*>(w.input.data()), w.input.size());
+    auto out = instance.call_bytes(w.export_name, in);
+    if (!out) return out.error();
+  } else {
+    auto out = instance.call(w.export_name, w.args);
+    if (!out) return out.error();
+  }
+  return std::nullopt;
+}
+
+struct PoolCounts {
+  std::uint64_t hits, misses, exhausted;
+};
+
+struct ModeReport {
+  std::string name;
+  LoadResult result;
+  LatencySummary latencies;
+  std::optional<PoolCounts> pool;
+  double calls_per_s() const {
+    return result.seconds > 0 ? static_cast<double>(result.ok) / result.seconds : 0;
+  }
+};
+
+ModeReport make_report(std::string name, LoadResult r, std::optional<PoolCounts> pool) {
+  LatencySummary summary(std::move(r.latencies));
+  return {std::move(name), std::move(r), std::move(summary), pool};
+}
+
+constexpr double kPercentiles[] = {50, 90, 99, 99.9};
+constexpr const char* kPercentileKeys[] = {"p50", "p90", "p99", "p99_9"};
+
+void print_table(const std::string& heading, const std::vector<ModeReport>& modes) {
+  std::cout << heading << "\n\n";
+  std::printf("%-15s %10s %11s %10s %10s %10s %10s %9s %9s %10s %7s\n", "mode", "calls", "calls/s",
+              "p50 µs", "p90 µs", "p99 µs", "p99.9 µs", "hits", "misses", "exhausted", "failed");
+  for (const auto& m : modes) {
+    std::printf("%-15s %10llu %11.0f", m.name.c_str(), static_cast<unsigned long long>(m.result.ok),
+                m.calls_per_s());
+    for (double p : kPercentiles) std::printf(" %9.1f", m.latencies.percentile_us(p));
+    if (m.pool) {
+      std::printf(" %9llu %9llu %10llu", static_cast<unsigned long long>(m.pool->hits),
+                  static_cast<unsigned long long>(m.pool->misses),
+                  static_cast<unsigned long long>(m.pool->exhausted));
+    } else {
+      std::printf(" %9s %9s %10s", "-", "-", "-");
+    }
+    std::printf(" %7llu\n", static_cast<unsigned long long>(m.result.failed));
+  }
+  std::fflush(stdout);
+}
+
+void print_json(const BenchOptions& o, const Workload& w, const std::string& plugin_name,
+                const std::vector<ModeReport>& modes) {
+  JsonWriter j;
+  j.begin_object();
+  j.key("plugin").string(plugin_name);
+  j.key("export").string(w.export_name);
+  j.key("engine").string(o.engine.engine);
+  j.key("threads").integer(o.shape.threads);
+  j.key("loop").string(o.shape.rate > 0 ? "open" : "closed");
+  if (o.shape.rate > 0) j.key("rate").number(o.shape.rate);
+  j.key("policy").string(policy_name(o.pool.recycle));
+  j.key("warm").integer(o.pool.warm_count);
+  j.key("max").integer(o.pool.max_instances);
+  j.key("modes").begin_array();
+  for (const auto& m : modes) {
+    j.begin_object();
+    j.key("mode").string(m.name);
+    j.key("pooled").boolean(m.pool.has_value());
+    j.key("calls").integer(m.result.ok);
+    j.key("failed").integer(m.result.failed);
+    j.key("seconds").number(m.result.seconds);
+    j.key("calls_per_s").number(m.calls_per_s());
+    j.key("latency_us").begin_object();
+    for (std::size_t i = 0; i < std::size(kPercentiles); ++i) {
+      j.key(kPercentileKeys[i]).number(m.latencies.percentile_us(kPercentiles[i]));
+    }
+    j.key("mean").number(m.latencies.mean_us());
+    j.key("max").number(m.latencies.max_us());
+    j.end_object();
+    if (m.pool) {
+      j.key("hits").integer(m.pool->hits);
+      j.key("misses").integer(m.pool->misses);
+      j.key("exhausted").integer(m.pool->exhausted);
+    }
+    if (m.result.first_error) j.key("first_error").string(*m.result.first_error);
+    j.end_object();
+  }
+  j.end_array();
+  const auto& pooled = modes.front();
+  const auto& fresh = modes.back();
+  j.key("speedup").begin_object();
+  j.key("calls_per_s")
+      .number(fresh.calls_per_s() > 0 ? pooled.calls_per_s() / fresh.calls_per_s() : 0);
+  j.key("p50_latency")
+      .number(pooled.latencies.percentile_us(50) > 0
+                  ? fresh.latencies.percentile_us(50) / pooled.latencies.percentile_us(50)
+                  : 0);
+  j.end_object();
+  j.end_object();
+  std::cout << j.str() << '\n';
+}
+
+std::string error_text(const wasm::WasmError& e) {
+  std::ostringstream s;
+  s << e;
+  return s.str();
+}
+
+template <class Engine>
+int bench_with(const BenchOptions& o) {
+  using Instance = typename Engine::Instance;
+  using Error = wasm::WasmError;
+
+  auto module = o.plugin ? Engine::Module::load_file(*o.plugin, o.engine.limits)
+                         : Engine::Module::compile(embedded_plugin_bytes(), o.engine.limits,
+                                                   std::string(kEmbeddedPluginName));
+  if (!module) {
+    return fail_loading(kExitUsage, "bench", o.plugin.value_or(std::string(kEmbeddedPluginName)),
+                        module.error());
+  }
+  std::shared_ptr<const typename Engine::Module> compiled = *module;
+
+  Workload w;
+  if (o.export_name) {
+    w.export_name = *o.export_name;
+  } else if (!o.plugin) {
+    w.export_name = std::string(kEmbeddedPluginExport);
+  } else {
+    std::vector<std::string> candidates;
+    for (const auto& e : compiled->exports()) {
+      if (is_bytes_export(e.type)) candidates.push_back(e.name);
+    }
+    if (candidates.size() != 1) {
+      std::string list;
+      for (const auto& e : compiled->exports()) list += (list.empty() ? "" : ", ") + e.name;
+      return usage_error("bench",
+                         {compiled->name() + ": cannot pick an export by itself (" +
+                          std::to_string(candidates.size()) +
+                          " bytes exports); name one with --export (exports: " + list + ")"});
+    }
+    w.export_name = candidates.front();
+  }
+  auto fn = find_export_or_explain(*compiled, w.export_name);
+  if (!fn) return fail(kExitUsage, "bench", fn.error());
+  w.bytes = is_bytes_export((*fn)->type) && o.args.empty();
+  if (w.bytes) {
+    if (o.input) {
+      auto data = read_input(*o.input);
+      if (!data) return fail(kExitUsage, "bench", data.error());
+      w.input = std::move(*data);
+    } else {
+      w.input = std::string(kEmbeddedSampleInput);
+    }
+  } else {
+    const auto& params = (*fn)->type.params;
+    if (o.input) return usage_error("bench", {"--input needs a bytes export"});
+    if (o.args.size() != params.size()) {
+      return usage_error("bench",
+                         {compiled->name() + ": export '" + w.export_name + "' " +
+                          signature((*fn)->type) + " takes " + std::to_string(params.size()) +
+                          " argument(s), got " + std::to_string(o.args.size())});
+    }
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      auto v = parse_value(o.args[i], params[i]);
+      if (!v) return usage_error("bench", {"argument " + std::to_string(i + 1) + ": " + v.error()});
+      w.args.push_back(*v);
+    }
+  }
+
+  // One untimed call first: a plugin that cannot run the workload fails here
+  // with its own error instead of producing a table of failures.
+  {
+    auto probe = Instance::instantiate(compiled);
+    if (!probe) return fail(kExitUsage, "bench", probe.error());
+    if (auto err = invoke(*probe, w)) return fail(kExitPluginFailure, "bench", *err);
+  }
+
+  std::vector<ModeReport> modes;
+  {
+    auto pool = InstancePool<Instance, Error>::create(
+        o.pool, [compiled] { return Instance::instantiate(compiled); }, Engine::lifecycle());
+    if (!pool) return fail(kExitPluginFailure, "bench", pool.error());
+    auto pooled = drive_load(
+        o.shape,
+        [&](std::size_t) -> std::optional<std::string> {
+          auto lease = pool->checkout();
+          if (!lease) return error_text(lease.error());
+          auto err = invoke(lease->get(), w);
+          if (!err) return std::nullopt;
+          if (err->poisons_instance()) lease->discard();
+          return error_text(*err);
+        },
+        "pool (" + std::string(policy_name(o.pool.recycle)) + ")");
+    auto m = pool->metrics();
+    modes.push_back(make_report("pool (" + std::string(policy_name(o.pool.recycle)) + ")",
+                                std::move(pooled),
+                                PoolCounts{m->hits(), m->misses(), m->exhausted()}));
+  }
+  auto fresh = drive_load(
+      o.shape,
+      [&](std::size_t) -> std::optional<std::string> {
+        auto instance = Instance::instantiate(compiled);
+        if (!instance) return error_text(instance.error());
+        auto err = invoke(*instance, w);
+        if (err) return error_text(*err);
+        return std::nullopt;
+      },
+      "no pool");
+  modes.push_back(make_report("no pool", std::move(fresh), std::nullopt));
+
+  const std::string plugin_name = compiled->name();
+  if (o.json) {
+    print_json(o, w, plugin_name, modes);
+  } else {
+    std::string loop =
+        o.shape.rate > 0
+            ? "open loop at " + std::to_string(static_cast<long long>(o.shape.rate)) + " calls/s"
+            : "closed loop";
+    std::string amount =
+        o.shape.calls > 0 ? std::to_string(o.shape.calls) + " calls per mode"
+                          : std::to_string(o.shape.duration.count()).substr(0, 4) + " s per mode";
+    print_table("warmpool bench: " + plugin_name + " export '" + w.export_name + "', engine " +
+                    o.engine.engine + ", " + std::to_string(o.shape.threads) + " thread(s), " +
+                    loop + ", " + amount + ", pool warm " + std::to_string(o.pool.warm_count) +
+                    " max " + std::to_string(o.pool.max_instances),
+                modes);
+    const auto& pooled = modes.front();
+    const auto& none = modes.back();
+    if (none.calls_per_s() > 0 && pooled.latencies.percentile_us(50) > 0) {
+      std::printf("\nspeed-up with the pool: %.1fx calls/s, %.1fx lower p50 latency\n",
+                  pooled.calls_per_s() / none.calls_per_s(),
+                  none.latencies.percentile_us(50) / pooled.latencies.percentile_us(50));
+    }
+    for (const auto& m : modes) {
+      if (m.result.first_error) {
+        std::printf("%s: %llu call(s) failed, first: %s\n", m.name.c_str(),
+                    static_cast<unsigned long long>(m.result.failed),
+                    m.result.first_error->c_str());
+      }
+    }
+  }
+
+  if (o.report) {
+    std::vector<ChartSeries> series;
+    for (const auto& m : modes) series.push_back({m.name, &m.latencies});
+    std::ofstream out(*o.report, std::ios::binary | std::ios::trunc);
+    out << render_latency_chart("warmpool bench: " + plugin_name + " '" + w.export_name + "' (" +
+                                    o.engine.engine + ", " + std::to_string(o.shape.threads) +
+                                    " threads)",
+                                series);
+    out.close();
+    if (!out) return fail(kExitUsage, "bench", "cannot write report '" + *o.report + "'");
+  }
+  for (const auto& m : modes) {
+    if (m.result.ok == 0) return kExitPluginFailure;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int bench_main(std::span<const std::string> args) {
+  auto specs = with_flags({kEngineFlags, kPoolFlags, kBenchFlags});
+  auto parsed = parse_args(args, specs);
+  if (!parsed) return usage_error("bench", parsed.error());
+  if (parsed->help) {
+    print_help();
+    return kExitOk;
+  }
+  FlagReader flags(*parsed);
+  BenchOptions o;
+  o.engine = read_engine_options(flags);
+  o.export_name = flags.string("export");
+  o.input = flags.string("input");
+  o.json = flags.flag("json");
+  o.report = flags.string("report");
+  o.shape.threads = flags.u64("threads", 2, 1, 256);
+  o.shape.calls = flags.u64("calls", 0, 1, 1'000'000'000);
+  o.shape.duration =
+      std::chrono::duration<double>(flags.number("duration", kDefaultDurationS, 0.01, 86400));
+  o.shape.rate = flags.number("rate", 0, 0.001, 10'000'000);
+  if (flags.given("calls") && flags.given("duration")) {
+    flags.fail("--calls and --duration exclude each other");
+  }
+  o.pool = read_pool_config(flags, o.shape.threads, kBenchAcquireTimeout);
+  if (flags.error()) return usage_error("bench", *flags.error());
+  if (!parsed->positionals.empty()) {
+    o.plugin = parsed->positionals.front();
+    o.args.assign(parsed->positionals.begin() + 1, parsed->positionals.end());
+  }
+  return with_engine(o.engine.engine, [&]<class E>(E) { return bench_with<E>(o); });
+}
+
+}  // namespace warmpool::cli

@@ -1,0 +1,73 @@
+#include "http_metrics.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace warmpool::cli {
+namespace {
+
+std::string seconds_text(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", s);
+  return buf;
+}
+
+}  // namespace
+
+void HttpMetrics::record(unsigned status, std::chrono::nanoseconds elapsed) {
+  status = std::clamp(status, kFirstStatus, kLastStatus);
+  PerStatus& s = by_status_[status - kFirstStatus];
+  s.count.fetch_add(1, std::memory_order_relaxed);
+  s.sum_ns.fetch_add(static_cast<std::uint64_t>(std::max<std::int64_t>(elapsed.count(), 0)),
+                     std::memory_order_relaxed);
+  double seconds = std::chrono::duration<double>(elapsed).count();
+  auto bucket = std::ranges::lower_bound(kBuckets, seconds) - kBuckets.begin();
+  if (bucket < static_cast<long>(kBuckets.size())) {
+    s.buckets[static_cast<std::size_t>(bucket)].fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+std::uint64_t HttpMetrics::count(unsigned status) const {
+  if (status < kFirstStatus || status > kLastStatus) return 0;
+  return by_status_[status - kFirstStatus].count.load(std::memory_order_relaxed);
+}
+
+std::string HttpMetrics::to_prometheus() const {
+  std::string counts =
+      "# HELP warmpool_http_requests_total HTTP requests answered, by status code.\n"
+      "# TYPE warmpool_http_requests_total counter\n";
+  std::string histogram =
+      "# HELP warmpool_http_request_duration_seconds Time from a complete request to its "
+      "written response, by status code.\n"
+      "# TYPE warmpool_http_request_duration_seconds histogram\n";
+  for (unsigned status = kFirstStatus; status <= kLastStatus; ++status) {
+    const PerStatus& s = by_status_[status - kFirstStatus];
+    // Buckets are read before the count so that, under concurrent updates,
+    // the +Inf bucket (== count) is never below a finite bucket.
+    std::array<std::uint64_t, kBuckets.size()> buckets;
+    for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+      buckets[i] = s.buckets[i].load(std::memory_order_relaxed);
+    }
+    std::uint64_t sum_ns = s.sum_ns.load(std::memory_order_relaxed);
+    std::uint64_t n = s.count.load(std::memory_order_relaxed);
+    if (n == 0) continue;
+    const std::string label = "status=\"" + std::to_string(status) + "\"";
+    counts += "warmpool_http_requests_total{" + label + "} " + std::to_string(n) + "\n";
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+      cumulative += buckets[i];
+      histogram += "warmpool_http_request_duration_seconds_bucket{" + label + ",le=\"" +
+                   seconds_text(kBuckets[i]) + "\"} " + std::to_string(std::min(cumulative, n)) +
+                   "\n";
+    }
+    histogram += "warmpool_http_request_duration_seconds_bucket{" + label + ",le=\"+Inf\"} " +
+                 std::to_string(n) + "\n";
+    histogram += "warmpool_http_request_duration_seconds_sum{" + label + "} " +
+                 seconds_text(static_cast<double>(sum_ns) / 1e9) + "\n";
+    histogram +=
+        "warmpool_http_request_duration_seconds_count{" + label + "} " + std::to_string(n) + "\n";
+  }
+  return counts + histogram;
+}
+
+}  // namespace warmpool::cli

@@ -1,0 +1,224 @@
+// `warmpool serve`: one plugin over HTTP, with the pool behind it.
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <span>
+#include <string>
+#include <thread>
+
+#include "diagnostics.hpp"
+#include "engine_flags.hpp"
+#include "engines.hpp"
+#include "error_status.hpp"
+#include "exit_code.hpp"
+#include "http_metrics.hpp"
+#include "http_server.hpp"
+#include "pool_flags.hpp"
+#include "subcommands.hpp"
+#include "value_text.hpp"
+#include "warmpool/instance_pool.hpp"
+
+namespace warmpool::cli {
+namespace {
+
+constexpr FlagSpec kServeFlags[] = {
+    {"listen", "HOST:PORT"}, {"threads", "N"}, {"max-body", "BYTES"}, {"no-pool", ""}};
+constexpr auto kServeAcquireTimeout = std::chrono::milliseconds(1000);
+constexpr std::size_t kDefaultMaxBody = 1 << 20;
+
+std::size_t default_threads() {
+  return std::max<std::size_t>(4, 2 * std::thread::hardware_concurrency());
+}
+
+void print_help() {
+  std::cout
+      << "Usage: warmpool serve PLUGIN --listen HOST:PORT [options]\n\n"
+         "Serves PLUGIN's bytes exports (docs/plugin-abi.md) over HTTP/1.1 with a pool of\n"
+         "pre-warmed instances behind it.\n\n"
+         "  POST /call/<export>   request body in, the export's output out (200)\n"
+         "  GET  /metrics         Prometheus text: pool counters and histograms, HTTP requests\n"
+         "                        and latency by status\n"
+         "  GET  /healthz         200 \"ok\"\n\n"
+         "Errors have a JSON body {\"error\": kind, \"message\": text}:\n"
+         "  404 not_found                    no such export (or route)\n"
+         "  400 bad_request                  the export is not a bytes export\n"
+         "  413                              body larger than --max-body\n"
+         "  500 trap | memory_limit | abi    the plugin failed (its instance is discarded)\n"
+         "  503 resource_limit               no instance free within --acquire-timeout-ms\n"
+         "                                   (with Retry-After)\n"
+         "  504 fuel_exhausted | deadline    the call ran out of fuel or time\n\n"
+         "SIGINT/SIGTERM: stop accepting, finish the requests in flight, exit 0.\n\n"
+         "Options:\n"
+         "  --listen HOST:PORT      address to listen on (port 0: any free port; the chosen\n"
+         "                          address is printed on the first line of stdout)\n"
+         "  --threads N             server threads, each runs one call at a time (default " +
+             std::to_string(default_threads()) +
+             ")\n"
+             "  --max-body BYTES        largest request body accepted (default 1048576)\n"
+             "  --no-pool               a fresh instance per request (for comparison)\n"
+      << pool_flags_help(default_threads(), "1000; default --max is --threads")
+      << engine_flags_help() << "  -h, --help              show this help\n\n"
+      << kExitCodesHelp
+      << "\nExamples:\n"
+         "  warmpool serve build/plugins/markdown.wasm --listen 127.0.0.1:8080\n"
+         "  curl --data-binary @README.md http://127.0.0.1:8080/call/render\n"
+         "  warmpool serve build/plugins/echo.wasm --listen 127.0.0.1:8080 --policy reset \\\n"
+         "      --fuel 10000000 --timeout-ms 100 --max-memory-pages 256\n"
+         "  curl -s http://127.0.0.1:8080/metrics | grep warmpool_http_requests_total\n";
+}
+
+struct ServeOptions {
+  EngineOptions engine;
+  std::string plugin;
+  std::string host;
+  std::uint16_t port = 0;
+  std::size_t threads = 0;
+  std::size_t max_body = kDefaultMaxBody;
+  bool no_pool = false;
+  PoolConfig pool;
+};
+
+std::string path_of(const std::string& target) {
+  return target.substr(0, target.find('?'));
+}
+
+template <class Engine>
+int serve_with(const ServeOptions& o) {
+  using Instance = typename Engine::Instance;
+  using Pool = InstancePool<Instance, wasm::WasmError>;
+
+  auto module = Engine::Module::load_file(o.plugin, o.engine.limits);
+  if (!module) return fail_loading(kExitUsage, "serve", o.plugin, module.error());
+  std::shared_ptr<const typename Engine::Module> compiled = *module;
+  auto factory = [compiled] { return Instance::instantiate(compiled); };
+
+  std::optional<Pool> pool;
+  if (o.no_pool) {
+    if (auto probe = factory(); !probe) return fail(kExitUsage, "serve", probe.error());
+  } else {
+    auto created = Pool::create(o.pool, factory, Engine::lifecycle());
+    if (!created) return fail(kExitUsage, "serve", created.error());
+    pool.emplace(std::move(*created));
+  }
+  const std::string pool_name = std::filesystem::path(o.plugin).stem().string();
+
+  HttpMetrics http_metrics;
+  auto call = [&](const std::string& export_name, const std::string& body) -> HttpResponse {
+    auto input = std::span(reinterpret_cast<const std::uint8_t*>(body.data()), body.size());
+    auto answer = [](std::expected<wasm::BytesOutput, wasm::WasmError>& out) -> HttpResponse {
+      if (!out) return error_response(out.error());
+      return {.status = 200,
+              .body = std::move(out->output),
+              .content_type = "application/octet-stream"};
+    };
+    if (!pool) {
+      auto instance = factory();
+      if (!instance) return error_response(instance.error());
+      auto out = instance->call_bytes(export_name, input);
+      return answer(out);
+    }
+    auto lease = pool->checkout();
+    if (!lease) return error_response(lease.error());
+    auto out = lease->get().call_bytes(export_name, input);
+    // The lifecycle already refuses unhealthy instances; discarding here
+    // keeps a poisoned instance out even if a loader misses a case.
+    if (!out && out.error().poisons_instance()) lease->discard();
+    return answer(out);
+  };
+
+  auto handler = [&](HttpRequest& req) -> HttpResponse {
+    const std::string path = path_of(req.target);
+    const bool get = req.method == "GET" || req.method == "HEAD";
+    if (path == "/healthz" || path == "/metrics") {
+      if (!get) {
+        HttpResponse r = json_error(405, "method_not_allowed", path + " takes GET");
+        r.headers.emplace_back("Allow", "GET, HEAD");
+        return r;
+      }
+      if (path == "/healthz") return {.status = 200, .body = "ok\n"};
+      std::string text = pool ? pool->metrics()->to_prometheus(pool_name) : std::string();
+      return {.status = 200,
+              .body = text + http_metrics.to_prometheus(),
+              .content_type = "text/plain; version=0.0.4; charset=utf-8"};
+    }
+    if (path.starts_with("/call/")) {
+      const std::string export_name = path.substr(6);
+      if (req.method != "POST") {
+        HttpResponse r = json_error(405, "method_not_allowed", path + " takes POST");
+        r.headers.emplace_back("Allow", "POST");
+        return r;
+      }
+      const auto* fn = compiled->find_export(export_name);
+      if (fn == nullptr) {
+        std::string list;
+        for (const auto& e : compiled->exports()) {
+          if (is_bytes_export(e.type)) list += (list.empty() ? "" : ", ") + e.name;
+        }
+        return json_error(404, "not_found",
+                          compiled->name() + ": export '" + export_name +
+                              "' not found (bytes exports: " + (list.empty() ? "none" : list) +
+                              ")");
+      }
+      if (!is_bytes_export(fn->type)) {
+        return json_error(400, "bad_request",
+                          compiled->name() + ": export '" + export_name + "' has type " +
+                              signature(fn->type) + ", not the bytes type (i32, i32) -> (i64)");
+      }
+      return call(export_name, req.body);
+    }
+    return json_error(404, "not_found",
+                      "no route for " + req.method + " " + path +
+                          " (try POST /call/<export>, GET /metrics, GET /healthz)");
+  };
+
+  auto server = HttpServer::bind(
+      {.host = o.host, .port = o.port, .threads = o.threads, .max_body = o.max_body}, handler,
+      [&](unsigned status, std::chrono::nanoseconds elapsed) {
+        http_metrics.record(status, elapsed);
+      });
+  if (!server) return fail(kExitUsage, "serve", server.error());
+  std::cout << "warmpool serve: listening on http://" << o.host << ':' << (*server)->port() << "/ ("
+            << compiled->name() << ", engine " << o.engine.engine << ", "
+            << (pool ? "pool " + std::string(policy_name(o.pool.recycle)) + " warm " +
+                           std::to_string(o.pool.warm_count) + " max " +
+                           std::to_string(o.pool.max_instances)
+                     : std::string("no pool"))
+            << ", " << o.threads << " threads)" << std::endl;
+  (*server)->run();
+  std::cerr << "warmpool serve: stopped\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+int serve_main(std::span<const std::string> args) {
+  auto specs = with_flags({kEngineFlags, kPoolFlags, kServeFlags});
+  auto parsed = parse_args(args, specs);
+  if (!parsed) return usage_error("serve", parsed.error());
+  if (parsed->help) {
+    print_help();
+    return kExitOk;
+  }
+  FlagReader flags(*parsed);
+  ServeOptions o;
+  o.engine = read_engine_options(flags);
+  if (!flags.given("listen")) flags.fail("--listen HOST:PORT is required");
+  auto endpoint = flags.endpoint("listen", "");
+  if (endpoint) std::tie(o.host, o.port) = *endpoint;
+  o.threads = flags.u64("threads", default_threads(), 1, 1024);
+  o.max_body = flags.u64("max-body", kDefaultMaxBody, 0, 1ULL << 32);
+  o.no_pool = flags.flag("no-pool");
+  o.pool = read_pool_config(flags, o.threads, kServeAcquireTimeout);
+  if (flags.error()) return usage_error("serve", *flags.error());
+  if (parsed->positionals.size() != 1) {
+    return usage_error(
+        "serve", {parsed->positionals.empty()
+                      ? "expected PLUGIN"
+                      : "expected one PLUGIN, got " + std::to_string(parsed->positionals.size()) +
+                            " arguments"});
+  }
+  o.plugin = parsed->positionals.front();
+  return with_engine(o.engine.engine, [&]<class E>(E) { return serve_with<E>(o); });
+}
+
+}  // namespace warmpool::cli

@@ -1,0 +1,502 @@
+#include "wasm/common/prepare.hpp"
+
+#include <wabt/binary-reader-ir.h>
+#include <wabt/binary-reader.h>
+#include <wabt/binary-writer.h>
+#include <wabt/cast.h>
+#include <wabt/ir.h>
+#include <wabt/resolve-names.h>
+#include <wabt/stream.h>
+#include <wabt/validator.h>
+#include <wabt/wast-lexer.h>
+#include <wabt/wast-parser.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "wasm/common/text.hpp"
+
+namespace warmpool::wasm::internal {
+namespace {
+
+// Deeper nesting than this is rejected: wabt's IR is destroyed and written out
+// recursively, and a hostile module must not be able to overflow the stack.
+// Compilers emit a few dozen levels at most.
+constexpr std::size_t kMaxNesting = 2048;
+
+WasmError compile_error(std::string_view name, std::string_view what) {
+  return {ErrorKind::compile, cat(name, ": ", what)};
+}
+
+// wabt's diagnostics, prefixed with the module's name: "fib.wat:3:5: ..." for
+// text, "fib.wasm: at byte 8: ..." for binaries. (wabt's own formatter cannot
+// be used: the file name it stores does not outlive the parser.)
+WasmError diagnostics_error(const ::wabt::Errors& errors, ::wabt::Location::Type type,
+                            std::string_view name) {
+  constexpr std::size_t kShown = 3;
+  std::string text(name);
+  std::size_t shown = 0;
+  for (const ::wabt::Error& e : errors) {
+    if (e.error_level != ::wabt::ErrorLevel::Error) continue;
+    if (shown == kShown) {
+      text += " (and more)";
+      break;
+    }
+    text += shown == 0 ? ":" : ";";
+    text += type == ::wabt::Location::Type::Binary
+                ? cat(" at byte ", e.loc.offset, ": ")
+                : cat(shown == 0 ? "" : " ", e.loc.line, ":", e.loc.first_column, ": ");
+    text += e.message;
+    ++shown;
+  }
+  if (shown == 0) text += ": invalid module";
+  return {ErrorKind::compile, std::move(text)};
+}
+
+std::optional<ValueType> to_value_type(::wabt::Type type) {
+  switch (type) {
+    case ::wabt::Type::I32: return ValueType::i32;
+    case ::wabt::Type::I64: return ValueType::i64;
+    case ::wabt::Type::F32: return ValueType::f32;
+    case ::wabt::Type::F64: return ValueType::f64;
+    default: return std::nullopt;
+  }
+}
+
+// Exports whose signature uses only numbers; v128 and reference types cannot
+// be passed through warmpool's Value and are left out.
+std::vector<ExportedFunction> collect_exports(const ::wabt::Module& module) {
+  std::vector<ExportedFunction> out;
+  for (const ::wabt::Export* e : module.exports) {
+    if (e->kind != ::wabt::ExternalKind::Func) continue;
+    const ::wabt::Func* func = module.GetFunc(e->var);
+    if (func == nullptr) continue;
+    ExportedFunction f{.name = e->name, .type = {}};
+    bool representable = true;
+    for (::wabt::Type t : func->decl.sig.param_types) {
+      auto v = to_value_type(t);
+      representable = representable && v.has_value();
+      if (v) f.type.params.push_back(*v);
+    }
+    for (::wabt::Type t : func->decl.sig.result_types) {
+      auto v = to_value_type(t);
+      representable = representable && v.has_value();
+      if (v) f.type.results.push_back(*v);
+    }
+    if (representable) out.push_back(std::move(f));
+  }
+  return out;
+}
+
+// Calls `fn(list, depth)` on every expression list nested in `root`
+// (including `root`), without recursion.
+template <class Fn>
+void for_each_nested_list(::wabt::ExprList& root, Fn&& fn) {
+  std::vector<std::pair<::wabt::ExprList*, std::size_t>> stack{{&root, 0}};
+  while (!stack.empty()) {
+    auto [list, depth] = stack.back();
+    stack.pop_back();
+    fn(*list, depth);
+    for (::wabt::Expr& expr : *list) {
+      switch (expr.type()) {
+        case ::wabt::ExprType::Block:
+          stack.emplace_back(&::wabt::cast<::wabt::BlockExpr>(&expr)->block.exprs, depth + 1);
+          break;
+        case ::wabt::ExprType::Loop:
+          stack.emplace_back(&::wabt::cast<::wabt::LoopExpr>(&expr)->block.exprs, depth + 1);
+          break;
+        case ::wabt::ExprType::If: {
+          auto* if_expr = ::wabt::cast<::wabt::IfExpr>(&expr);
+          stack.emplace_back(&if_expr->true_.exprs, depth + 1);
+          stack.emplace_back(&if_expr->false_, depth + 1);
+          break;
+        }
+        case ::wabt::ExprType::Try: {
+          auto* try_expr = ::wabt::cast<::wabt::TryExpr>(&expr);
+          stack.emplace_back(&try_expr->block.exprs, depth + 1);
+          for (::wabt::Catch& c : try_expr->catches) stack.emplace_back(&c.exprs, depth + 1);
+          break;
+        }
+        default: break;
+      }
+    }
+  }
+}
+
+std::size_t max_nesting(::wabt::Module& module) {
+  std::size_t deepest = 0;
+  for (::wabt::Func* func : module.funcs) {
+    for_each_nested_list(func->exprs, [&](::wabt::ExprList&, std::size_t depth) {
+      deepest = std::max(deepest, depth);
+    });
+  }
+  return deepest;
+}
+
+// Tears nested expression lists down iteratively, so destroying an absurdly
+// deep module cannot overflow the stack.
+void dismantle_bodies(::wabt::Module& module) {
+  std::vector<::wabt::ExprList> pending;
+  for (::wabt::Func* func : module.funcs) pending.push_back(std::move(func->exprs));
+  while (!pending.empty()) {
+    ::wabt::ExprList list = std::move(pending.back());
+    pending.pop_back();
+    for (::wabt::Expr& expr : list) {
+      switch (expr.type()) {
+        case ::wabt::ExprType::Block:
+          pending.push_back(std::move(::wabt::cast<::wabt::BlockExpr>(&expr)->block.exprs));
+          break;
+        case ::wabt::ExprType::Loop:
+          pending.push_back(std::move(::wabt::cast<::wabt::LoopExpr>(&expr)->block.exprs));
+          break;
+        case ::wabt::ExprType::If: {
+          auto* if_expr = ::wabt::cast<::wabt::IfExpr>(&expr);
+          pending.push_back(std::move(if_expr->true_.exprs));
+          pending.push_back(std::move(if_expr->false_));
+          break;
+        }
+        case ::wabt::ExprType::Try: {
+          auto* try_expr = ::wabt::cast<::wabt::TryExpr>(&expr);
+          pending.push_back(std::move(try_expr->block.exprs));
+          for (::wabt::Catch& c : try_expr->catches) pending.push_back(std::move(c.exprs));
+          break;
+        }
+        default: break;
+      }
+    }
+  }
+}
+
+::wabt::Var index_var(::wabt::Index index) {
+  return ::wabt::Var(index, ::wabt::Location());
+}
+
+template <class T, class... Args>
+std::unique_ptr<::wabt::Expr> make(Args&&... args) {
+  return std::make_unique<T>(std::forward<Args>(args)...);
+}
+
+::wabt::Index add_global(::wabt::Module& module, ::wabt::Type type, std::string_view export_name) {
+  const auto index = static_cast<::wabt::Index>(module.globals.size());
+  auto global = std::make_unique<::wabt::GlobalModuleField>();
+  global->global.type = type;
+  global->global.mutable_ = true;
+  global->global.init_expr.push_back(make<::wabt::ConstExpr>(
+      type == ::wabt::Type::I64 ? ::wabt::Const::I64(0) : ::wabt::Const::I32(0)));
+  module.AppendField(std::move(global));
+
+  auto exported = std::make_unique<::wabt::ExportModuleField>();
+  exported->export_.name = std::string(export_name);
+  exported->export_.kind = ::wabt::ExternalKind::Global;
+  exported->export_.var = index_var(index);
+  module.AppendField(std::move(exported));
+  return index;
+}
+
+// Adds `warmpool.out_of_fuel: [] -> [i64]` as the last function import and
+// renumbers every reference to a defined function (they all move up by one).
+::wabt::Index add_out_of_fuel_import(::wabt::Module& module) {
+  auto type_field = std::make_unique<::wabt::TypeModuleField>();
+  auto func_type = std::make_unique<::wabt::FuncType>();
+  func_type->sig.result_types = {::wabt::Type::I64};
+  const ::wabt::FuncSignature sig = func_type->sig;
+  type_field->type = std::move(func_type);
+  const auto type_index = static_cast<::wabt::Index>(module.types.size());
+  module.AppendField(std::move(type_field));
+
+  auto import = std::make_unique<::wabt::FuncImport>();
+  import->module_name = std::string(kMeteringModule);
+  import->field_name = std::string(kOutOfFuelImport);
+  import->func.decl.has_func_type = true;
+  import->func.decl.type_var = index_var(type_index);
+  import->func.decl.sig = sig;
+  ::wabt::Func* func = &import->func;
+  ::wabt::Import* raw_import = import.get();
+  auto field = std::make_unique<::wabt::ImportModuleField>(std::move(import));
+
+  const ::wabt::Index first_defined = module.num_func_imports;
+  auto shift = [first_defined](::wabt::Var& var) {
+    if (var.is_index() && var.index() >= first_defined && var.index() != ::wabt::kInvalidIndex) {
+      var.set_index(var.index() + 1);
+    }
+  };
+  auto shift_list = [&](::wabt::ExprList& root) {
+    for_each_nested_list(root, [&](::wabt::ExprList& list, std::size_t) {
+      for (::wabt::Expr& expr : list) {
+        switch (expr.type()) {
+          case ::wabt::ExprType::Call: shift(::wabt::cast<::wabt::CallExpr>(&expr)->var); break;
+          case ::wabt::ExprType::ReturnCall:
+            shift(::wabt::cast<::wabt::ReturnCallExpr>(&expr)->var);
+            break;
+          case ::wabt::ExprType::RefFunc:
+            shift(::wabt::cast<::wabt::RefFuncExpr>(&expr)->var);
+            break;
+          default: break;
+        }
+      }
+    });
+  };
+  for (::wabt::Func* f : module.funcs) shift_list(f->exprs);
+  for (::wabt::Global* g : module.globals) shift_list(g->init_expr);
+  for (::wabt::ElemSegment* seg : module.elem_segments) {
+    shift_list(seg->offset);
+    for (::wabt::ExprList& elem : seg->elem_exprs) shift_list(elem);
+  }
+  for (::wabt::DataSegment* seg : module.data_segments) shift_list(seg->offset);
+  for (::wabt::Export* e : module.exports) {
+    if (e->kind == ::wabt::ExternalKind::Func) shift(e->var);
+  }
+  for (::wabt::Var* start : module.starts) shift(*start);
+
+  module.imports.push_back(raw_import);
+  module.funcs.insert(module.funcs.begin() + first_defined, func);
+  ++module.num_func_imports;
+  module.fields.push_back(std::move(field));
+  return first_defined;
+}
+
+// Expressions in `list` that run before the next check: nested blocks and ifs
+// count, loop bodies are charged at their own header.
+std::int64_t region_cost(::wabt::ExprList& region) {
+  std::int64_t cost = 0;
+  std::vector<::wabt::ExprList*> stack{&region};
+  while (!stack.empty()) {
+    ::wabt::ExprList* list = stack.back();
+    stack.pop_back();
+    for (::wabt::Expr& expr : *list) {
+      ++cost;
+      switch (expr.type()) {
+        case ::wabt::ExprType::Block:
+          stack.push_back(&::wabt::cast<::wabt::BlockExpr>(&expr)->block.exprs);
+          break;
+        case ::wabt::ExprType::If: {
+          auto* if_expr = ::wabt::cast<::wabt::IfExpr>(&expr);
+          stack.push_back(&if_expr->true_.exprs);
+          stack.push_back(&if_expr->false_);
+          break;
+        }
+        case ::wabt::ExprType::Try: {
+          auto* try_expr = ::wabt::cast<::wabt::TryExpr>(&expr);
+          stack.push_back(&try_expr->block.exprs);
+          for (::wabt::Catch& c : try_expr->catches) stack.push_back(&c.exprs);
+          break;
+        }
+        default: break;
+      }
+    }
+  }
+  return std::max<std::int64_t>(cost, 1);
+}
+
+// fuel -= cost; if (fuel < 0) fuel += warmpool.out_of_fuel();
+::wabt::ExprList fuel_check(::wabt::Index fuel_global, ::wabt::Index out_of_fuel,
+                            std::int64_t cost) {
+  ::wabt::ExprList check;
+  check.push_back(make<::wabt::GlobalGetExpr>(index_var(fuel_global)));
+  check.push_back(make<::wabt::ConstExpr>(::wabt::Const::I64(static_cast<std::uint64_t>(cost))));
+  check.push_back(make<::wabt::BinaryExpr>(::wabt::Opcode::I64Sub));
+  check.push_back(make<::wabt::GlobalSetExpr>(index_var(fuel_global)));
+  check.push_back(make<::wabt::GlobalGetExpr>(index_var(fuel_global)));
+  check.push_back(make<::wabt::ConstExpr>(::wabt::Const::I64(0)));
+  check.push_back(make<::wabt::CompareExpr>(::wabt::Opcode::I64LtS));
+  auto refill = std::make_unique<::wabt::IfExpr>();
+  refill->true_.exprs.push_back(make<::wabt::CallExpr>(index_var(out_of_fuel)));
+  refill->true_.exprs.push_back(make<::wabt::GlobalGetExpr>(index_var(fuel_global)));
+  refill->true_.exprs.push_back(make<::wabt::BinaryExpr>(::wabt::Opcode::I64Add));
+  refill->true_.exprs.push_back(make<::wabt::GlobalSetExpr>(index_var(fuel_global)));
+  check.push_back(std::move(refill));
+  return check;
+}
+
+void inject_metering(::wabt::Module& module, ::wabt::Index fuel_global, ::wabt::Index out_of_fuel) {
+  for (::wabt::Index i = module.num_func_imports; i < module.funcs.size(); ++i) {
+    ::wabt::Func* func = module.funcs[i];
+    std::vector<::wabt::ExprList*> regions{&func->exprs};
+    for_each_nested_list(func->exprs, [&](::wabt::ExprList& list, std::size_t) {
+      for (::wabt::Expr& expr : list) {
+        if (expr.type() == ::wabt::ExprType::Loop) {
+          regions.push_back(&::wabt::cast<::wabt::LoopExpr>(&expr)->block.exprs);
+        }
+      }
+    });
+    // Costs first: a region's cost must not include the checks added to it.
+    std::vector<std::int64_t> costs;
+    costs.reserve(regions.size());
+    for (::wabt::ExprList* region : regions) costs.push_back(region_cost(*region));
+    for (std::size_t r = 0; r < regions.size(); ++r) {
+      ::wabt::ExprList check = fuel_check(fuel_global, out_of_fuel, costs[r]);
+      regions[r]->splice(regions[r]->begin(), check);
+    }
+  }
+}
+
+// After every memory.grow: if it returned -1, set the grow-failed flag.
+void track_failed_grows(::wabt::Module& module, ::wabt::Index flag_global) {
+  for (::wabt::Index i = module.num_func_imports; i < module.funcs.size(); ++i) {
+    ::wabt::Func* func = module.funcs[i];
+    std::vector<std::pair<::wabt::ExprList*, ::wabt::ExprList::iterator>> sites;
+    for_each_nested_list(func->exprs, [&](::wabt::ExprList& list, std::size_t) {
+      for (auto it = list.begin(); it != list.end(); ++it) {
+        if (it->type() == ::wabt::ExprType::MemoryGrow) sites.emplace_back(&list, it);
+      }
+    });
+    if (sites.empty()) continue;
+    func->local_types.AppendDecl(::wabt::Type::I32, 1);
+    const ::wabt::Index scratch = func->GetNumParamsAndLocals() - 1;
+    for (auto& [list, it] : sites) {
+      ::wabt::ExprList after;
+      after.push_back(make<::wabt::LocalTeeExpr>(index_var(scratch)));
+      after.push_back(make<::wabt::ConstExpr>(::wabt::Const::I32(0xffffffffu)));
+      after.push_back(make<::wabt::CompareExpr>(::wabt::Opcode::I32Eq));
+      auto flag = std::make_unique<::wabt::IfExpr>();
+      flag->true_.exprs.push_back(make<::wabt::ConstExpr>(::wabt::Const::I32(1)));
+      flag->true_.exprs.push_back(make<::wabt::GlobalSetExpr>(index_var(flag_global)));
+      after.push_back(std::move(flag));
+      after.push_back(make<::wabt::LocalGetExpr>(index_var(scratch)));
+      list->splice(std::next(it), after);
+    }
+  }
+}
+
+std::expected<std::unique_ptr<::wabt::Module>, WasmError> parse(std::span<const std::uint8_t> bytes,
+                                                                const std::string& name,
+                                                                const ::wabt::Features& features) {
+  ::wabt::Errors errors;
+  auto module = std::make_unique<::wabt::Module>();
+  if (is_wasm_binary(bytes)) {
+    ::wabt::ReadBinaryOptions options(features, nullptr, /*read_debug_names=*/false,
+                                      /*stop_on_first_error=*/true,
+                                      /*fail_on_custom_section_error=*/false);
+    if (::wabt::Failed(::wabt::ReadBinaryIr(name.c_str(), bytes.data(), bytes.size(), options,
+                                            &errors, module.get()))) {
+      return std::unexpected(diagnostics_error(errors, ::wabt::Location::Type::Binary, name));
+    }
+    return module;
+  }
+  auto lexer = ::wabt::WastLexer::CreateBufferLexer(name, bytes.data(), bytes.size(), &errors);
+  ::wabt::WastParseOptions options(features);
+  std::unique_ptr<::wabt::Module> parsed;
+  if (::wabt::Failed(::wabt::ParseWatModule(lexer.get(), &parsed, &errors, &options)) ||
+      parsed == nullptr || ::wabt::Failed(::wabt::ResolveNamesModule(parsed.get(), &errors))) {
+    if (errors.empty())
+      return std::unexpected(compile_error(name, "not a .wasm binary or .wat module"));
+    return std::unexpected(diagnostics_error(errors, ::wabt::Location::Type::Text, name));
+  }
+  return parsed;
+}
+
+// The module's own requests that the host reserves for itself.
+std::optional<WasmError> check_reserved_names(const ::wabt::Module& module, std::string_view name) {
+  for (const ::wabt::Import* import : module.imports) {
+    if (import->module_name == kMeteringModule) {
+      return WasmError(ErrorKind::link,
+                       cat(name, ": unknown import '", import->module_name, ".", import->field_name,
+                           "' (module '", kMeteringModule, "' is reserved)"));
+    }
+  }
+  for (const ::wabt::Export* e : module.exports) {
+    if (e->name.starts_with(kReservedExportPrefix)) {
+      return compile_error(name, cat("export '", e->name, "' uses the reserved prefix '",
+                                     kReservedExportPrefix, "'"));
+    }
+  }
+  return std::nullopt;
+}
+
+std::expected<PreparedModule, WasmError> prepare_parsed(::wabt::Module& module,
+                                                        std::span<const std::uint8_t> bytes,
+                                                        const Limits& limits,
+                                                        const std::string& name,
+                                                        const ::wabt::Features& features) {
+  {
+    ::wabt::Errors errors;
+    ::wabt::ValidateOptions options(features);
+    if (::wabt::Failed(::wabt::ValidateModule(&module, &errors, options))) {
+      return std::unexpected(diagnostics_error(
+          errors,
+          is_wasm_binary(bytes) ? ::wabt::Location::Type::Binary : ::wabt::Location::Type::Text,
+          name));
+    }
+  }
+  if (auto reserved = check_reserved_names(module, name)) return std::unexpected(*reserved);
+
+  PreparedModule prepared;
+  prepared.exports = collect_exports(module);
+  if (!module.memories.empty()) {
+    prepared.initial_memory_pages = static_cast<std::uint32_t>(
+        std::min<std::uint64_t>(module.memories.front()->page_limits.initial, UINT32_MAX));
+  }
+
+  bool rewritten = !is_wasm_binary(bytes);
+  if (limits.max_memory_pages != 0) {
+    for (::wabt::Index i = module.num_memory_imports; i < module.memories.size(); ++i) {
+      ::wabt::Limits& pages = module.memories[i]->page_limits;
+      if (pages.initial > limits.max_memory_pages) {
+        return std::unexpected(
+            WasmError(ErrorKind::memory_limit,
+                      cat(name, ": memory starts at ", pages.initial, " pages, above the cap of ",
+                          limits.max_memory_pages, " pages")));
+      }
+      pages.max = pages.has_max ? std::min<std::uint64_t>(pages.max, limits.max_memory_pages)
+                                : limits.max_memory_pages;
+      pages.has_max = true;
+      rewritten = true;
+    }
+    if (module.memories.size() > module.num_memory_imports) {
+      track_failed_grows(module, add_global(module, ::wabt::Type::I32, kGrowFailedGlobalExport));
+      prepared.grow_tracked = true;
+    }
+  }
+  if (limits.fuel != 0 || limits.timeout.count() > 0) {
+    const ::wabt::Index out_of_fuel = add_out_of_fuel_import(module);
+    const ::wabt::Index fuel_global = add_global(module, ::wabt::Type::I64, kFuelGlobalExport);
+    inject_metering(module, fuel_global, out_of_fuel);
+    prepared.metered = true;
+    rewritten = true;
+  }
+
+  if (!rewritten) {
+    prepared.binary.assign(bytes.begin(), bytes.end());
+    return prepared;
+  }
+  ::wabt::MemoryStream stream;
+  ::wabt::WriteBinaryOptions options(features, /*canonicalize_lebs=*/true, /*relocatable=*/false,
+                                     /*write_debug_names=*/false);
+  if (::wabt::Failed(::wabt::WriteBinaryModule(&stream, &module, options))) {
+    return std::unexpected(compile_error(name, "could not write the prepared module"));
+  }
+  prepared.binary = std::move(stream.output_buffer().data);
+  return prepared;
+}
+
+}  // namespace
+
+bool is_wasm_binary(std::span<const std::uint8_t> bytes) noexcept {
+  static constexpr std::uint8_t kMagic[] = {0x00, 0x61, 0x73, 0x6d};
+  return bytes.size() >= sizeof kMagic && std::memcmp(bytes.data(), kMagic, sizeof kMagic) == 0;
+}
+
+std::expected<PreparedModule, WasmError> prepare_module(std::span<const std::uint8_t> wasm_or_wat,
+                                                        const Limits& limits,
+                                                        std::string_view name_view) {
+  const std::string name(name_view);
+  if (wasm_or_wat.empty()) {
+    return std::unexpected(
+        compile_error(name, "empty module (expected a .wasm binary or .wat text)"));
+  }
+  const ::wabt::Features features;  // wabt's defaults: the finished proposals clang emits
+  auto module = parse(wasm_or_wat, name, features);
+  if (!module) return std::unexpected(module.error());
+
+  if (max_nesting(**module) > kMaxNesting) {
+    dismantle_bodies(**module);
+    return std::unexpected(
+        compile_error(name, cat("blocks nested deeper than ", kMaxNesting, " levels")));
+  }
+  return prepare_parsed(**module, wasm_or_wat, limits, name, features);
+}
+
+}  // namespace warmpool::wasm::internal

@@ -1,0 +1,81 @@
+#include "wasm/common/watchdog.hpp"
+
+#include <utility>
+
+namespace warmpool::wasm::internal {
+
+Watchdog& Watchdog::global() {
+  static Watchdog* const instance = new Watchdog;
+  return *instance;
+}
+
+Watchdog::~Watchdog() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Watchdog::arm(DeadlineTimer& timer, Clock::time_point deadline) {
+  bool earliest = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (timer.queued_) queue_.erase(timer.position_);
+    timer.expired_.store(false, std::memory_order_release);
+    timer.position_ = queue_.emplace(deadline, &timer);
+    timer.queued_ = true;
+    earliest = timer.position_ == queue_.begin();
+    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+  }
+  if (earliest) wake_.notify_one();
+}
+
+void Watchdog::disarm(DeadlineTimer& timer) {
+  std::lock_guard lock(mutex_);
+  if (timer.queued_) {
+    queue_.erase(timer.position_);
+    timer.queued_ = false;
+  }
+}
+
+void Watchdog::run() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    if (queue_.empty()) {
+      wake_.wait(lock);
+      continue;
+    }
+    const auto next = queue_.begin();
+    if (next->first > Clock::now()) {
+      // A copy: disarm() may erase the node while the wait has the lock released.
+      const Clock::time_point when = next->first;
+      wake_.wait_until(lock, when);
+      continue;
+    }
+    DeadlineTimer* timer = next->second;
+    queue_.erase(next);
+    timer->queued_ = false;
+    timer->expired_.store(true, std::memory_order_release);
+    // Under the lock, so disarm() can promise the callback is over.
+    if (timer->on_expire_) timer->on_expire_();
+  }
+}
+
+DeadlineTimer::DeadlineTimer(std::function<void()> on_expire, Watchdog& watchdog)
+    : watchdog_(watchdog), on_expire_(std::move(on_expire)) {}
+
+DeadlineTimer::~DeadlineTimer() {
+  disarm();
+}
+
+void DeadlineTimer::arm(std::chrono::nanoseconds timeout) {
+  watchdog_.arm(*this, Watchdog::Clock::now() + timeout);
+}
+
+void DeadlineTimer::disarm() {
+  watchdog_.disarm(*this);
+}
+
+}  // namespace warmpool::wasm::internal

@@ -1,0 +1,102 @@
+// wasm/wabt/interp_engine.hpp — internal: the only code that touches wabt's interpreter.
+//
+// wabt 1.0.32's interp headers do not compile as C++20 or later (GCC 12
+// rejects `FreeList<Ref>::~FreeList<Ref>()` in interp-inl.h), so the engine
+// calls live in interp_engine.cpp, built as C++17, behind this C++17
+// interface. Values cross it as raw 64-bit patterns (i32 zero-extended,
+// floats by their bits); the caller knows the types from the module.
+//
+//   std::string error;
+//   auto module = InterpModule::decode(binary, "fib.wasm", &error);
+//   auto instance = InterpInstance::instantiate(*module, host_functions, &error);
+//   std::vector<std::uint64_t> results;
+//   if (!instance->call(export_index, {25}, &results, &error)) report(error);
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace warmpool::wasm::internal {
+
+enum class InterpKind { func, table, memory, global, tag };
+// The first four match warmpool::wasm::ValueType, so the loader converts by cast.
+enum class InterpType { i32, i64, f32, f64, other };
+
+struct InterpImport {
+  std::string module;
+  std::string name;
+  InterpKind kind;
+  std::vector<InterpType> params;  // functions only
+  std::vector<InterpType> results;
+};
+
+struct InterpExport {
+  std::string name;
+  InterpKind kind;
+};
+
+// A decoded module (wabt's ModuleDesc): immutable, shared by every instance.
+class InterpModule {
+ public:
+  // Null with `error` set when wabt rejects the binary.
+  static std::unique_ptr<InterpModule> decode(const std::vector<std::uint8_t>& binary,
+                                              const std::string& name, std::string* error);
+  ~InterpModule();
+
+  const std::vector<InterpImport>& imports() const;
+  const std::vector<InterpExport>& exports() const;
+
+  struct Impl;
+
+ private:
+  friend class InterpInstance;
+  explicit InterpModule(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// A host function bound to an import: reads one raw value per parameter,
+// writes the result (when the import has one) and returns true, or returns
+// false to stop the guest (the call then fails).
+using InterpHostFunction = std::function<bool(const std::uint64_t* args, std::uint64_t* result)>;
+
+// One instance in its own wabt Store. Not thread-safe; movable between
+// threads between calls.
+class InterpInstance {
+ public:
+  // `imports` has one function per module import, in order. Null with
+  // `error` set (wabt's trap text) when instantiation fails.
+  static std::unique_ptr<InterpInstance> instantiate(const InterpModule& module,
+                                                     std::vector<InterpHostFunction> imports,
+                                                     std::string* error);
+  ~InterpInstance();
+
+  // Calls the function exported at `export_index` (a position in
+  // InterpModule::exports()). False with wabt's trap text in `trap` on failure.
+  bool call(std::uint32_t export_index, const std::vector<std::uint64_t>& args,
+            std::vector<std::uint64_t>* results, std::string* trap);
+
+  // Memory 0 (null / 0 when the module has none). The pointer changes when
+  // the memory grows.
+  std::uint8_t* memory_data();
+  std::uint64_t memory_size() const;
+
+  // The global exported at `export_index`.
+  std::uint64_t global(std::uint32_t export_index) const;
+  void set_global(std::uint32_t export_index, std::uint64_t bits);
+
+  // Records memory, mutable globals and tables; restore() puts them back and
+  // fails when memory or a table changed size since.
+  void snapshot();
+  bool restore();
+
+  struct Impl;
+
+ private:
+  explicit InterpInstance(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace warmpool::wasm::internal

@@ -1,0 +1,114 @@
+// `warmpool bench`: a short run on the embedded plugin and on files, checked
+// through its --json output, --report file and exit codes.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <boost/property_tree/json_parser.hpp>
+#include <boost/property_tree/ptree.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "cli_paths.hpp"
+#include "subprocess.hpp"
+
+namespace warmpool::cli::test {
+namespace {
+
+namespace pt = boost::property_tree;
+
+ProcessResult warmpool(std::vector<std::string> args) {
+  args.insert(args.begin(), warmpool_bin());
+  return run_process(args);
+}
+
+pt::ptree parse_json(const std::string& text) {
+  std::istringstream in(text);
+  pt::ptree tree;
+  pt::read_json(in, tree);
+  return tree;
+}
+
+TEST(BenchCommand, EmbeddedPluginJson) {
+  auto r = warmpool({"bench", "--calls", "200", "--threads", "2", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "") << "no progress bar when stderr is not a terminal";
+  pt::ptree j = parse_json(r.out);
+  EXPECT_EQ(j.get<std::string>("plugin"), "markdown.wasm (embedded)");
+  EXPECT_EQ(j.get<std::string>("export"), "render");
+  EXPECT_EQ(j.get<std::string>("loop"), "closed");
+  EXPECT_EQ(j.get<std::string>("policy"), "reuse");
+  std::vector<pt::ptree> modes;
+  for (const auto& [_, m] : j.get_child("modes")) modes.push_back(m);
+  ASSERT_EQ(modes.size(), 2u);
+  EXPECT_TRUE(modes[0].get<bool>("pooled"));
+  EXPECT_FALSE(modes[1].get<bool>("pooled"));
+  for (const auto& m : modes) {
+    EXPECT_EQ(m.get<int>("calls"), 200);
+    EXPECT_EQ(m.get<int>("failed"), 0);
+    EXPECT_GT(m.get<double>("calls_per_s"), 0);
+    double p50 = m.get<double>("latency_us.p50"), p90 = m.get<double>("latency_us.p90"),
+           p99 = m.get<double>("latency_us.p99"), p999 = m.get<double>("latency_us.p99_9"),
+           max = m.get<double>("latency_us.max");
+    EXPECT_GT(p50, 0);
+    EXPECT_LE(p50, p90);
+    EXPECT_LE(p90, p99);
+    EXPECT_LE(p99, p999);
+    EXPECT_LE(p999, max);
+  }
+  // Every pooled call acquired once: from an idle instance or by building one.
+  EXPECT_EQ(modes[0].get<int>("hits") + modes[0].get<int>("misses"), 200);
+  EXPECT_EQ(modes[0].get<int>("exhausted"), 0);
+  EXPECT_GT(j.get<double>("speedup.calls_per_s"), 0);
+}
+
+TEST(BenchCommand, TableAndSvgReport) {
+  auto svg = std::filesystem::temp_directory_path() /
+             ("warmpool-bench-" + std::to_string(::getpid()) + ".svg");
+  auto r = warmpool({"bench", "--calls", "100", "--policy", "reset", "--report", svg.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("pool (reset)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("no pool"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("p99.9"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("speed-up with the pool"), std::string::npos) << r.out;
+  std::ifstream in(svg);
+  std::string text{std::istreambuf_iterator<char>(in), {}};
+  EXPECT_TRUE(text.starts_with("<?xml")) << text.substr(0, 100);
+  EXPECT_NE(text.find(">pool (reset)</text>"), std::string::npos);
+  EXPECT_NE(text.find("<polyline"), std::string::npos);
+  std::filesystem::remove(svg);
+}
+
+TEST(BenchCommand, NumericExportOpenLoop) {
+  auto r = warmpool({"bench", plugin("fib.wasm"), "10", "--export", "fib", "--calls", "60",
+                     "--rate", "300", "--policy", "fresh", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  pt::ptree j = parse_json(r.out);
+  EXPECT_EQ(j.get<std::string>("loop"), "open");
+  for (const auto& [_, m] : j.get_child("modes")) {
+    EXPECT_EQ(m.get<int>("calls"), 60);
+    // 60 arrivals at 300/s take at least 197 ms.
+    EXPECT_GE(m.get<double>("seconds"), 0.19);
+  }
+}
+
+TEST(BenchCommand, ErrorsAndExitCodes) {
+  auto both = warmpool({"bench", "--calls", "10", "--duration", "1"});
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.err.find("--calls and --duration exclude each other"), std::string::npos);
+
+  auto warm = warmpool({"bench", "--warm", "5", "--max", "2"});
+  EXPECT_EQ(warm.exit_code, 2);
+  EXPECT_NE(warm.err.find("--warm 5 is more than --max 2"), std::string::npos) << warm.err;
+
+  auto ambiguous = warmpool({"bench", plugin("hostile.wasm"), "--calls", "5"});
+  EXPECT_EQ(ambiguous.exit_code, 2);
+  EXPECT_NE(ambiguous.err.find("name one with --export"), std::string::npos) << ambiguous.err;
+
+  auto trap = warmpool({"bench", plugin("trap.wasm"), "--export", "trap_bytes", "--calls", "5"});
+  EXPECT_EQ(trap.exit_code, 1);
+  EXPECT_NE(trap.err.find("trap"), std::string::npos) << trap.err;
+}
+
+}  // namespace
+}  // namespace warmpool::cli::test

@@ -1,0 +1,259 @@
+// `warmpool serve` as a subprocess on loopback, driven by concurrent clients.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "cli_paths.hpp"
+#include "http_client.hpp"
+#include "serve_process.hpp"
+
+namespace warmpool::cli::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// The value of one sample line ("name{labels} value") in Prometheus text; -1 if absent.
+double metric(const std::string& text, const std::string& series) {
+  std::string needle = series + " ";
+  for (std::size_t at = text.find(needle); at != std::string::npos;
+       at = text.find(needle, at + 1)) {
+    if (at == 0 || text[at - 1] == '\n') return std::stod(text.substr(at + needle.size()));
+  }
+  return -1;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+std::string metrics_of(std::uint16_t port) {
+  HttpClient c(port);
+  auto r = c.request("GET", "/metrics");
+  return r && r->status == 200 ? r->body : std::string();
+}
+
+// Polls /metrics until `series` has `value` (or the time is up).
+bool wait_for_metric(std::uint16_t port, const std::string& series, double value) {
+  for (auto deadline = std::chrono::steady_clock::now() + 10s;
+       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(10ms)) {
+    if (metric(metrics_of(port), series) == value) return true;
+  }
+  return false;
+}
+
+TEST(Serve, GoodAndHostileCallsFromConcurrentClients) {
+  ServeProcess server({plugin("hostile.wasm"), "--threads", "4", "--max", "3", "--warm", "2",
+                       "--timeout-ms", "300", "--max-memory-pages", "16", "--acquire-timeout-ms",
+                       "20000", "--max-body", "65536"});
+  ASSERT_NE(server.port(), 0) << server.child().stderr_text();
+
+  struct Expect {
+    std::string target;
+    unsigned status;
+    std::string kind;  // JSON "error" for failures
+  };
+  const std::map<int, Expect> hostile = {
+      {1, {"/call/spin", 504, "deadline"}},
+      {4, {"/call/trap", 500, "trap"}},
+      {6, {"/call/grow", 500, "memory_limit"}},
+      {8, {"/call/recurse", 500, "trap"}},
+  };
+  constexpr int kThreads = 4, kPerThread = 30;
+  std::mutex m;
+  std::map<unsigned, int> sent_by_status;
+  std::vector<std::string> failures;
+  auto client = [&](int t) {
+    HttpClient c(server.port());
+    std::map<unsigned, int> local;
+    auto failed = [&](std::string what) {
+      std::lock_guard lock(m);
+      failures.push_back(std::move(what));
+    };
+    for (int i = 0; i < kPerThread; ++i) {
+      if (auto h = hostile.find(i % 10); h != hostile.end()) {
+        auto r = c.request("POST", h->second.target, "x");
+        if (!r) return failed(r.error());
+        ++local[r->status];
+        if (r->status != h->second.status ||
+            r->body.find("\"error\":\"" + h->second.kind + "\"") == std::string::npos) {
+          failed(h->second.target + " -> " + std::to_string(r->status) + " " + r->body);
+        }
+        continue;
+      }
+      std::string body = "thread " + std::to_string(t) + " call " + std::to_string(i) +
+                         std::string(static_cast<std::size_t>(i * 37), '.');
+      auto r = c.request("POST", "/call/echo", body);
+      if (!r) return failed(r.error());
+      ++local[r->status];
+      if (r->status != 200 || r->body != body) {
+        failed("echo -> " + std::to_string(r->status) + " '" + r->body.substr(0, 80) + "'");
+      }
+    }
+    auto missing = c.request("POST", "/call/nope", "x");
+    if (!missing || missing->status != 404) failed("unknown export not 404");
+    if (missing) ++local[missing->status];
+    auto big = c.request("POST", "/call/echo", std::string(70'000, 'b'));
+    if (!big || big->status != 413) failed("oversized body not 413");
+    if (big) ++local[big->status];
+    std::lock_guard lock(m);
+    for (auto [status, n] : local) sent_by_status[status] += n;
+  };
+  {
+    std::vector<std::jthread> threads;
+    for (int t = 0; t < kThreads; ++t) threads.emplace_back(client, t);
+  }
+  EXPECT_TRUE(failures.empty()) << failures.size() << " failures, first: " << failures.front();
+
+  HttpClient c(server.port());
+  auto health = c.request("GET", "/healthz");
+  ASSERT_TRUE(health.has_value()) << health.error();
+  EXPECT_EQ(health->status, 200u);
+  EXPECT_EQ(health->body, "ok\n");
+  ++sent_by_status[200];
+
+  auto metrics = c.request("GET", "/metrics");
+  ASSERT_TRUE(metrics.has_value());
+  const std::string& text = metrics->body;
+  const int hostile_calls = kThreads * (kPerThread / 10) * static_cast<int>(hostile.size());
+  const int echo_calls = kThreads * kPerThread - hostile_calls;
+  EXPECT_EQ(sent_by_status[200], echo_calls + 1);
+  EXPECT_EQ(sent_by_status[504], kThreads * (kPerThread / 10));
+  for (auto [status, n] : sent_by_status) {
+    EXPECT_EQ(
+        metric(text, "warmpool_http_requests_total{status=\"" + std::to_string(status) + "\"}"), n)
+        << "status " << status << "\n"
+        << text;
+  }
+  // Every call that reached the pool acquired once; every poisoned instance
+  // was destroyed, none returned (an echo on one would have said "poisoned").
+  EXPECT_EQ(metric(text, "warmpool_hits_total{pool=\"hostile\"}") +
+                metric(text, "warmpool_misses_total{pool=\"hostile\"}"),
+            echo_calls + hostile_calls);
+  EXPECT_EQ(metric(text, "warmpool_discarded_total{pool=\"hostile\"}"), hostile_calls);
+  EXPECT_EQ(metric(text, "warmpool_exhausted_total{pool=\"hostile\"}"), 0);
+  EXPECT_LE(metric(text, "warmpool_live{pool=\"hostile\"}"), 3);
+  EXPECT_EQ(metric(text, "warmpool_http_request_duration_seconds_count{status=\"504\"}"),
+            sent_by_status[504]);
+
+  server.child().signal(SIGTERM);
+  EXPECT_EQ(server.child().wait(20s), 0) << server.child().stderr_text();
+}
+
+TEST(Serve, MarkdownGoldenOutputsWithAndWithoutPool) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(testdata("markdown"))) {
+    if (e.path().extension() == ".md") names.push_back(e.path().stem().string());
+  }
+  ASSERT_FALSE(names.empty());
+  for (std::vector<std::string> mode :
+       {std::vector<std::string>{"--policy", "reset"}, std::vector<std::string>{"--no-pool"}}) {
+    mode.insert(mode.begin(), {plugin("markdown.wasm"), "--threads", "3"});
+    ServeProcess server(mode);
+    ASSERT_NE(server.port(), 0) << server.child().stderr_text();
+    std::atomic<int> wrong{0};
+    {
+      std::vector<std::jthread> threads;
+      for (int t = 0; t < 3; ++t) {
+        threads.emplace_back([&] {
+          HttpClient c(server.port());
+          for (int round = 0; round < 3; ++round) {
+            for (const auto& name : names) {
+              auto r = c.request("POST", "/call/render",
+                                 read_file(testdata("markdown/" + name + ".md")));
+              if (!r || r->status != 200 ||
+                  r->body != read_file(testdata("markdown/" + name + ".html"))) {
+                ++wrong;
+              }
+            }
+          }
+        });
+      }
+    }
+    EXPECT_EQ(wrong.load(), 0) << mode.back();
+    server.child().signal(SIGINT);
+    EXPECT_EQ(server.child().wait(20s), 0) << server.child().stderr_text();
+  }
+}
+
+TEST(Serve, RoutesAndMethods) {
+  ServeProcess server({plugin("hostile.wasm"), "--threads", "2"});
+  ASSERT_NE(server.port(), 0) << server.child().stderr_text();
+  HttpClient c(server.port());
+  auto not_bytes = c.request("POST", "/call/wp_alloc", "x");
+  ASSERT_TRUE(not_bytes.has_value());
+  EXPECT_EQ(not_bytes->status, 400u);
+  EXPECT_NE(not_bytes->body.find("\"error\":\"bad_request\""), std::string::npos);
+  auto unknown = c.request("POST", "/call/nope", "x");
+  EXPECT_EQ(unknown->status, 404u);
+  EXPECT_NE(unknown->body.find("export 'nope' not found (bytes exports: "), std::string::npos)
+      << unknown->body;
+  EXPECT_EQ(unknown->headers["content-type"], "application/json");
+  auto get_call = c.request("GET", "/call/echo");
+  EXPECT_EQ(get_call->status, 405u);
+  EXPECT_EQ(get_call->headers["allow"], "POST");
+  EXPECT_EQ(c.request("GET", "/nothing-here")->status, 404u);
+  EXPECT_EQ(c.request("POST", "/healthz")->status, 405u);
+  auto echo = c.request("POST", "/call/echo?x=1", "hi");
+  EXPECT_EQ(echo->status, 200u);
+  EXPECT_EQ(echo->body, "hi");
+}
+
+TEST(Serve, PoolExhaustedAnswers503WithRetryAfter) {
+  ServeProcess server({plugin("hostile.wasm"), "--threads", "3", "--max", "1", "--warm", "1",
+                       "--timeout-ms", "2000", "--acquire-timeout-ms", "50"});
+  ASSERT_NE(server.port(), 0) << server.child().stderr_text();
+  std::jthread busy([&] {
+    HttpClient c(server.port());
+    auto r = c.request("POST", "/call/spin", "x");
+    EXPECT_TRUE(r.has_value() && r->status == 504u);
+  });
+  ASSERT_TRUE(wait_for_metric(server.port(), "warmpool_in_use{pool=\"hostile\"}", 1));
+  HttpClient c(server.port());
+  auto r = c.request("POST", "/call/echo", "x");
+  ASSERT_TRUE(r.has_value()) << r.error();
+  EXPECT_EQ(r->status, 503u);
+  EXPECT_EQ(r->headers["retry-after"], "1");
+  EXPECT_NE(r->body.find("\"error\":\"resource_limit\""), std::string::npos) << r->body;
+}
+
+TEST(ServeShutdown, InFlightFinishesNewRefusedExitZero) {
+  ServeProcess server({plugin("hostile.wasm"), "--threads", "3", "--timeout-ms", "1500"});
+  ASSERT_NE(server.port(), 0) << server.child().stderr_text();
+  const auto port = server.port();
+  HttpClient idle(port);  // an idle keep-alive connection must not hold up the exit
+  ASSERT_TRUE(idle.request("GET", "/healthz").has_value());
+
+  std::atomic<bool> in_flight_done{false};
+  std::expected<HttpReply, std::string> in_flight = std::unexpected(std::string("not run"));
+  std::jthread caller([&] {
+    HttpClient c(port);
+    in_flight = c.request("POST", "/call/spin", "x");
+    in_flight_done = true;
+  });
+  ASSERT_TRUE(wait_for_metric(port, "warmpool_in_use{pool=\"hostile\"}", 1));
+  server.child().signal(SIGTERM);
+
+  bool refused = false;
+  for (auto deadline = std::chrono::steady_clock::now() + 5s;
+       !refused && std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(5ms)) {
+    refused = !can_connect(port);
+  }
+  EXPECT_TRUE(refused) << "new connections still accepted after SIGTERM";
+  EXPECT_FALSE(in_flight_done.load()) << "the spin call should still be running";
+  caller.join();
+  ASSERT_TRUE(in_flight.has_value()) << in_flight.error();
+  EXPECT_EQ(in_flight->status, 504u);
+  EXPECT_NE(in_flight->body.find("\"error\":\"deadline\""), std::string::npos) << in_flight->body;
+  EXPECT_FALSE(idle.request("GET", "/healthz").has_value());
+  EXPECT_EQ(server.child().wait(20s), 0) << server.child().stderr_text();
+}
+
+}  // namespace
+}  // namespace warmpool::cli::test

@@ -1,0 +1,147 @@
+// Per-call limits on V8 (fuel, deadline, memory cap) and traps: each stops the call with a
+// clear error, spends the instance and leaves every other instance alone.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "v8_test_support.hpp"
+
+namespace warmpool::wasm::v8 {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::bytes;
+using testing::plugin;
+using testing::wat;
+
+TEST(V8Limits, FuelStopsAnInfiniteLoop) {
+  auto instance = Instance::instantiate(plugin("spin", {.fuel = 1'000'000}));
+  ASSERT_TRUE(instance) << instance.error();
+  auto r = instance->call("spin", {});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind(), ErrorKind::fuel_exhausted);
+  EXPECT_EQ(r.error().message(), "spin.wasm: spin: fuel exhausted (limit 1000000)");
+  EXPECT_FALSE(instance->healthy());
+}
+
+TEST(V8Limits, FuelIsPerCall) {
+  // fib(15) needs a few thousand units; many calls in a row must each get the full budget.
+  auto instance = Instance::instantiate(plugin("fib", {.fuel = 100'000}));
+  ASSERT_TRUE(instance) << instance.error();
+  for (int i = 0; i < 20; ++i) {
+    auto r = instance->call("fib", std::vector<Value>{std::int32_t{15}});
+    ASSERT_TRUE(r) << "call " << i << ": " << r.error();
+    EXPECT_EQ(r->at(0), Value{std::int64_t{610}});
+  }
+  auto too_big = instance->call("fib", std::vector<Value>{std::int32_t{30}});
+  ASSERT_FALSE(too_big);
+  EXPECT_EQ(too_big.error().kind(), ErrorKind::fuel_exhausted);
+}
+
+TEST(V8Limits, DeadlineStopsAnInfiniteLoopWithinTwiceTheTimeout) {
+  constexpr auto timeout = 100ms;
+  auto module = plugin("spin", {.timeout = timeout});
+  for (std::string_view which : {"spin", "spin_bytes"}) {
+    auto instance = Instance::instantiate(module);
+    ASSERT_TRUE(instance) << instance.error();
+    const auto start = std::chrono::steady_clock::now();
+    std::optional<WasmError> error;
+    if (which == "spin") {
+      if (auto r = instance->call(which, {}); !r) error = r.error();
+    } else {
+      if (auto r = instance->call_bytes(which, bytes("x")); !r) error = r.error();
+    }
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    ASSERT_TRUE(error) << which << " returned";
+    EXPECT_EQ(error->kind(), ErrorKind::deadline);
+    EXPECT_EQ(error->message(),
+              std::string("spin.wasm: ") + std::string(which) + ": deadline of 100 ms exceeded");
+    EXPECT_GE(elapsed, timeout);
+    EXPECT_LT(elapsed, 2 * timeout);
+    EXPECT_FALSE(instance->healthy());
+  }
+}
+
+TEST(V8Limits, ACallThatFinishesInTimeIsUnaffectedByTheDeadline) {
+  auto instance = Instance::instantiate(plugin("fib", {.timeout = 50ms}));
+  ASSERT_TRUE(instance);
+  for (int i = 0; i < 50; ++i) {
+    auto r = instance->call("fib", std::vector<Value>{std::int32_t{10}});
+    ASSERT_TRUE(r) << r.error();
+  }
+  // Idle time after a call must not count against the next one.
+  std::this_thread::sleep_for(80ms);
+  auto r = instance->call("fib", std::vector<Value>{std::int32_t{10}});
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_EQ(r->at(0), Value{std::int64_t{55}});
+}
+
+TEST(V8Limits, MemoryCapBoundsGrowth) {
+  auto instance = Instance::instantiate(plugin("grow", {.max_memory_pages = 40}));
+  ASSERT_TRUE(instance) << instance.error();
+  auto pages = instance->call("grow", {});
+  ASSERT_TRUE(pages) << pages.error();
+  EXPECT_EQ(pages->at(0), Value{std::int32_t{40}});
+}
+
+TEST(V8Limits, GrowPastTheCapThenTrapIsAMemoryLimitError) {
+  auto instance = Instance::instantiate(wat(R"((module (memory 1)
+      (func (export "bomb") (loop (br_if 0 (i32.ne (memory.grow (i32.const 1)) (i32.const -1))))
+        unreachable)))",
+                                            {.max_memory_pages = 8}, "bomb.wasm"));
+  ASSERT_TRUE(instance) << instance.error();
+  auto r = instance->call("bomb", {});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind(), ErrorKind::memory_limit) << r.error();
+  EXPECT_EQ(r.error().message(), "bomb.wasm: bomb: memory limit of 8 pages reached");
+}
+
+TEST(V8Limits, MallocPastTheCapIsAMemoryLimitError) {
+  // The fuel only turns a plugin that never reaches the cap into a failure instead of a hang.
+  auto instance =
+      Instance::instantiate(plugin("grow", {.fuel = 200'000'000, .max_memory_pages = 40}));
+  ASSERT_TRUE(instance) << instance.error();
+  auto out = instance->call_bytes("grow_bytes", bytes("x"));
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().kind(), ErrorKind::memory_limit) << out.error();
+  EXPECT_EQ(out.error().message(), "grow.wasm: grow_bytes: memory limit of 40 pages reached");
+  EXPECT_FALSE(instance->healthy());
+}
+
+TEST(V8Limits, TrapIsReportedAndSpendsOnlyThatInstance) {
+  auto module = plugin("trap");
+  auto victim = Instance::instantiate(module);
+  auto bystander = Instance::instantiate(plugin("echo"));
+  ASSERT_TRUE(victim);
+  ASSERT_TRUE(bystander);
+  auto r = victim->call("trap", {});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind(), ErrorKind::trap);
+  EXPECT_NE(r.error().message().find("trap.wasm: trap: "), std::string::npos) << r.error();
+  EXPECT_NE(r.error().message().find("unreachable"), std::string::npos) << r.error();
+  EXPECT_FALSE(victim->healthy());
+
+  auto again = victim->call("trap", {});
+  ASSERT_FALSE(again);
+  EXPECT_NE(again.error().message().find("create a new one"), std::string::npos);
+
+  auto fine = bystander->call_bytes("echo", bytes("still here"));
+  ASSERT_TRUE(fine) << fine.error();
+  EXPECT_EQ(fine->output, "still here");
+}
+
+TEST(V8Limits, StackOverflowIsATrap) {
+  auto instance =
+      Instance::instantiate(wat(R"((module (func $f (export "f") (call $f))))", {}, "deep.wasm"));
+  ASSERT_TRUE(instance);
+  auto r = instance->call("f", {});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind(), ErrorKind::trap) << r.error();
+  EXPECT_FALSE(instance->healthy());
+}
+
+}  // namespace
+}  // namespace warmpool::wasm::v8
