@@ -3,6 +3,7 @@
 // the acquire_timeout handoff latency from a release to a waiting thread.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -118,7 +119,7 @@ void report_pool_counters(benchmark::State& state, const Warm<Handle>& pool) {
 }
 
 // Times acquire() alone (manual time), one request per `period` (0 = back to
-// back); the instance is released right away.
+// back; a late request is not made up for); the instance is released right away.
 void acquire_latency(benchmark::State& state, warmpool::Recycle recycle,
                      std::chrono::microseconds period) {
   Warm<Handle> pool = make_latency_pool(recycle, 1);
@@ -126,8 +127,11 @@ void acquire_latency(benchmark::State& state, warmpool::Recycle recycle,
   auto next = Clock::now();
   for (auto _ : state) {
     if (period.count() > 0) {
+      next = std::max(next, Clock::now() - period);
+      // Sleep, as a server thread waiting for its next request would: the
+      // core stays free for refill, and caches cool down alike for every policy.
       next += period;
-      spin_until(next);
+      std::this_thread::sleep_until(next);
     }
     const auto start = Clock::now();
     auto inst = pool.acquire();

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <random>
+#include <regex>
 
 #include "test_support.hpp"
 #include "wasm/common/prepare.hpp"
@@ -135,6 +136,42 @@ TEST(PrepareModule, RejectsInvalidInputWithTheNameAndNeverCrashes) {
       EXPECT_EQ(prepared.error().kind(), ErrorKind::compile) << prepared.error();
     }
   }
+}
+
+// Text that parses but fails validation: wabt reports it with Locations whose
+// file name belongs to the parser's lexer, so the message must be built while
+// that name is alive (ASan caught a use-after-free here).
+TEST(PrepareModule, ValidationErrorsInTextNameTheModuleLineAndColumn) {
+  for (const Limits& limits : {Limits{}, Limits{.fuel = 1000, .max_memory_pages = 2}}) {
+    auto prepared =
+        prepare_module(bytes_of("(module\n  (func (export \"f\") (result i32) (local.get 5)))"),
+                       limits, "invalid_local.wat");
+    ASSERT_FALSE(prepared);
+    EXPECT_EQ(prepared.error().kind(), ErrorKind::compile);
+    const std::string& message = prepared.error().message();
+    EXPECT_TRUE(std::regex_search(message, std::regex(R"(^invalid_local\.wat:2:\d+: error: )")))
+        << message;
+    EXPECT_NE(message.find("local"), std::string::npos) << message;
+  }
+}
+
+// wabt prints binary diagnostics as "<offset>: error: ..." with no file name.
+TEST(PrepareModule, BinaryErrorsStartWithTheModuleNameThenTheOffset) {
+  std::vector<std::uint8_t> absurd = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01};
+  testing::append_leb(absurd, 0x7fu);  // a type section longer than the input
+  auto prepared = prepare_module(absurd, {}, "x.wasm");
+  ASSERT_FALSE(prepared);
+  EXPECT_EQ(prepared.error().kind(), ErrorKind::compile);
+  EXPECT_TRUE(std::regex_search(prepared.error().message(),
+                                std::regex("^x\\.wasm: [0-9a-f]{7}: error: .*section")))
+      << prepared.error();
+
+  const auto body_invalid = module_with_body({0x42, 0x01});  // i64.const where i32 is expected
+  auto invalid = prepare_module(body_invalid, {}, "y.wasm");
+  ASSERT_FALSE(invalid);
+  EXPECT_TRUE(
+      std::regex_search(invalid.error().message(), std::regex("^y\\.wasm: [0-9a-f]{7}: error: ")))
+      << invalid.error();
 }
 
 TEST(PrepareModule, RejectsAbsurdNestingInsteadOfOverflowingTheStack) {

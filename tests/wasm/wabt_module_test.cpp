@@ -93,6 +93,17 @@ TEST(WabtModule, InvalidBytesAreCompileErrorsNamingTheModule) {
   }
 }
 
+TEST(WabtModule, TextThatFailsValidationIsACompileErrorNamingTheModule) {
+  for (const Limits& limits : {Limits{}, Limits{.fuel = 100}}) {
+    auto module =
+        Module::compile(bytes_of(R"((module (func (export "f") (result i32) i64.const 1)))"),
+                        limits, "mismatch.wat");
+    ASSERT_FALSE(module);
+    EXPECT_EQ(module.error().kind(), ErrorKind::compile);
+    EXPECT_TRUE(module.error().message().starts_with("mismatch.wat:1:")) << module.error();
+  }
+}
+
 TEST(WabtModule, IsSharedAcrossInstances) {
   auto module = Module::compile(answer_module(), {}, "answer.wasm");
   ASSERT_TRUE(module) << module.error();

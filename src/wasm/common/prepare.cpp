@@ -4,6 +4,7 @@
 #include <wabt/binary-reader.h>
 #include <wabt/binary-writer.h>
 #include <wabt/cast.h>
+#include <wabt/error-formatter.h>
 #include <wabt/ir.h>
 #include <wabt/resolve-names.h>
 #include <wabt/stream.h>
@@ -12,6 +13,7 @@
 #include <wabt/wast-parser.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -31,13 +33,16 @@ WasmError compile_error(std::string_view name, std::string_view what) {
   return {ErrorKind::compile, cat(name, ": ", what)};
 }
 
-// wabt's diagnostics, prefixed with the module's name: "fib.wat:3:5: ..." for
-// text, "fib.wasm: at byte 8: ..." for binaries. (wabt's own formatter cannot
-// be used: the file name it stores does not outlive the parser.)
+// wabt's diagnostics in wabt's own layout, but always led by the module's
+// name: "fib.wat:3:5: error: ..." for text, "fib.wasm: 000000d: error: ..."
+// for binaries (wabt prints no file name for those). Formatted here, from the
+// line/column/offset only, so no message ever depends on the file name a
+// Location points to.
 WasmError diagnostics_error(const ::wabt::Errors& errors, ::wabt::Location::Type type,
                             std::string_view name) {
+  return {ErrorKind::compile, cat(name, ": ", ::wabt::FormatErrorsToString(errors, type))};
   constexpr std::size_t kShown = 3;
-  std::string text(name);
+  std::string text;
   std::size_t shown = 0;
   for (const ::wabt::Error& e : errors) {
     if (e.error_level != ::wabt::ErrorLevel::Error) continue;
@@ -45,14 +50,17 @@ WasmError diagnostics_error(const ::wabt::Errors& errors, ::wabt::Location::Type
       text += " (and more)";
       break;
     }
-    text += shown == 0 ? ":" : ";";
-    text += type == ::wabt::Location::Type::Binary
-                ? cat(" at byte ", e.loc.offset, ": ")
-                : cat(shown == 0 ? "" : " ", e.loc.line, ":", e.loc.first_column, ": ");
-    text += e.message;
+    if (shown != 0) text += "; ";
+    if (type == ::wabt::Location::Type::Binary) {
+      char offset[24];
+      std::snprintf(offset, sizeof offset, "%07zx", e.loc.offset);
+      text += cat(name, ": ", offset, ": error: ", e.message);
+    } else {
+      text += cat(name, ":", e.loc.line, ":", e.loc.first_column, ": error: ", e.message);
+    }
     ++shown;
   }
-  if (shown == 0) text += ": invalid module";
+  if (shown == 0) text = cat(name, ": invalid module");
   return {ErrorKind::compile, std::move(text)};
 }
 
@@ -361,30 +369,40 @@ void track_failed_grows(::wabt::Module& module, ::wabt::Index flag_global) {
   }
 }
 
-std::expected<std::unique_ptr<::wabt::Module>, WasmError> parse(std::span<const std::uint8_t> bytes,
-                                                                const std::string& name,
-                                                                const ::wabt::Features& features) {
+// A parsed module with what its Locations point into: for text, every
+// Location's file name is a view of a string the lexer owns, so the lexer must
+// outlive the module (members are destroyed in reverse order: module first).
+struct Parsed {
+  std::unique_ptr<::wabt::WastLexer> lexer;  // null for binaries
+  std::unique_ptr<::wabt::Module> module;
+};
+
+std::expected<Parsed, WasmError> parse(std::span<const std::uint8_t> bytes, const std::string& name,
+                                       const ::wabt::Features& features) {
   ::wabt::Errors errors;
-  auto module = std::make_unique<::wabt::Module>();
+  Parsed parsed;
   if (is_wasm_binary(bytes)) {
+    parsed.module = std::make_unique<::wabt::Module>();
     ::wabt::ReadBinaryOptions options(features, nullptr, /*read_debug_names=*/false,
                                       /*stop_on_first_error=*/true,
                                       /*fail_on_custom_section_error=*/false);
     if (::wabt::Failed(::wabt::ReadBinaryIr(name.c_str(), bytes.data(), bytes.size(), options,
-                                            &errors, module.get()))) {
+                                            &errors, parsed.module.get()))) {
       return std::unexpected(diagnostics_error(errors, ::wabt::Location::Type::Binary, name));
     }
-    return module;
+    return parsed;
   }
-  auto lexer = ::wabt::WastLexer::CreateBufferLexer(name, bytes.data(), bytes.size(), &errors);
+  parsed.lexer = ::wabt::WastLexer::CreateBufferLexer(name, bytes.data(), bytes.size(), &errors);
   ::wabt::WastParseOptions options(features);
-  std::unique_ptr<::wabt::Module> parsed;
-  if (::wabt::Failed(::wabt::ParseWatModule(lexer.get(), &parsed, &errors, &options)) ||
-      parsed == nullptr || ::wabt::Failed(::wabt::ResolveNamesModule(parsed.get(), &errors))) {
+  if (::wabt::Failed(
+          ::wabt::ParseWatModule(parsed.lexer.get(), &parsed.module, &errors, &options)) ||
+      parsed.module == nullptr ||
+      ::wabt::Failed(::wabt::ResolveNamesModule(parsed.module.get(), &errors))) {
     if (errors.empty())
       return std::unexpected(compile_error(name, "not a .wasm binary or .wat module"));
     return std::unexpected(diagnostics_error(errors, ::wabt::Location::Type::Text, name));
   }
+  parsed.lexer.reset();
   return parsed;
 }
 
@@ -488,15 +506,16 @@ std::expected<PreparedModule, WasmError> prepare_module(std::span<const std::uin
         compile_error(name, "empty module (expected a .wasm binary or .wat text)"));
   }
   const ::wabt::Features features;  // wabt's defaults: the finished proposals clang emits
-  auto module = parse(wasm_or_wat, name, features);
-  if (!module) return std::unexpected(module.error());
+  auto parsed = parse(wasm_or_wat, name, features);
+  if (!parsed) return std::unexpected(parsed.error());
+  ::wabt::Module& module = *parsed->module;
 
-  if (max_nesting(**module) > kMaxNesting) {
-    dismantle_bodies(**module);
+  if (max_nesting(module) > kMaxNesting) {
+    dismantle_bodies(module);
     return std::unexpected(
         compile_error(name, cat("blocks nested deeper than ", kMaxNesting, " levels")));
   }
-  return prepare_parsed(**module, wasm_or_wat, limits, name, features);
+  return prepare_parsed(module, wasm_or_wat, limits, name, features);
 }
 
 }  // namespace warmpool::wasm::internal

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The main job: installs what warmpool needs, builds it (Release), and runs
+# `warmpool bench` — by default on the Markdown plugin embedded in the binary,
+# pooled versus a fresh instance per call. Arguments go to `warmpool bench`.
+#
+#   scripts/demo.sh
+#   scripts/demo.sh --threads 2 --duration 5 --policy fresh
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+bash scripts/setup.sh >&2
+cmake --preset release >/dev/null
+cmake --build --preset release --target warmpool >&2
+exec build/release/src/cli/warmpool bench "$@"
