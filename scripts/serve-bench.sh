@@ -53,6 +53,7 @@ LUA
 
 start_server() {  # plugin, then serve flags
   local plugin=$1; shift
+  rm -f "$work/serve.out"  # so the wait below cannot see the previous server's line
   "$WARMPOOL" serve "$PLUGINS/$plugin.wasm" --listen "127.0.0.1:$PORT" --threads "$SERVER_THREADS" \
     "$@" > "$work/serve.out" 2> "$work/serve.err" &
   server_pid=$!
@@ -70,12 +71,19 @@ stop_server() {
   server_pid=
 }
 
-# wrk --latency output -> "req/s p50 p90 p99" (latencies in µs) + non-2xx count
+# CPU time (user + system, in clock ticks) the server has used so far.
+server_ticks() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; }
+
+# wrk --latency output -> "req/s p50 p90 p99 non-2xx cpu" (latencies in µs; cpu = server CPU
+# µs per request, which depends less on other load on the machine than req/s does)
 run_wrk() {  # url, [lua script]
   local args=(-t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency)
   [[ -n ${2:-} ]] && args+=(-s "$2")
+  local before after
+  before=$(server_ticks)
   wrk "${args[@]}" "$1" > "$work/wrk.out"
-  awk '
+  after=$(server_ticks)
+  awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" '
     function us(v) {
       if (v ~ /us$/) return v + 0; if (v ~ /ms$/) return v * 1000; if (v ~ /s$/) return v * 1000000
       return v
@@ -83,18 +91,20 @@ run_wrk() {  # url, [lua script]
     /^ +50%/ { p50 = us($2) } /^ +90%/ { p90 = us($2) } /^ +99%/ { p99 = us($2) }
     /Requests\/sec/ { rps = $2 }
     /Non-2xx/ { bad = $NF }
-    END { printf "%.0f %.0f %.0f %.0f %d\n", rps, p50, p90, p99, bad }' "$work/wrk.out"
+    / requests in / { n = $1 }
+    END { printf "%.0f %.0f %.0f %.0f %d %.1f\n", rps, p50, p90, p99, bad, ticks * 1e6 / hz / n }' \
+    "$work/wrk.out"
 }
 
 engines=$("$WARMPOOL" run --help | sed -n 's/.*built in: \([a-z0-9|]*\)).*/\1/p' | tr '|' ' ')
 echo "# warmpool serve under wrk: ${DURATION}s per row, $CONNECTIONS connections, wrk $WRK_THREADS thread(s), server $SERVER_THREADS thread(s), $(nproc) cores"
 echo
-echo "| engine | plugin | mode | requests/s | p50 µs | p90 µs | p99 µs | non-2xx |"
-echo "|---|---|---|---:|---:|---:|---:|---:|"
+echo "| engine | plugin | mode | requests/s | p50 µs | p90 µs | p99 µs | non-2xx | server CPU µs/request |"
+echo "|---|---|---|---:|---:|---:|---:|---:|---:|"
 for engine in $engines; do
   start_server echo --engine "$engine"
-  read -r rps p50 p90 p99 bad < <(run_wrk "http://127.0.0.1:$PORT/healthz")
-  echo "| $engine | - | GET /healthz | $rps | $p50 | $p90 | $p99 | $bad |"
+  read -r rps p50 p90 p99 bad cpu < <(run_wrk "http://127.0.0.1:$PORT/healthz")
+  echo "| $engine | - | GET /healthz | $rps | $p50 | $p90 | $p99 | $bad | $cpu |"
   stop_server
   for plugin in echo markdown; do
     export_name=$([[ $plugin == markdown ]] && echo render || echo "$plugin")
@@ -105,8 +115,8 @@ for engine in $engines; do
       else
         start_server "$plugin" --engine "$engine" --policy "$mode"
       fi
-      read -r rps p50 p90 p99 bad < <(run_wrk "http://127.0.0.1:$PORT/call/$export_name" "$lua")
-      echo "| $engine | $plugin | $mode | $rps | $p50 | $p90 | $p99 | $bad |"
+      read -r rps p50 p90 p99 bad cpu < <(run_wrk "http://127.0.0.1:$PORT/call/$export_name" "$lua")
+      echo "| $engine | $plugin | $mode | $rps | $p50 | $p90 | $p99 | $bad | $cpu |"
       stop_server
     done
   done

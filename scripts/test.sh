@@ -8,6 +8,8 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
+# ccache hits across clones in other folders (CI builds a fresh clone).
+export CCACHE_BASEDIR="$repo" CCACHE_NOHASHDIR=true
 bash scripts/setup.sh
 
 stages=${WARMPOOL_STAGES:-"release asan tsan fuzz"}

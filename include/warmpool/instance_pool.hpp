@@ -39,29 +39,45 @@
 namespace warmpool {
 
 // Design (HikariCP's ConcurrentBag, adapted to instances that move out of the
-// pool): the pool is an array of cache-line-sized slots, each with a small
-// atomic state (empty, idle, lent, leased, busy, orphaned) changed by CAS. A
-// thread remembers, in a thread-local table, the slot it used last and a
-// metric shard of its own. A hit is one CAS on that slot (whose cache line
-// stays in the thread's core) and a few stores to the thread's own shard; a
-// release by the thread that acquired is a plain store (a "lent" slot is only
-// ever touched by the thread it was lent to). No clock read, no shared counter
-// and no full fence on either path. Other threads' slots are scanned only
-// when the own slot has nothing; a miss reserves capacity with a CAS on the
-// `live` counter (which therefore never exceeds max_instances) and builds
-// outside any lock. An acquire that must wait joins a FIFO queue; the cost of
-// not losing a wake-up is put on the waiter (an asymmetric fence), not on the
-// release path. Background threads refill (woken by notification) and reap
-// (using a coarse millisecond tick that the release path reads instead of a
-// clock).
+// pool): the pool is an array of cache-line-sized slots, each with an atomic
+// word holding a state (empty, idle, lent, leased, busy, orphaned) and an
+// owner tag. A thread remembers, in a constant-initialised thread-local table,
+// its "home" slot (the one it used last, tagged with its number) and a metric
+// shard of its own. Hits on the home slot are owner-biased: the owner moves
+// it idle -> lent/leased and a handle back leased -> idle with plain loads and
+// stores inside an "owner window" (store busy flag, compiler barrier, check
+// the slot's steal-request word), and a release is one plain store (a lent
+// slot belongs to its borrower alone); counting is a plain increment of the
+// shard's hits or returns. So a hit round trip executes no locked instruction,
+// reads no clock and writes no cache line another core uses. The price sits
+// on the rare side: anybody else taking an owned slot (another thread's scan,
+// a waiter, the reaper, shutdown) first raises the slot's steal request and
+// runs membarrier(PRIVATE_EXPEDITED) (internal/asymmetric_fence.hpp), which
+// makes the owner's compiler barrier act as a full fence, waits for the owner
+// to leave its window, and then CASes — a Dekker handshake whose proof is in
+// internal/slot.hpp. Without membarrier, and under ThreadSanitizer, both
+// sides use seq_cst operations instead (correct, slower owner path). Unowned
+// slots are claimed with a plain CAS, and scans try them first. The claimer
+// of a slot becomes its owner, so ownership follows use.
 //
-// Trade-offs: use counts and ages live in the slot, so they are exact for
-// checkout() handles and for acquire()/release() on one thread; an instance
-// released by another thread has no known history and, when max_uses or
-// max_lifetime is set, is destroyed rather than risk exceeding them. Idle and
-// lifetime limits are as precise as the reaper's period (a quarter of the
-// shorter limit, 1 ms to 1 s). A checkout round trip costs two CAS, one more
-// than acquire/release, because a handle may be returned after the pool died.
+// A miss reserves capacity with a CAS on the `live` counter (which therefore
+// never exceeds max_instances) and builds outside any lock. An acquire that
+// must wait joins a FIFO queue; the cost of not losing a wake-up is again put
+// on the waiter (membarrier), not on the release path. Background threads
+// refill (woken by notification, and only when there is work: a destruction
+// that leaves enough instances wakes nobody) and reap (using a coarse
+// millisecond tick that the release path reads instead of a clock).
+//
+// Trade-offs: a steal from an owned slot costs a system call (microseconds)
+// instead of a CAS, which pays off as long as threads mostly reuse their own
+// instance, the HikariCP bet. Use counts and ages live in the slot, so they
+// are exact for checkout() handles and for acquire()/release() on one thread;
+// an instance released by another thread has no known history and, when
+// max_uses or max_lifetime is set, is destroyed rather than risk exceeding
+// them. Idle and lifetime limits are as precise as the reaper's period (a
+// quarter of the shorter limit, 1 ms to 1 s). Under Fresh, a hit still wakes
+// a sleeping refill thread from the acquiring thread (a futex call), so the
+// spares are rebuilt while instances are held.
 // T must be nothrow move constructible.
 template <class T, PoolResourceLimit E>
 class InstancePool {

@@ -3,9 +3,10 @@
 // `InstancePool::metrics()` returns a `std::shared_ptr<const PoolMetrics>`:
 // the values are live (every read sees the pool's current state) and the
 // handle stays valid after the pool is gone. Counting is built to stay off the
-// hit path's critical resources: hits, idle and in-use changes go to a
-// per-thread shard and are summed on read; everything else changes only on
-// slow paths (a build, a destruction, a wait).
+// hit path's critical resources: hits and returns go to a per-thread shard and
+// are summed on read (idle and in_use are derived from them plus slow-path
+// adjustments); everything else changes only on slow paths (a build, a
+// destruction, a wait).
 //
 //   auto m = pool.metrics();
 //   std::cout << m->hits() << " hits, " << m->live() << " live\n";
@@ -57,11 +58,11 @@ class PoolMetrics {
   std::uint64_t live() const noexcept { return load(live_); }
   // Ready instances.
   std::uint64_t idle() const noexcept {
-    return clamp(sum_delta(&internal::MetricShard::idle, idle_adjust_));
+    return clamp(idle_adjust_.load(std::memory_order_relaxed) - hits_minus_returns());
   }
   // Instances handed out and not yet returned.
   std::uint64_t in_use() const noexcept {
-    return clamp(sum_delta(&internal::MetricShard::in_use, in_use_adjust_));
+    return clamp(in_use_adjust_.load(std::memory_order_relaxed) + hits_minus_returns());
   }
   // Builds in flight (by callers or refill threads).
   std::uint64_t building() const noexcept { return load(building_); }
@@ -103,12 +104,14 @@ class PoolMetrics {
       f(*s);
     }
   }
-  std::int64_t sum_delta(std::atomic<std::int64_t> internal::MetricShard::*field,
-                         const std::atomic<std::int64_t>& adjust) const noexcept {
-    std::int64_t n =
-        adjust.load(std::memory_order_relaxed) + (fallback_.*field).load(std::memory_order_relaxed);
-    for_each_shard(
-        [&](const internal::MetricShard& s) { n += (s.*field).load(std::memory_order_relaxed); });
+  // Hits not yet matched by a return: the hot path's net move from idle to in use.
+  std::int64_t hits_minus_returns() const noexcept {
+    auto net = [](const internal::MetricShard& s) {
+      return static_cast<std::int64_t>(s.hits.load(std::memory_order_relaxed) -
+                                       s.returns.load(std::memory_order_relaxed));
+    };
+    std::int64_t n = net(fallback_);
+    for_each_shard([&](const internal::MetricShard& s) { n += net(s); });
     return n;
   }
 

@@ -243,8 +243,4 @@ void HttpServer::run() {
   s.io.run();
 }
 
-void HttpServer::stop() {
-  asio::dispatch(impl_->control, [this] { impl_->begin_shutdown(); });
-}
-
 }  // namespace warmpool::cli

@@ -62,12 +62,10 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   std::uint16_t port() const;
-  // Serves until SIGINT/SIGTERM or stop(). Then it stops accepting (new
-  // connections are refused), closes idle keep-alive connections, lets
-  // requests in flight finish and be answered, and returns.
+  // Serves until SIGINT/SIGTERM. Then it stops accepting (new connections
+  // are refused), closes idle keep-alive connections, lets requests in
+  // flight finish and be answered, and returns.
   void run();
-  // Starts the same shutdown from any thread.
-  void stop();
 
   struct Impl;
 

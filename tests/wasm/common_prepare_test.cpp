@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <random>
-#include <regex>
 
 #include "test_support.hpp"
 #include "wasm/common/prepare.hpp"
@@ -138,6 +137,17 @@ TEST(PrepareModule, RejectsInvalidInputWithTheNameAndNeverCrashes) {
   }
 }
 
+// True when `message` is `prefix`, then one or more characters from `digits`
+// (exactly `count` of them when count != 0), then `suffix`.
+bool has_shape(std::string_view message, std::string_view prefix, std::string_view digits,
+               std::size_t count, std::string_view suffix) {
+  if (!message.starts_with(prefix)) return false;
+  message.remove_prefix(prefix.size());
+  const std::size_t n = std::min(message.find_first_not_of(digits), message.size());
+  if (n == 0 || (count != 0 && n != count)) return false;
+  return message.substr(n).starts_with(suffix);
+}
+
 // Text that parses but fails validation: wabt reports it with Locations whose
 // file name belongs to the parser's lexer, so the message must be built while
 // that name is alive (ASan caught a use-after-free here).
@@ -149,7 +159,7 @@ TEST(PrepareModule, ValidationErrorsInTextNameTheModuleLineAndColumn) {
     ASSERT_FALSE(prepared);
     EXPECT_EQ(prepared.error().kind(), ErrorKind::compile);
     const std::string& message = prepared.error().message();
-    EXPECT_TRUE(std::regex_search(message, std::regex(R"(^invalid_local\.wat:2:\d+: error: )")))
+    EXPECT_TRUE(has_shape(message, "invalid_local.wat:2:", "0123456789", 0, ": error: "))
         << message;
     EXPECT_NE(message.find("local"), std::string::npos) << message;
   }
@@ -162,15 +172,14 @@ TEST(PrepareModule, BinaryErrorsStartWithTheModuleNameThenTheOffset) {
   auto prepared = prepare_module(absurd, {}, "x.wasm");
   ASSERT_FALSE(prepared);
   EXPECT_EQ(prepared.error().kind(), ErrorKind::compile);
-  EXPECT_TRUE(std::regex_search(prepared.error().message(),
-                                std::regex("^x\\.wasm: [0-9a-f]{7}: error: .*section")))
-      << prepared.error();
+  const std::string& message = prepared.error().message();
+  EXPECT_TRUE(has_shape(message, "x.wasm: ", "0123456789abcdef", 7, ": error: ")) << message;
+  EXPECT_NE(message.find("section"), std::string::npos) << message;
 
   const auto body_invalid = module_with_body({0x42, 0x01});  // i64.const where i32 is expected
   auto invalid = prepare_module(body_invalid, {}, "y.wasm");
   ASSERT_FALSE(invalid);
-  EXPECT_TRUE(
-      std::regex_search(invalid.error().message(), std::regex("^y\\.wasm: [0-9a-f]{7}: error: ")))
+  EXPECT_TRUE(has_shape(invalid.error().message(), "y.wasm: ", "0123456789abcdef", 7, ": error: "))
       << invalid.error();
 }
 

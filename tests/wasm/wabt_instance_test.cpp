@@ -190,6 +190,39 @@ TEST(WabtInstance, ResetRestoresMemoryGlobalsAndTables) {
   EXPECT_EQ(counter.call("increment", {}).value(), std::vector<Value>{std::int32_t{1}});
 }
 
+// reset() must put back everything a guest can change, wherever it is: bytes
+// in chunks that started zero and in chunks a data segment filled, a global
+// no export exposes, and segments dropped with data.drop / elem.drop.
+TEST(WabtInstance, ResetRestoresEveryByteHiddenGlobalsAndDroppedSegments) {
+  Instance instance = instance_of(data_file("reset.wat"));
+  auto call = [&](std::string_view name, std::vector<Value> args = {}) {
+    auto r = instance.call(name, args);
+    EXPECT_TRUE(r) << r.error();
+    return r ? *r : std::vector<Value>{};
+  };
+  const auto clean = call("digest");
+  EXPECT_EQ(clean, instance_of(data_file("reset.wat")).call("digest", {}).value());
+
+  constexpr std::int32_t kEnd = 2 * 65536;
+  const std::int32_t addresses[] = {0, 1, 4095, 4096, 65535, 65536, 70000, 70012, kEnd - 1};
+  for (std::int32_t addr : addresses) {  // one byte at a time ...
+    call("poke", {addr, std::int32_t{0xAB}});
+    ASSERT_NE(call("digest"), clean) << addr;
+    ASSERT_TRUE(instance.reset());
+    EXPECT_EQ(call("digest"), clean) << addr;
+  }
+  for (std::int32_t addr : addresses) call("poke", {addr, std::int32_t{0x5A}});  // ... and all
+  call("set_hidden", {std::int64_t{42}});
+  call("drop_segments");
+  ASSERT_TRUE(instance.reset());
+  EXPECT_EQ(call("digest"), clean);
+  EXPECT_EQ(call("hidden"), std::vector<Value>{std::int64_t{7}});
+  EXPECT_EQ(call("use_segments"), std::vector<Value>{std::int32_t{5}});  // traps if still dropped
+  EXPECT_TRUE(instance.healthy());
+  ASSERT_TRUE(instance.reset());
+  EXPECT_EQ(call("digest"), clean);
+}
+
 TEST(WabtInstance, ResetFailsOnceMemoryGrew) {
   Instance state = instance_of(data_file("state.wat"));
   ASSERT_TRUE(state.reset());  // nothing changed: trivially possible

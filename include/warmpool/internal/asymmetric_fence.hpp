@@ -8,10 +8,22 @@
 // membarrier(PRIVATE_EXPEDITED) system call, which runs a full barrier on every
 // CPU currently running one of our threads, and `light()` is then only a
 // compiler barrier. Where membarrier is not available both sides fall back to
-// a seq_cst fence.
+// a seq_cst fence. ThreadSanitizer does not understand membarrier, so under
+// TSan the fallback is always used and TSan sees ordinary synchronisation.
+// Each pool reads the answer of enable_asymmetric_fence() once into a const
+// member, so the hot path tests a flag on a line it already holds.
 #pragma once
 
 #include <atomic>
+#include <exception>
+
+#if defined(__SANITIZE_THREAD__)
+#define WARMPOOL_INTERNAL_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WARMPOOL_INTERNAL_TSAN 1
+#endif
+#endif
 
 #if defined(__linux__)
 #include <linux/membarrier.h>
@@ -27,7 +39,7 @@ inline std::atomic<bool> membarrier_ready{false};
 // rejects it under -fsanitize=thread), so there a seq_cst read-modify-write
 // stands in: a full barrier on every target we build for.
 inline void full_fence() noexcept {
-#if defined(__SANITIZE_THREAD__)
+#if defined(WARMPOOL_INTERNAL_TSAN)
   static std::atomic<int> dummy{0};
   dummy.fetch_add(0, std::memory_order_seq_cst);
 #else
@@ -35,29 +47,34 @@ inline void full_fence() noexcept {
 #endif
 }
 
-// Called once per pool before the pool is shared with other threads, so every
-// thread that later uses the pool sees the final value.
-inline void enable_asymmetric_fence() noexcept {
-#if defined(__linux__) && defined(__NR_membarrier)
-  if (membarrier_ready.load(std::memory_order_acquire)) return;
+// Called once per pool before the pool is shared with other threads; true if
+// the pool may use the asymmetric form (light = compiler barrier only).
+inline bool enable_asymmetric_fence() noexcept {
+#if defined(__linux__) && defined(__NR_membarrier) && !defined(WARMPOOL_INTERNAL_TSAN)
+  if (membarrier_ready.load(std::memory_order_acquire)) return true;
   if (syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0) {
     membarrier_ready.store(true, std::memory_order_release);
+    return true;
   }
 #endif
+  return false;
 }
 
-inline void light_fence() noexcept {
-  if (membarrier_ready.load(std::memory_order_relaxed)) [[likely]] {
+// `asym`: the pool's enable_asymmetric_fence() result.
+inline void light_fence(bool asym) noexcept {
+  if (asym) [[likely]] {
     std::atomic_signal_fence(std::memory_order_seq_cst);
   } else {
     full_fence();
   }
 }
 
-inline void heavy_fence() noexcept {
+inline void heavy_fence(bool asym) noexcept {
 #if defined(__linux__) && defined(__NR_membarrier)
-  if (membarrier_ready.load(std::memory_order_relaxed) &&
-      syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0) {
+  // Registered once, so the command cannot fail later; if it ever did, the
+  // light side would be unprotected, so stop rather than run unsafely.
+  if (asym) {
+    if (syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) std::terminate();
     return;
   }
 #endif

@@ -49,6 +49,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
                       cfg_.max_uses == 0 && cfg_.max_lifetime.count() == 0),
         stamp_idle_(cfg_.idle_timeout.count() > 0),
         history_limits_(cfg_.max_uses != 0 || cfg_.max_lifetime.count() > 0),
+        asym_(enable_asymmetric_fence()),
         metrics_(std::make_shared<PoolMetrics>()),
         m_(*metrics_),
         factory_(std::move(factory)),
@@ -57,7 +58,6 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
         epoch_(Clock::now()) {
     chunks_[0] = std::make_unique<Slot<T>[]>(chunk_size_);
     chunk_count_.store(1, std::memory_order_release);
-    enable_asymmetric_fence();
   }
 
   PoolCore(const PoolCore&) = delete;
@@ -123,22 +123,23 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     orphans_.store(1, std::memory_order_relaxed);
     for_each_slot([&](Slot<T>& s) {
       for (;;) {
-        std::uint32_t st = s.state.load(std::memory_order_acquire);
-        if (st == kIdle) {
-          if (!s.state.compare_exchange_strong(st, kBusy, std::memory_order_acquire)) continue;
+        StateWord st = s.state.load(std::memory_order_acquire);
+        if (state_of(st) == kIdle) {
+          if (!cas_slot(s, st, make_state(0, kBusy), 0)) continue;
+          if (fresh_) spares_.fetch_sub(1, std::memory_order_relaxed);
           destroy_in_slot(s);
           m_.adjust_idle(-1);
           drop_capacity();
-          s.state.store(kEmpty, std::memory_order_release);
+          s.state.store(make_state(0, kEmpty), std::memory_order_release);
           return;
         }
-        if (st == kLeased) {
+        if (state_of(st) == kLeased) {
           orphans_.fetch_add(1, std::memory_order_relaxed);
-          if (s.state.compare_exchange_strong(st, kOrphaned, std::memory_order_acq_rel)) return;
+          if (cas_slot(s, st, make_state(0, kOrphaned), 0)) return;
           orphans_.fetch_sub(1, std::memory_order_relaxed);
           continue;
         }
-        if (st == kBusy) {  // a handle is returning, discarding or taking right now
+        if (state_of(st) == kBusy) {  // a handle is returning, discarding or taking right now
           std::this_thread::yield();
           continue;
         }
@@ -149,16 +150,25 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   }
 
   // ---------------------------------------------------------------- hit paths
+  //
+  // The fast paths below run when the thread's home slot (thread_cache.hpp)
+  // carries the thread's owner tag: they change it inside an owner window
+  // (slot.hpp) with plain loads and stores, so a hit round trip executes no
+  // locked instruction. Everything else goes to the out-of-line slow paths.
 
   std::expected<T, E> acquire() {
     ThreadEntry& e = thread_entries[id_ % kThreadCacheSize];
-    if (e.pool_id == id_ && !e.lent && waiters_.load(std::memory_order_relaxed) == 0) [[likely]] {
+    if (e.pool_id == id_ && waiters_.load(std::memory_order_relaxed) == 0) [[likely]] {
       auto* s = static_cast<Slot<T>*>(e.slot);
-      std::uint32_t expected = kIdle;
-      if (s->state.compare_exchange_strong(expected, kLent, std::memory_order_seq_cst,
-                                           std::memory_order_relaxed)) [[likely]] {
+      const std::uint64_t tag = e.tag;
+      if (s->owner_window(asym_, e.shard->busy, [&] {
+            if (s->state.load(std::memory_order_acquire) != make_state(tag, kIdle)) return false;
+            s->state.store(make_state(tag, kLent), std::memory_order_relaxed);
+            return true;
+          })) [[likely]] {
         e.lent = true;
-        count_hit(e);
+        e.shard->hit_owned();
+        if (fresh_) fresh_hit();
         return take_lent(*s);
       }
     }
@@ -168,36 +178,40 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   void release(T&& t) {
     ThreadEntry& e = thread_entries[id_ % kThreadCacheSize];
     if (e.pool_id == id_ && e.lent) [[likely]] {
+      // A Lent slot belongs to its borrower alone: a plain store returns it.
       auto* s = static_cast<Slot<T>*>(e.slot);
       e.lent = false;
       if (!fast_release_) [[unlikely]] {
         const Verdict v = judge(t, *s, true);
         if (v != Verdict::keep) {
-          s->state.store(kEmpty, std::memory_order_release);
-          destroy_released(std::move(t), v, &e);
+          s->state.store(make_state(e.tag, kEmpty), std::memory_order_release);
+          destroy_released(std::move(t), v);
           return;
         }
+        if (stamp_idle_) s->idle_since.store(tick(), std::memory_order_relaxed);
       }
       s->emplace(std::move(t));
-      if (stamp_idle_) s->idle_since.store(tick(), std::memory_order_relaxed);
-      e.shard->returned();
-      s->state.store(kIdle, std::memory_order_release);
+      e.shard->returned_owned();
+      s->state.store(make_state(e.tag, kIdle), std::memory_order_release);
       after_idle();
       return;
     }
-    release_unowned(std::move(t));
+    release_slow(std::move(t));
   }
 
   // checkout(): the instance stays in its slot; the handle refers to it.
   std::expected<Slot<T>*, E> lease() {
     ThreadEntry& e = thread_entries[id_ % kThreadCacheSize];
-    if (e.pool_id == id_ && !e.lent && waiters_.load(std::memory_order_relaxed) == 0) [[likely]] {
+    if (e.pool_id == id_ && waiters_.load(std::memory_order_relaxed) == 0) [[likely]] {
       auto* s = static_cast<Slot<T>*>(e.slot);
-      std::uint32_t expected = kIdle;
-      if (s->state.compare_exchange_strong(expected, kLeased, std::memory_order_seq_cst,
-                                           std::memory_order_relaxed)) [[likely]] {
-        count_hit(e);
-        if (fresh_) wake_refill();
+      const std::uint64_t tag = e.tag;
+      if (s->owner_window(asym_, e.shard->busy, [&] {
+            if (s->state.load(std::memory_order_acquire) != make_state(tag, kIdle)) return false;
+            s->state.store(make_state(tag, kLeased), std::memory_order_relaxed);
+            return true;
+          })) [[likely]] {
+        e.shard->hit_owned();
+        if (fresh_) fresh_hit();
         return s;
       }
     }
@@ -206,31 +220,30 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
 
   // A handle gives its instance back (its destructor).
   void give_back(Slot<T>* s) noexcept {
-    ThreadEntry local;
-    ThreadEntry& e = entry(local);  // also keeps this core alive until we are done
-    std::shared_ptr<PoolCore> hold = e.registered ? nullptr : this->weak_from_this().lock();
-    const Verdict v = fast_release_ ? Verdict::keep : judge(*s->get(), *s, true);
-    if (v == Verdict::keep) {
+    ThreadEntry& e = thread_entries[id_ % kThreadCacheSize];
+    if (e.pool_id == id_ && e.slot == s) [[likely]] {
+      const Verdict v = fast_release_ ? Verdict::keep : judge(*s->get(), *s, true);
+      if (v != Verdict::keep) [[unlikely]] {
+        give_back_slow(s, v);
+        return;
+      }
       if (stamp_idle_) s->idle_since.store(tick(), std::memory_order_relaxed);
-      std::uint32_t st = kLeased;
-      if (s->state.compare_exchange_strong(st, kIdle, std::memory_order_acq_rel)) {
-        e.shard->returned();
-        if (!e.lent) e.slot = s;
+      const std::uint64_t tag = e.tag;
+      // Only the holder and (as a stealer) shutdown move a Leased slot, so
+      // the owner window suffices here too.
+      if (s->owner_window(asym_, e.shard->busy, [&] {
+            if (s->state.load(std::memory_order_relaxed) != make_state(tag, kLeased)) return false;
+            s->state.store(make_state(tag, kIdle), std::memory_order_release);
+            return true;
+          })) [[likely]] {
+        e.shard->returned_owned();
         after_idle();
         return;
       }
-      finish_orphan(s, false);
+      give_back_slow(s, Verdict::keep);
       return;
     }
-    std::uint32_t st = kLeased;
-    if (!s->state.compare_exchange_strong(st, kBusy, std::memory_order_acquire)) {
-      finish_orphan(s, false);
-      return;
-    }
-    T t = std::move(*s->get());
-    s->destroy();
-    s->state.store(kEmpty, std::memory_order_release);
-    destroy_released(std::move(t), v, &e);
+    give_back_slow(s, std::nullopt);
   }
 
   // PooledInstance::take(): the instance and its capacity leave the pool.
@@ -239,15 +252,15 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     ThreadEntry& e = entry(local);
     std::shared_ptr<PoolCore> hold = e.registered ? nullptr : this->weak_from_this().lock();
     T t = std::move(*s->get());
-    std::uint32_t st = kLeased;
-    if (!s->state.compare_exchange_strong(st, kBusy, std::memory_order_acquire)) {
+    StateWord st = s->state.load(std::memory_order_acquire);
+    if (!leave_leased(s, st, kBusy)) {
       s->destroy();
       finish_orphan(s, true);
       return t;
     }
     s->destroy();
-    s->state.store(kEmpty, std::memory_order_release);
-    e.shard->add(e.shard->in_use, std::int64_t{-1});
+    s->state.store(make_state(tag_of(st), kEmpty), std::memory_order_release);
+    m_.adjust_in_use(-1);
     drop_capacity();
     return t;
   }
@@ -257,15 +270,15 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     ThreadEntry local;
     ThreadEntry& e = entry(local);
     std::shared_ptr<PoolCore> hold = e.registered ? nullptr : this->weak_from_this().lock();
-    std::uint32_t st = kLeased;
-    if (!s->state.compare_exchange_strong(st, kBusy, std::memory_order_acquire)) {
+    StateWord st = s->state.load(std::memory_order_acquire);
+    if (!leave_leased(s, st, kBusy)) {
       finish_orphan(s, false);
       return;
     }
     T t = std::move(*s->get());
     s->destroy();
-    s->state.store(kEmpty, std::memory_order_release);
-    destroy_released(std::move(t), Verdict::broken, &e);
+    s->state.store(make_state(tag_of(st), kEmpty), std::memory_order_release);
+    destroy_released(std::move(t), Verdict::broken);
   }
 
  private:
@@ -311,7 +324,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
 
   ThreadEntry& register_thread(ThreadEntry& stand_in) {
     if (thread_cache_state == ThreadCacheState::gone) {
-      stand_in = ThreadEntry{id_, &m_.fallback_, &chunk(0)[0], false, false};
+      stand_in = ThreadEntry{id_, &m_.fallback_, &chunk(0)[0], 0, false, false};
       return stand_in;
     }
     ThreadKeepalive& keep = thread_keepalive;  // first use constructs it
@@ -322,41 +335,81 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     e.pool_id = id_;
     e.shard = m_.claim_shard();
     e.slot = &chunk(0)[thread_ordinal % cfg_.max_instances];
+    e.tag = thread_ordinal + 1;
     e.lent = false;
     e.registered = true;
     return e;
   }
 
-  void count_hit(ThreadEntry& e) noexcept { e.shard->hit(); }
+  // The tag a registered thread writes into a slot it makes its home.
+  static std::uint64_t home_tag(const ThreadEntry& e) noexcept { return e.registered ? e.tag : 0; }
+
+  // `e` put its tag into `s`'s word: stealers must watch e's busy flag. Done
+  // before e can open a window on `s` (slot.hpp explains why that suffices).
+  static void own(Slot<T>* s, const ThreadEntry& e, std::uint64_t tag) noexcept {
+    if (tag != 0) s->owner_busy.store(&e.shard->busy, std::memory_order_seq_cst);
+  }
+
+  // `s` becomes the thread's home (it holds `s` with its tag in the word);
+  // the previous home, if different, is given up.
+  void move_home(ThreadEntry& e, Slot<T>* s) noexcept {
+    if (e.slot != s) disown(*e.slot, e.tag);
+    e.slot = s;
+  }
 
   // Moves the instance out of a slot this thread holds Lent.
-  std::expected<T, E> take_lent(Slot<T>& s) {
-    std::expected<T, E> out(std::in_place, std::move(*s.get()));
-    s.destroy();
-    if (fresh_) wake_refill();
+  std::expected<T, E> take_lent(Slot<T>& s) noexcept {
+    T* p = s.get();  // once: std::launder hides that both uses are one object
+    std::expected<T, E> out(std::in_place, std::move(*p));
+    std::destroy_at(p);
     return out;
   }
 
   // Makes `s` (just moved to Lent by this thread) the thread's lent slot.
   void adopt_lent(ThreadEntry& e, Slot<T>& s) noexcept {
     if (!e.registered) {  // nobody to own it: the instance leaves the slot for good
-      s.state.store(kEmpty, std::memory_order_release);
+      s.state.store(make_state(0, kEmpty), std::memory_order_release);
       return;
     }
-    if (e.lent) e.slot->state.store(kEmpty, std::memory_order_release);
-    e.slot = &s;
+    if (e.lent) {
+      e.slot->state.store(make_state(0, kEmpty), std::memory_order_release);
+      e.slot = &s;
+    } else {
+      move_home(e, &s);
+    }
     e.lent = true;
+  }
+
+  // A Leased slot this thread made its home by claiming it (unless the thread
+  // holds its home Lent, which stays its home).
+  void adopt_leased(ThreadEntry& e, Slot<T>* s) noexcept {
+    if (e.registered && !e.lent) move_home(e, s);
+  }
+
+  // The tag a claim by `e` writes: its own if the slot becomes its home.
+  static std::uint64_t claim_tag(const ThreadEntry& e, SlotState to) noexcept {
+    if (!e.registered) return 0;
+    return to == kLent || !e.lent ? e.tag : 0;
+  }
+
+  // A Fresh spare was handed out: refill builds a replacement now, so spares
+  // stay at warm_count while instances are held. This wake-up (a futex call
+  // when the refill thread sleeps) is still on the acquiring thread.
+  void fresh_hit() noexcept {
+    spares_.fetch_sub(1, std::memory_order_acq_rel);
+    wake_refill();
   }
 
   // --------------------------------------------------------------- slow paths
 
-  std::expected<T, E> acquire_slow() {
+  [[gnu::noinline]] std::expected<T, E> acquire_slow() {
     ThreadEntry local;
     ThreadEntry& e = entry(local);
     const bool may_barge = waiters_.load(std::memory_order_seq_cst) == 0 || !would_wait();
     if (may_barge) {
-      if (Slot<T>* s = claim_idle(kLent)) {
-        count_hit(e);
+      if (Slot<T>* s = claim_idle(kLent, e)) {
+        e.shard->hit();
+        if (fresh_) fresh_hit();
         adopt_lent(e, *s);
         return take_lent(*s);
       }
@@ -370,15 +423,15 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     return take_lent(**w);
   }
 
-  std::expected<Slot<T>*, E> lease_slow() {
+  [[gnu::noinline]] std::expected<Slot<T>*, E> lease_slow() {
     ThreadEntry local;
     ThreadEntry& e = entry(local);
     const bool may_barge = waiters_.load(std::memory_order_seq_cst) == 0 || !would_wait();
     if (may_barge) {
-      if (Slot<T>* s = claim_idle(kLeased)) {
-        count_hit(e);
-        if (!e.lent) e.slot = s;
-        if (fresh_) wake_refill();
+      if (Slot<T>* s = claim_idle(kLeased, e)) {
+        e.shard->hit();
+        if (fresh_) fresh_hit();
+        adopt_leased(e, s);
         return s;
       }
       if (try_reserve()) return build_leased(e);
@@ -386,8 +439,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     }
     std::expected<Slot<T>*, E> w = wait_for_instance(e, kLeased);
     if (!w || *w == nullptr) return w ? build_leased(e) : w;
-    if (!e.lent) e.slot = *w;
-    if (fresh_) wake_refill();
+    adopt_leased(e, *w);
     return w;
   }
 
@@ -416,10 +468,11 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
       return build_or_unwind(s);
     }();
     if (!r) return r;
-    e.shard->add(e.shard->in_use, std::int64_t{1});
+    m_.adjust_in_use(1);
     s->uses = 0;
     s->born.store(tick(), std::memory_order_relaxed);
-    s->state.store(kLent, std::memory_order_release);
+    own(s, e, claim_tag(e, kLent));
+    s->state.store(make_state(claim_tag(e, kLent), kLent), std::memory_order_release);
     adopt_lent(e, *s);
     return r;
   }
@@ -435,11 +488,12 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     std::expected<T, E> r = build_or_unwind(s);
     if (!r) return std::unexpected(std::move(r.error()));
     s->emplace(std::move(*r));
-    e.shard->add(e.shard->in_use, std::int64_t{1});
+    m_.adjust_in_use(1);
     s->uses = 0;
     s->born.store(tick(), std::memory_order_relaxed);
-    s->state.store(kLeased, std::memory_order_release);
-    if (!e.lent) e.slot = s;
+    own(s, e, claim_tag(e, kLeased));
+    s->state.store(make_state(claim_tag(e, kLeased), kLeased), std::memory_order_release);
+    adopt_leased(e, s);
     return s;
   }
 
@@ -449,12 +503,12 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     try {
       std::expected<T, E> r = timed_build();
       if (!r) {
-        s->state.store(kEmpty, std::memory_order_release);
+        s->state.store(make_state(0, kEmpty), std::memory_order_release);
         unreserve();
       }
       return r;
     } catch (...) {
-      s->state.store(kEmpty, std::memory_order_release);
+      s->state.store(make_state(0, kEmpty), std::memory_order_release);
       unreserve();
       throw;
     }
@@ -482,7 +536,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     return std::move(*r);
   }
 
-  void release_unowned(T&& t) {
+  // release() of an instance this thread does not hold Lent.
+  [[gnu::noinline]] void release_slow(T&& t) {
     ThreadEntry local;
     ThreadEntry& e = entry(local);
     // Without a Lent slot the pool cannot tell this instance's history; with
@@ -499,12 +554,12 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
       m_.adjust_in_use(1);
     }
     if (v != Verdict::keep) {
-      destroy_released(std::move(t), v, &e);
+      destroy_released(std::move(t), v);
       return;
     }
     Slot<T>* s = claim_empty();
     if (s == nullptr) {
-      destroy_released(std::move(t), Verdict::expired, &e);
+      destroy_released(std::move(t), Verdict::expired);
       return;
     }
     s->emplace(std::move(t));
@@ -512,9 +567,57 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     s->born.store(tick(), std::memory_order_relaxed);
     s->idle_since.store(tick(), std::memory_order_relaxed);
     e.shard->returned();
-    if (!e.lent) e.slot = s;
-    s->state.store(kIdle, std::memory_order_release);
+    // Becomes this thread's home unless it holds its home Lent.
+    const bool home = e.registered && !e.lent;
+    if (home) {
+      move_home(e, s);
+      own(s, e, e.tag);
+    }
+    s->state.store(make_state(home ? e.tag : 0, kIdle), std::memory_order_release);
     after_idle();
+  }
+
+  // A handle's return that the fast path could not do: another thread's
+  // handle, a verdict other than keep (`v`; nullopt: not judged yet), or a
+  // slot orphaned by shutdown.
+  [[gnu::noinline]] void give_back_slow(Slot<T>* s, std::optional<Verdict> judged) noexcept {
+    ThreadEntry local;
+    ThreadEntry& e = entry(local);  // also keeps this core alive until we are done
+    std::shared_ptr<PoolCore> hold = e.registered ? nullptr : this->weak_from_this().lock();
+    const Verdict v =
+        judged ? *judged : (fast_release_ ? Verdict::keep : judge(*s->get(), *s, true));
+    StateWord st = s->state.load(std::memory_order_acquire);
+    if (v == Verdict::keep) {
+      if (stamp_idle_) s->idle_since.store(tick(), std::memory_order_relaxed);
+      if (leave_leased(s, st, kIdle)) {
+        e.shard->returned();
+        after_idle();
+        return;
+      }
+      finish_orphan(s, false);
+      return;
+    }
+    if (!leave_leased(s, st, kBusy)) {
+      finish_orphan(s, false);
+      return;
+    }
+    T t = std::move(*s->get());
+    s->destroy();
+    s->state.store(make_state(tag_of(st), kEmpty), std::memory_order_release);
+    destroy_released(std::move(t), v);
+  }
+
+  // The handle holder moves its Leased slot to `to`, keeping the owner tag
+  // (retrying if the owner drops it meanwhile); false if shutdown orphaned it.
+  // No handshake: the owner writes a Leased slot only when it is the holder.
+  static bool leave_leased(Slot<T>* s, StateWord& st, SlotState to) noexcept {
+    for (;;) {
+      if (state_of(st) != kLeased) return false;
+      if (s->state.compare_exchange_weak(st, make_state(tag_of(st), to), std::memory_order_acq_rel,
+                                         std::memory_order_acquire)) {
+        return true;
+      }
+    }
   }
 
   // Decides what a returning instance's fate is. `counted` is false when the
@@ -545,15 +648,15 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   }
 
   // An in-use instance the pool will not keep.
-  void destroy_released(T&& t, Verdict v, ThreadEntry* e) noexcept {
+  [[gnu::noinline]] void destroy_released(T&& t, Verdict v) noexcept {
     {
       T doomed = std::move(t);
       destroy_instance(doomed);
     }
-    e->shard->add(e->shard->in_use, std::int64_t{-1});
+    m_.adjust_in_use(-1);
     if (v == Verdict::broken) PoolMetrics::bump(m_.discarded_);
     if (v == Verdict::broken || v == Verdict::expired) {
-      debt_.fetch_add(1, std::memory_order_relaxed);
+      debt_.fetch_add(1, std::memory_order_seq_cst);
     }
     drop_capacity();
   }
@@ -623,33 +726,59 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     }
   }
 
-  // Finds an Idle slot and moves it to `to` (Lent or Leased).
-  Slot<T>* claim_idle(std::uint32_t to) noexcept {
+  // CAS on a slot's state word by a thread whose tag is `mine`; through the
+  // stealer's handshake when another thread owns the slot and could be
+  // writing it inside an owner window (states Idle and Leased).
+  bool cas_slot(SlotBase& s, StateWord& expected, StateWord desired, std::uint64_t mine) noexcept {
+    const std::uint64_t owner = tag_of(expected);
+    const SlotState st = state_of(expected);
+    if (owner != 0 && owner != mine && (st == kIdle || st == kLeased)) {
+      return s.steal_cas(expected, desired, [this] { heavy_fence(asym_); });
+    }
+    return s.state.compare_exchange_strong(expected, desired, std::memory_order_acq_rel,
+                                           std::memory_order_acquire);
+  }
+
+  // Finds an Idle slot and moves it to `to` (Lent or Leased) with owner tag
+  // `tag`. Unowned (or own) slots first: taking another thread's home costs
+  // the stealer's handshake (a membarrier).
+  Slot<T>* claim_idle(SlotState to, const ThreadEntry& e) noexcept {
     const std::size_t n = chunk_count_.load(std::memory_order_acquire);
     const std::size_t start = thread_ordinal % chunk_size_;
-    for (std::size_t c = 0; c < n; ++c) {
-      Slot<T>* base = chunk(c);
-      for (std::size_t k = 0; k < chunk_size_; ++k) {
-        Slot<T>& s = base[(start + k) % chunk_size_];
-        std::uint32_t st = s.state.load(std::memory_order_seq_cst);
-        if (st == kIdle && s.state.compare_exchange_strong(st, to, std::memory_order_seq_cst)) {
-          return &s;
+    const std::uint64_t mine = home_tag(e);
+    const std::uint64_t tag = claim_tag(e, to);
+    for (int pass = 0; pass < 2; ++pass) {
+      for (std::size_t c = 0; c < n; ++c) {
+        Slot<T>* base = chunk(c);
+        for (std::size_t k = 0; k < chunk_size_; ++k) {
+          Slot<T>& s = base[(start + k) % chunk_size_];
+          StateWord st = s.state.load(std::memory_order_seq_cst);
+          if (state_of(st) != kIdle) continue;
+          const bool foreign = tag_of(st) != 0 && tag_of(st) != mine;
+          if (foreign != (pass == 1)) continue;
+          if (cas_slot(s, st, make_state(tag, to), mine)) {
+            own(&s, e, tag);
+            return &s;
+          }
         }
       }
     }
     return nullptr;
   }
 
-  // Finds an Empty slot and moves it to Busy, growing the slot array if needed.
+  // Finds an Empty slot and moves it to Busy (keeping its owner tag, so a
+  // refilled home slot is a hit for its owner), growing the slot array if
+  // needed. The owner never writes an Empty slot, so a CAS suffices.
   Slot<T>* claim_empty() noexcept {
     for (;;) {
       const std::size_t n = chunk_count_.load(std::memory_order_acquire);
       for (std::size_t c = 0; c < n; ++c) {
         Slot<T>* base = chunk(c);
         for (std::size_t i = 0; i < chunk_size_; ++i) {
-          std::uint32_t st = base[i].state.load(std::memory_order_relaxed);
-          if (st == kEmpty &&
-              base[i].state.compare_exchange_strong(st, kBusy, std::memory_order_acquire)) {
+          StateWord st = base[i].state.load(std::memory_order_relaxed);
+          if (state_of(st) == kEmpty &&
+              base[i].state.compare_exchange_strong(st, make_state(tag_of(st), kBusy),
+                                                    std::memory_order_acquire)) {
             return &base[i];
           }
         }
@@ -680,13 +809,16 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     s->born.store(tick(), std::memory_order_relaxed);
     s->idle_since.store(tick(), std::memory_order_relaxed);
     m_.adjust_idle(1);
-    s->state.store(kIdle, std::memory_order_seq_cst);
+    if (fresh_) spares_.fetch_add(1, std::memory_order_acq_rel);
+    const StateWord st = s->state.load(std::memory_order_relaxed);  // Busy: ours
+    s->state.store(make_state(tag_of(st), kIdle), std::memory_order_seq_cst);
     notify_waiters_if_any();
   }
 
   std::size_t count_idle_slots() noexcept {
     std::size_t n = 0;
-    for_each_slot([&](Slot<T>& s) { n += s.state.load(std::memory_order_seq_cst) == kIdle; });
+    for_each_slot(
+        [&](Slot<T>& s) { n += state_of(s.state.load(std::memory_order_seq_cst)) == kIdle; });
     return n;
   }
 
@@ -697,7 +829,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   // After an instance became Idle on the hot path: wake the first waiter, if
   // any. The load is ordered after the Idle store by the asymmetric fence.
   void after_idle() noexcept {
-    light_fence();
+    light_fence(asym_);
     if (waiters_.load(std::memory_order_relaxed) != 0) [[unlikely]]
       signal_head();
   }
@@ -727,7 +859,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   // FIFO wait. Only the head of the queue claims; the others sleep until they
   // become the head. Returns the claimed slot (in state `to`), or nullptr when
   // capacity was reserved for the caller to build.
-  std::expected<Slot<T>*, E> wait_for_instance(ThreadEntry& e, std::uint32_t to) {
+  std::expected<Slot<T>*, E> wait_for_instance(ThreadEntry& e, SlotState to) {
     PoolMetrics::bump(m_.waits_);
     const auto t0 = Clock::now();
     const bool timed = cfg_.acquire_timeout.count() > 0;
@@ -739,15 +871,16 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     tail_ = &w;
     waiters_.fetch_add(1, std::memory_order_seq_cst);
     lk.unlock();
-    heavy_fence();  // pairs with light_fence() in after_idle()
+    heavy_fence(asym_);  // pairs with light_fence() in after_idle()
     lk.lock();
     for (;;) {
       if (head_ == &w) {
-        if (Slot<T>* s = claim_idle(to)) {
+        if (Slot<T>* s = claim_idle(to, e)) {
           unlink(w);
           lk.unlock();
           m_.acquire_wait_.record(Clock::now() - t0);
-          count_hit(e);
+          e.shard->hit();
+          if (fresh_) fresh_hit();
           return s;
         }
         if (try_reserve()) {
@@ -781,7 +914,13 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
 
   // -------------------------------------------------------------- background
 
+  // Wakes a sleeping refill thread, but only when there is work for it: a
+  // futex wake and a context switch per destruction otherwise (the cold path).
+  // The check is racy but safe: every change that creates work calls this
+  // after making the change, and a refill thread re-checks after announcing
+  // itself as a sleeper (both seq_cst).
   void wake_refill() noexcept {
+    if (!refill_wanted()) return;
     if (refill_sleepers_.load(std::memory_order_seq_cst) != 0) {
       {
         std::lock_guard lk(bg_mu_);
@@ -791,11 +930,25 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     }
   }
 
-  // How many builds the refill threads should start now (under bg_mu_).
+  bool refill_wanted() noexcept {
+    const std::uint64_t live = m_.live_.load(std::memory_order_seq_cst);
+    if (live >= cfg_.max_instances) return false;
+    if (fresh_) {
+      return spares_.load(std::memory_order_seq_cst) < static_cast<std::int64_t>(cfg_.warm_count);
+    }
+    if (debt_.load(std::memory_order_seq_cst) <= 0) return false;
+    if (live >= cfg_.warm_count) {
+      debt_.store(0, std::memory_order_seq_cst);  // enough instances remain: nothing to replace
+      return false;
+    }
+    return true;
+  }
+
+  // Whether the refill threads should start a build now (under bg_mu_).
   bool refill_needed() noexcept {
     if (m_.live_.load(std::memory_order_seq_cst) >= cfg_.max_instances) return false;
     if (fresh_) return count_idle_slots() + refill_building_ < cfg_.warm_count;
-    if (debt_.load(std::memory_order_seq_cst) == 0) return false;
+    if (debt_.load(std::memory_order_seq_cst) <= 0) return false;
     if (m_.live_.load(std::memory_order_seq_cst) >= cfg_.warm_count) {
       debt_.store(0, std::memory_order_relaxed);  // enough instances remain: nothing to replace
       return false;
@@ -813,7 +966,11 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
       refill_sleepers_.fetch_sub(1, std::memory_order_seq_cst);
       refill_signal_ = false;
       if (stopping_ || !need || !try_reserve()) continue;
-      if (!fresh_) debt_.fetch_sub(1, std::memory_order_relaxed);
+      if (!fresh_) {  // never below 0: wake_refill() may have cancelled the debt meanwhile
+        std::int64_t d = debt_.load(std::memory_order_relaxed);
+        while (d > 0 && !debt_.compare_exchange_weak(d, d - 1, std::memory_order_relaxed)) {
+        }
+      }
       ++refill_building_;
       lk.unlock();
       bool ok = false;
@@ -864,20 +1021,21 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     const auto idle_ms = static_cast<std::uint64_t>(cfg_.idle_timeout.count());
     const auto life_ms = static_cast<std::uint64_t>(cfg_.max_lifetime.count());
     for_each_slot([&](Slot<T>& s) {
-      std::uint32_t st = s.state.load(std::memory_order_acquire);
-      if (st != kIdle) return;
+      StateWord st = s.state.load(std::memory_order_acquire);
+      if (state_of(st) != kIdle) return;
       const bool too_old = life_ms != 0 && now - s.born.load(std::memory_order_relaxed) >= life_ms;
       const bool too_idle = idle_ms != 0 &&
                             now - s.idle_since.load(std::memory_order_relaxed) >= idle_ms &&
                             (fresh_ ? count_idle_slots() > cfg_.warm_count
                                     : m_.live_.load(std::memory_order_seq_cst) > cfg_.warm_count);
       if (!too_old && !too_idle) return;
-      if (!s.state.compare_exchange_strong(st, kBusy, std::memory_order_acquire)) return;
+      if (!cas_slot(s, st, make_state(tag_of(st), kBusy), 0)) return;
+      if (fresh_) spares_.fetch_sub(1, std::memory_order_acq_rel);
       destroy_in_slot(s);
       m_.adjust_idle(-1);
       PoolMetrics::bump(m_.reaped_);
-      if (too_old) debt_.fetch_add(1, std::memory_order_relaxed);
-      s.state.store(kEmpty, std::memory_order_release);
+      if (too_old) debt_.fetch_add(1, std::memory_order_seq_cst);
+      s.state.store(make_state(tag_of(st), kEmpty), std::memory_order_release);
       drop_capacity();
     });
   }
@@ -891,6 +1049,9 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   const bool fast_release_;
   const bool stamp_idle_;
   const bool history_limits_;
+  // membarrier is registered: owner windows and after_idle() need only a
+  // compiler barrier (asymmetric_fence.hpp); false under TSan.
+  const bool asym_;
   const std::shared_ptr<PoolMetrics> metrics_;
   PoolMetrics& m_;
   Factory factory_;
@@ -922,6 +1083,9 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   std::atomic<std::uint32_t> refill_sleepers_{0};
   // Instances the pool destroyed that refill may need to replace (Reuse/Reset).
   std::atomic<std::int64_t> debt_{0};
+  // Idle never-used spares (Fresh only): decides whether a hit or a
+  // destruction needs to wake the refill thread.
+  std::atomic<std::int64_t> spares_{0};
   std::vector<std::thread> threads_;
 
   std::atomic<std::uint64_t> orphans_{0};

@@ -2,10 +2,12 @@
 // what each thread remembers about the pools it uses.
 //
 // A small direct-mapped table (indexed by pool id) gives a thread, without any
-// shared memory access, its own metric shard and its "home" slot: the slot it
-// last used, so the same thread keeps re-acquiring the same instance and its
+// shared memory access, its own metric shard, its owner tag and its "home"
+// slot: the slot it last used, which it owns (slot.hpp), so the same thread
+// keeps re-acquiring the same instance with plain loads and stores and its
 // cache line stays in that core's cache (HikariCP's thread-local list). The
-// hot table is trivially constructible so reading it is a plain TLS load; a
+// hot table is constant-initialised so reading it is a plain TLS load (no TLS
+// wrapper call); a
 // separate, non-trivial object keeps the pools' shared state alive for as long
 // as the table points into it and gives entries back when the thread exits.
 #pragma once
@@ -27,22 +29,27 @@ struct ThreadEntry {
   std::uint64_t pool_id = 0;  // 0: unused (pool ids start at 1)
   MetricShard* shard = nullptr;
   SlotBase* slot = nullptr;  // home slot
+  std::uint64_t tag = 0;     // this thread's owner tag (0 for a stand-in)
   bool lent = false;         // `slot` is Lent to this thread (holds no instance)
   bool registered = false;   // false: a stand-in used after thread-local teardown
 };
 
 inline std::atomic<std::uint64_t> next_pool_id{1};
-inline std::atomic<std::uint32_t> next_thread_ordinal{0};
+inline std::atomic<std::uint64_t> next_thread_ordinal{0};
 
 enum class ThreadCacheState : std::uint8_t { unset, alive, gone };
 
-inline thread_local std::array<ThreadEntry, kThreadCacheSize> thread_entries{};
-inline thread_local ThreadCacheState thread_cache_state = ThreadCacheState::unset;
-inline thread_local std::uint32_t thread_ordinal = 0;
+constinit inline thread_local std::array<ThreadEntry, kThreadCacheSize> thread_entries{};
+constinit inline thread_local ThreadCacheState thread_cache_state = ThreadCacheState::unset;
+constinit inline thread_local std::uint64_t thread_ordinal = 0;
 
 inline void release_thread_entry(ThreadEntry& e) noexcept {
   if (e.pool_id == 0) return;
-  if (e.lent) e.slot->state.store(kEmpty, std::memory_order_release);
+  if (e.lent) {
+    e.slot->state.store(make_state(0, kEmpty), std::memory_order_release);
+  } else {
+    disown(*e.slot, e.tag);
+  }
   e.shard->owned.store(false, std::memory_order_release);
   e = ThreadEntry{};
 }

@@ -4,7 +4,6 @@
 #include <wabt/binary-reader.h>
 #include <wabt/binary-writer.h>
 #include <wabt/cast.h>
-#include <wabt/error-formatter.h>
 #include <wabt/ir.h>
 #include <wabt/resolve-names.h>
 #include <wabt/stream.h>
@@ -40,7 +39,6 @@ WasmError compile_error(std::string_view name, std::string_view what) {
 // Location points to.
 WasmError diagnostics_error(const ::wabt::Errors& errors, ::wabt::Location::Type type,
                             std::string_view name) {
-  return {ErrorKind::compile, cat(name, ": ", ::wabt::FormatErrorsToString(errors, type))};
   constexpr std::size_t kShown = 3;
   std::string text;
   std::size_t shown = 0;
@@ -402,7 +400,6 @@ std::expected<Parsed, WasmError> parse(std::span<const std::uint8_t> bytes, cons
       return std::unexpected(compile_error(name, "not a .wasm binary or .wat module"));
     return std::unexpected(diagnostics_error(errors, ::wabt::Location::Type::Text, name));
   }
-  parsed.lexer.reset();
   return parsed;
 }
 

@@ -14,6 +14,10 @@ namespace {
 
 namespace interp = ::wabt::interp;
 
+// Granularity of the memory snapshot: a page of 64 KiB holds 16 chunks.
+constexpr std::uint64_t kChunk = 4096;
+alignas(64) constexpr std::uint8_t kZeroChunk[kChunk] = {};
+
 InterpKind to_kind(::wabt::ExternalKind kind) {
   switch (kind) {
     case ::wabt::ExternalKind::Func: return InterpKind::func;
@@ -129,10 +133,19 @@ struct InterpInstance::Impl {
   interp::Memory::Ptr memory;
   std::vector<interp::HostFunc::Ptr> host_functions;
 
+  // The post-instantiation state of everything a guest can change: memory 0,
+  // mutable globals, tables, and which data/element segments are dropped.
+  // Memory is kept as kChunk-byte chunks, and chunks that were all zero (most
+  // of a fresh memory) are not stored at all.
   struct Snapshot {
-    std::vector<std::uint8_t> memory;
+    static constexpr std::uint32_t kZero = UINT32_MAX;  // chunk was all zero
+    std::uint64_t memory_size = 0;
+    std::vector<std::uint32_t> chunks;  // per chunk: offset in `saved`, or kZero
+    std::vector<std::uint8_t> saved;
     std::vector<std::pair<interp::Global::Ptr, interp::Value>> globals;
     std::vector<std::pair<interp::Table::Ptr, interp::RefVec>> tables;
+    std::vector<interp::DataSegment> datas;
+    std::vector<interp::ElemSegment> elems;
   } snapshot;
 
   template <class T>
@@ -245,38 +258,74 @@ void InterpInstance::set_global(std::uint32_t export_index, std::uint64_t bits) 
 
 void InterpInstance::snapshot() {
   Impl& self = *impl_;
-  self.snapshot = {};
+  Impl::Snapshot& snap = self.snapshot;
+  snap = {};
   if (self.memory) {
     const std::uint8_t* data = self.memory->UnsafeData();
-    self.snapshot.memory.assign(data, data + self.memory->ByteSize());
+    snap.memory_size = self.memory->ByteSize();
+    snap.chunks.reserve(snap.memory_size / kChunk);
+    for (std::uint64_t at = 0; at < snap.memory_size; at += kChunk) {
+      if (std::memcmp(data + at, kZeroChunk, kChunk) == 0) {
+        snap.chunks.push_back(Impl::Snapshot::kZero);
+      } else {
+        snap.chunks.push_back(static_cast<std::uint32_t>(snap.saved.size()));
+        snap.saved.insert(snap.saved.end(), data + at, data + at + kChunk);
+      }
+    }
   }
   for (interp::Ref ref : self.instance->globals()) {
     auto global = self.store.UnsafeGet<interp::Global>(ref);
     if (global->type().mut == interp::Mutability::Var) {
-      self.snapshot.globals.emplace_back(global, global->Get());
+      snap.globals.emplace_back(global, global->Get());
     }
   }
   for (interp::Ref ref : self.instance->tables()) {
     auto table = self.store.UnsafeGet<interp::Table>(ref);
-    self.snapshot.tables.emplace_back(table, table->elements());
+    snap.tables.emplace_back(table, table->elements());
   }
+  snap.datas = self.instance->datas();
+  snap.elems = self.instance->elems();
 }
 
+// Every byte of memory is compared with the snapshot, so whatever the guest
+// wrote, wherever, is put back; only chunks that differ are written, and the
+// comparison reads the live memory once (zero chunks compare against a static
+// zero block that stays in L1). That is what makes a reset several times
+// cheaper than instantiating, which must map, zero and fill a new memory.
 bool InterpInstance::restore() {
   Impl& self = *impl_;
-  if (self.memory && self.memory->ByteSize() != self.snapshot.memory.size()) return false;
-  for (const auto& [table, elements] : self.snapshot.tables) {
+  const Impl::Snapshot& snap = self.snapshot;
+  if (self.memory && self.memory->ByteSize() != snap.memory_size) return false;
+  for (const auto& [table, elements] : snap.tables) {
     if (table->size() != elements.size()) return false;
   }
-  if (!self.snapshot.memory.empty()) {
-    std::memcpy(self.memory->UnsafeData(), self.snapshot.memory.data(),
-                self.snapshot.memory.size());
-  }
-  for (const auto& [global, value] : self.snapshot.globals) global->UnsafeSet(value);
-  for (const auto& [table, elements] : self.snapshot.tables) {
-    for (std::uint32_t i = 0; i < elements.size(); ++i) {
-      if (::wabt::Failed(table->Set(self.store, i, elements[i]))) return false;
+  if (self.memory) {
+    std::uint8_t* data = self.memory->UnsafeData();
+    for (std::size_t c = 0; c < snap.chunks.size(); ++c) {
+      std::uint8_t* live = data + c * kChunk;
+      const std::uint8_t* saved =
+          snap.chunks[c] == Impl::Snapshot::kZero ? kZeroChunk : snap.saved.data() + snap.chunks[c];
+      if (std::memcmp(live, saved, kChunk) != 0) std::memcpy(live, saved, kChunk);
     }
+  }
+  for (const auto& [global, value] : snap.globals) global->UnsafeSet(value);
+  for (const auto& [table, elements] : snap.tables) {
+    const interp::RefVec& live = table->elements();
+    for (std::uint32_t i = 0; i < elements.size(); ++i) {
+      if (live[i] != elements[i] && ::wabt::Failed(table->Set(self.store, i, elements[i]))) {
+        return false;
+      }
+    }
+  }
+  // A segment changes only by being dropped (data.drop / elem.drop), which
+  // empties it: undo that.
+  std::vector<interp::DataSegment>& datas = self.instance->datas();
+  for (std::size_t i = 0; i < datas.size(); ++i) {
+    if (datas[i].size() != snap.datas[i].size()) datas[i] = snap.datas[i];
+  }
+  std::vector<interp::ElemSegment>& elems = self.instance->elems();
+  for (std::size_t i = 0; i < elems.size(); ++i) {
+    if (elems[i].size() != snap.elems[i].size()) elems[i] = snap.elems[i];
   }
   return true;
 }

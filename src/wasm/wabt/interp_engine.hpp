@@ -87,8 +87,9 @@ class InterpInstance {
   std::uint64_t global(std::uint32_t export_index) const;
   void set_global(std::uint32_t export_index, std::uint64_t bits);
 
-  // Records memory, mutable globals and tables; restore() puts them back and
-  // fails when memory or a table changed size since.
+  // Records memory, mutable globals, tables and the dropped state of data and
+  // element segments; restore() puts all of it back (writing only the memory
+  // chunks that differ) and fails when memory or a table changed size since.
   void snapshot();
   bool restore();
 
