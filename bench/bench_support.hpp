@@ -17,6 +17,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <ctime>
 #include <expected>
 #include <memory>
 #include <string>
@@ -64,8 +65,8 @@ inline std::int64_t nanos_between(Clock::time_point a, Clock::time_point b) {
 }
 
 // CPU-bound work of a fixed cost, standing in for a factory that compiles or
-// instantiates. Calibrated once against the clock, then a pure loop (so a
-// preempted builder does not "finish" while descheduled, as a clock spin would).
+// instantiates. Calibrated once against the thread's CPU clock, then a pure loop
+// (so a preempted builder does not "finish" while descheduled, as a clock spin would).
 class BusyWork {
  public:
   // Calibrates now (call once before timing anything); returns rounds per µs.
@@ -88,11 +89,12 @@ class BusyWork {
     return rounds;
   }
   static std::uint64_t calibrate() {
-    // Best of several 2 ms trials: the fastest is the least disturbed one.
+    // Timed in this thread's CPU time, so a busy machine (the thread being
+    // descheduled mid-trial) does not make the work look slower than it is.
     constexpr std::uint64_t kTrialRounds = 1u << 20;
     double best_ns = 1e30;
     for (int trial = 0; trial < 7; ++trial) {
-      const auto start = Clock::now();
+      const std::int64_t start = thread_cpu_ns();
       std::uint64_t x = 0x9e3779b97f4a7c15ull;
       for (std::uint64_t i = 0; i < kTrialRounds; ++i) {
         x ^= x << 13;
@@ -100,9 +102,14 @@ class BusyWork {
         x ^= x << 17;
       }
       benchmark::DoNotOptimize(x);
-      best_ns = std::min(best_ns, static_cast<double>(nanos_between(start, Clock::now())));
+      best_ns = std::min(best_ns, static_cast<double>(thread_cpu_ns() - start));
     }
     return std::max<std::uint64_t>(1, static_cast<std::uint64_t>(kTrialRounds * 1000.0 / best_ns));
+  }
+  static std::int64_t thread_cpu_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
   }
 };
 

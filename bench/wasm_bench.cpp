@@ -10,6 +10,7 @@
 //
 //   build/<dir>/bench/warmpool_wasm_bench --benchmark_min_time=0.2
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -39,6 +40,7 @@ using Clock = std::chrono::steady_clock;
 constexpr int kFibN = 25;
 // Far more than fib(25) needs: metering is on, it never stops the call.
 constexpr std::uint64_t kFibFuel = 100'000'000'000;
+constexpr benchmark::IterationCount kAfterCallIterations = 1000;
 
 [[noreturn]] void die(std::string_view what, const ww::WasmError& error) {
   std::fprintf(stderr, "warmpool_wasm_bench: %.*s: %s\n", static_cast<int>(what.size()),
@@ -237,8 +239,14 @@ void register_engine() {
       [](benchmark::State& s) { pooled_call<E>(s, warmpool::Recycle::Reuse); });
   add("markdown/pooled_call_reset",
       [](benchmark::State& s) { pooled_call<E>(s, warmpool::Recycle::Reset); });
-  add("markdown/reset_after_call", reset_after_call<E>)->UseManualTime();
-  add("markdown/reinstantiate_after_call", reinstantiate_after_call<E>)->UseManualTime();
+  // A fixed count: only the reset/instantiate is timed, but every iteration
+  // also renders (milliseconds on wabt), which --benchmark_min_time ignores.
+  add("markdown/reset_after_call", reset_after_call<E>)
+      ->UseManualTime()
+      ->Iterations(kAfterCallIterations);
+  add("markdown/reinstantiate_after_call", reinstantiate_after_call<E>)
+      ->UseManualTime()
+      ->Iterations(kAfterCallIterations);
   add("pool_overhead", pool_overhead<E>)->Unit(benchmark::kNanosecond);
   add("echo_16B_call", echo_call<E>);
   add("fib_1_call", [](benchmark::State& s) { fib_call<E>(s, 1, {}); });
@@ -269,8 +277,11 @@ class TargetReporter : public benchmark::ConsoleReporter {
     }
   }
 
+  using ConsoleReporter::ConsoleReporter;
+
   void Finalize() override {
     ConsoleReporter::Finalize();
+    const std::string kAfterCall = std::to_string(kAfterCallIterations) + "/manual_time";
     std::printf("\nTargets (issue 4):\n");
     for (const char* engine : {"wabt", "v8"}) {
       const std::string e = engine;
@@ -279,8 +290,8 @@ class TargetReporter : public benchmark::ConsoleReporter {
       ratio(e + ": fresh instantiate+call / pooled call (Reset)",
             e + "/markdown/fresh_instantiate_call", e + "/markdown/pooled_call_reset");
       ratio(e + ": re-instantiate / reset" + (e == "wabt" ? " (target >= 5)" : ""),
-            e + "/markdown/reinstantiate_after_call/manual_time",
-            e + "/markdown/reset_after_call/manual_time");
+            e + "/markdown/reinstantiate_after_call/iterations:" + kAfterCall,
+            e + "/markdown/reset_after_call/iterations:" + kAfterCall);
       ratio(e + ": fib(25) metered / unmetered (metering overhead)", e + "/fib_25_metered",
             e + "/fib_25");
     }
@@ -308,7 +319,8 @@ int main(int argc, char** argv) {
 #endif
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  TargetReporter reporter;
+  TargetReporter reporter(isatty(fileno(stdout)) != 0 ? TargetReporter::OO_ColorTabular
+                                                      : TargetReporter::OO_Tabular);
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   return 0;

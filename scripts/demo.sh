@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The main job: installs what warmpool needs, builds it (Release), and runs
-# `warmpool bench` — by default on the Markdown plugin embedded in the binary,
-# pooled versus a fresh instance per call. Arguments go to `warmpool bench`.
+# `warmpool bench` on the Markdown plugin embedded in the binary: through the
+# pool versus a fresh instance per call, on the wabt interpreter and then on
+# V8 (where an instance costs an isolate, and pooling pays most).
+# With arguments, runs `warmpool bench` once with them instead.
 #
 #   scripts/demo.sh
-#   scripts/demo.sh --threads 2 --duration 5 --policy fresh
+#   scripts/demo.sh --engine v8 --threads 2 --duration 5 --policy fresh
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -13,4 +15,12 @@ export CCACHE_BASEDIR="$repo" CCACHE_NOHASHDIR=true
 bash scripts/setup.sh >&2
 cmake --preset release >/dev/null
 cmake --build --preset release --target warmpool >&2
-exec build/release/src/cli/warmpool bench "$@"
+warmpool=build/release/src/cli/warmpool
+if (($#)); then
+  exec "$warmpool" bench "$@"
+fi
+"$warmpool" bench --engine wabt --duration 3
+echo
+if "$warmpool" run --help | grep -q 'wabt|v8'; then
+  "$warmpool" bench --engine v8 --duration 3
+fi

@@ -64,9 +64,14 @@ namespace warmpool {
 // never exceeds max_instances) and builds outside any lock. An acquire that
 // must wait joins a FIFO queue; the cost of not losing a wake-up is again put
 // on the waiter (membarrier), not on the release path. Background threads
-// refill (woken by notification, and only when there is work: a destruction
-// that leaves enough instances wakes nobody) and reap (using a coarse
-// millisecond tick that the release path reads instead of a clock).
+// refill and reap (the reaper keeps a coarse millisecond tick that the
+// release path reads instead of a clock). A refill thread sleeps until
+// notified, and is notified only when there is work (a destruction that
+// leaves enough instances wakes nobody); after working it lingers for a
+// bounded grace window (2 ms, re-checking every 100 µs in timed sleeps, never
+// spinning) before it parks, and only a parked thread is notified. So an idle
+// pool costs no CPU, and under steady demand (a Fresh hit per request) the
+// acquiring thread never pays the futex wake-up.
 //
 // Trade-offs: a steal from an owned slot costs a system call (microseconds)
 // instead of a CAS, which pays off as long as threads mostly reuse their own
@@ -75,9 +80,12 @@ namespace warmpool {
 // an instance released by another thread has no known history and, when
 // max_uses or max_lifetime is set, is destroyed rather than risk exceeding
 // them. Idle and lifetime limits are as precise as the reaper's period (a
-// quarter of the shorter limit, 1 ms to 1 s). Under Fresh, a hit still wakes
-// a sleeping refill thread from the acquiring thread (a futex call), so the
-// spares are rebuilt while instances are held.
+// quarter of the shorter limit, 1 ms to 1 s). Under Fresh, the first hit
+// after 2 ms without refill work notifies the parked refill thread from the
+// acquiring thread (a futex call); later hits find it lingering. The inline
+// hit path serves Reuse pools without health check, use/age limits or idle
+// timeout; other configurations take an out-of-line path (same owner window,
+// plus the lifecycle work).
 // T must be nothrow move constructible.
 template <class T, PoolResourceLimit E>
 class InstancePool {

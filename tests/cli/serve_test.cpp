@@ -224,7 +224,7 @@ TEST(Serve, PoolExhaustedAnswers503WithRetryAfter) {
 }
 
 TEST(ServeShutdown, InFlightFinishesNewRefusedExitZero) {
-  ServeProcess server({plugin("hostile.wasm"), "--threads", "3", "--timeout-ms", "1500"});
+  ServeProcess server({plugin("hostile.wasm"), "--threads", "3", "--timeout-ms", "3000"});
   ASSERT_NE(server.port(), 0) << server.child().stderr_text();
   const auto port = server.port();
   HttpClient idle(port);  // an idle keep-alive connection must not hold up the exit

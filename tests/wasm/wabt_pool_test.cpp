@@ -25,7 +25,13 @@ void run_mixed_load(Recycle recycle) {
   auto module = Module::load_file(plugin_file("hostile.wasm"), limits);
   ASSERT_TRUE(module) << module.error();
   auto pool = InstancePool<Instance, WasmError>::create(
-      {.max_instances = 4, .warm_count = 2, .recycle = recycle},
+      // As many instances as threads, but an instance being destroyed or
+      // rebuilt still holds its capacity for a moment: wait for it rather
+      // than fail the checkout.
+      {.max_instances = 4,
+       .warm_count = 2,
+       .recycle = recycle,
+       .acquire_timeout = std::chrono::seconds(10)},
       [m = *module] { return Instance::instantiate(m); }, lifecycle());
   ASSERT_TRUE(pool) << pool.error();
 

@@ -4,14 +4,14 @@
 // A releaser publishes an idle instance and then checks for waiters; a waiter
 // registers and then scans for idle instances. Without a full fence on both
 // sides either may miss the other (a lost wake-up). The release path runs on
-// every call, waiting is rare, so the waiter pays: `heavy()` is the Linux
+// every call, waiting is rare, so the waiter pays: heavy_fence() is the Linux
 // membarrier(PRIVATE_EXPEDITED) system call, which runs a full barrier on every
-// CPU currently running one of our threads, and `light()` is then only a
-// compiler barrier. Where membarrier is not available both sides fall back to
-// a seq_cst fence. ThreadSanitizer does not understand membarrier, so under
-// TSan the fallback is always used and TSan sees ordinary synchronisation.
-// Each pool reads the answer of enable_asymmetric_fence() once into a const
-// member, so the hot path tests a flag on a line it already holds.
+// CPU currently running one of our threads, and the light side is then only a
+// compiler barrier (std::atomic_signal_fence). Where membarrier is not available both sides fall
+// back to a seq_cst fence. ThreadSanitizer does not understand membarrier, so under TSan the
+// fallback is always used and TSan sees ordinary synchronisation. Each pool reads the answer of
+// enable_asymmetric_fence() once into a const member, so the hot path tests a flag on a line it
+// already holds.
 #pragma once
 
 #include <atomic>
@@ -58,15 +58,6 @@ inline bool enable_asymmetric_fence() noexcept {
   }
 #endif
   return false;
-}
-
-// `asym`: the pool's enable_asymmetric_fence() result.
-inline void light_fence(bool asym) noexcept {
-  if (asym) [[likely]] {
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-  } else {
-    full_fence();
-  }
 }
 
 inline void heavy_fence(bool asym) noexcept {

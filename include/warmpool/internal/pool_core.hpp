@@ -43,19 +43,25 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
 
   PoolCore(PoolConfig cfg, Factory factory, Lifecycle<T> lifecycle)
       : id_(next_pool_id.fetch_add(1, std::memory_order_relaxed)),
-        cfg_(normalise(cfg)),
-        fresh_(cfg_.recycle == Recycle::Fresh),
-        fast_release_(cfg_.recycle == Recycle::Reuse && !lifecycle.is_healthy &&
-                      cfg_.max_uses == 0 && cfg_.max_lifetime.count() == 0),
-        stamp_idle_(cfg_.idle_timeout.count() > 0),
-        history_limits_(cfg_.max_uses != 0 || cfg_.max_lifetime.count() > 0),
+        key_(ThreadEntry::key_of(id_, false)),
+        entry_offset_(id_ % kThreadCacheSize * sizeof(ThreadEntry)),
+        fresh_(cfg.recycle == Recycle::Fresh),
+        fast_release_(cfg.recycle == Recycle::Reuse && !lifecycle.is_healthy && cfg.max_uses == 0 &&
+                      cfg.max_lifetime.count() == 0),
+        stamp_idle_(cfg.idle_timeout.count() > 0),
+        history_limits_(cfg.max_uses != 0 || cfg.max_lifetime.count() > 0),
         asym_(enable_asymmetric_fence()),
+        hit_key_(fresh_ || !asym_ ? kNever : key_),
+        release_key_(!fast_release_ || stamp_idle_ ? kNever : key_ | 1),
+        give_back_key_(!fast_release_ || stamp_idle_ || !asym_ ? kNever : key_),
+        cfg_(normalise(cfg)),
         metrics_(std::make_shared<PoolMetrics>()),
         m_(*metrics_),
         factory_(std::move(factory)),
         lifecycle_(std::move(lifecycle)),
         chunk_size_(std::max<std::size_t>(cfg_.max_instances, 16)),
-        epoch_(Clock::now()) {
+        epoch_(Clock::now()),
+        gate_(asym_ ? 0 : kGateSymmetric) {
     chunks_[0] = std::make_unique<Slot<T>[]>(chunk_size_);
     chunk_count_.store(1, std::memory_order_release);
   }
@@ -151,24 +157,26 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
 
   // ---------------------------------------------------------------- hit paths
   //
-  // The fast paths below run when the thread's home slot (thread_cache.hpp)
-  // carries the thread's owner tag: they change it inside an owner window
+  // The inline fast paths serve the common case only: the thread's home slot
+  // (thread_cache.hpp) carries its owner tag, membarrier is available, nobody
+  // waits, and the pool needs no per-release work (Reuse without health check,
+  // limits or idle timeout). The configuration is folded into the entry key
+  // each path compares with (hit_key_, release_key_, give_back_key_) and the
+  // waiters into gate_, so each path tests one word of its entry and at most
+  // one of the pool. They change the home slot inside an owner window
   // (slot.hpp) with plain loads and stores, so a hit round trip executes no
-  // locked instruction. Everything else goes to the out-of-line slow paths.
+  // locked instruction. Everything else, including the same home-slot hit
+  // for pools with lifecycle options, is in the out-of-line paths below.
 
   std::expected<T, E> acquire() {
-    ThreadEntry& e = thread_entries[id_ % kThreadCacheSize];
-    if (e.pool_id == id_ && waiters_.load(std::memory_order_relaxed) == 0) [[likely]] {
+    ThreadEntry& e = thread_entry_at(entry_offset_);
+    const std::uint64_t key = hit_key_;  // in a register across the window's barrier
+    if (e.key == key && gate_.load(std::memory_order_relaxed) == 0) [[likely]] {
       auto* s = static_cast<Slot<T>*>(e.slot);
-      const std::uint64_t tag = e.tag;
-      if (s->owner_window(asym_, e.shard->busy, [&] {
-            if (s->state.load(std::memory_order_acquire) != make_state(tag, kIdle)) return false;
-            s->state.store(make_state(tag, kLent), std::memory_order_relaxed);
-            return true;
-          })) [[likely]] {
-        e.lent = true;
-        e.shard->hit_owned();
-        if (fresh_) fresh_hit();
+      MetricShard* shard = e.shard;
+      if (take_home(*s, shard->busy, kLent)) [[likely]] {
+        e.key = key | 1;  // lent
+        shard->hit_owned();
         return take_lent(*s);
       }
     }
@@ -176,24 +184,19 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   }
 
   void release(T&& t) {
-    ThreadEntry& e = thread_entries[id_ % kThreadCacheSize];
-    if (e.pool_id == id_ && e.lent) [[likely]] {
+    ThreadEntry& e = thread_entry_at(entry_offset_);
+    if (e.key == release_key_) [[likely]] {
       // A Lent slot belongs to its borrower alone: a plain store returns it.
       auto* s = static_cast<Slot<T>*>(e.slot);
-      e.lent = false;
-      if (!fast_release_) [[unlikely]] {
-        const Verdict v = judge(t, *s, true);
-        if (v != Verdict::keep) {
-          s->state.store(make_state(e.tag, kEmpty), std::memory_order_release);
-          destroy_released(std::move(t), v);
-          return;
-        }
-        if (stamp_idle_) s->idle_since.store(tick(), std::memory_order_relaxed);
-      }
       s->emplace(std::move(t));
+      e.key = key_;
       e.shard->returned_owned();
-      s->state.store(make_state(e.tag, kIdle), std::memory_order_release);
+      s->state.store(thread_owner_bits | kIdle, std::memory_order_release);
       after_idle();
+      return;
+    }
+    if (e.key == (key_ | 1)) [[likely]] {
+      release_judged(e, std::move(t));
       return;
     }
     release_slow(std::move(t));
@@ -201,17 +204,12 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
 
   // checkout(): the instance stays in its slot; the handle refers to it.
   std::expected<Slot<T>*, E> lease() {
-    ThreadEntry& e = thread_entries[id_ % kThreadCacheSize];
-    if (e.pool_id == id_ && waiters_.load(std::memory_order_relaxed) == 0) [[likely]] {
+    ThreadEntry& e = thread_entry_at(entry_offset_);
+    if (e.key == hit_key_ && gate_.load(std::memory_order_relaxed) == 0) [[likely]] {
       auto* s = static_cast<Slot<T>*>(e.slot);
-      const std::uint64_t tag = e.tag;
-      if (s->owner_window(asym_, e.shard->busy, [&] {
-            if (s->state.load(std::memory_order_acquire) != make_state(tag, kIdle)) return false;
-            s->state.store(make_state(tag, kLeased), std::memory_order_relaxed);
-            return true;
-          })) [[likely]] {
-        e.shard->hit_owned();
-        if (fresh_) fresh_hit();
+      MetricShard* shard = e.shard;
+      if (take_home(*s, shard->busy, kLeased)) [[likely]] {
+        shard->hit_owned();
         return s;
       }
     }
@@ -220,37 +218,25 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
 
   // A handle gives its instance back (its destructor).
   void give_back(Slot<T>* s) noexcept {
-    ThreadEntry& e = thread_entries[id_ % kThreadCacheSize];
-    if (e.pool_id == id_ && e.slot == s) [[likely]] {
-      const Verdict v = fast_release_ ? Verdict::keep : judge(*s->get(), *s, true);
-      if (v != Verdict::keep) [[unlikely]] {
-        give_back_slow(s, v);
-        return;
-      }
-      if (stamp_idle_) s->idle_since.store(tick(), std::memory_order_relaxed);
-      const std::uint64_t tag = e.tag;
-      // Only the holder and (as a stealer) shutdown move a Leased slot, so
-      // the owner window suffices here too.
-      if (s->owner_window(asym_, e.shard->busy, [&] {
-            if (s->state.load(std::memory_order_relaxed) != make_state(tag, kLeased)) return false;
-            s->state.store(make_state(tag, kIdle), std::memory_order_release);
-            return true;
-          })) [[likely]] {
-        e.shard->returned_owned();
+    ThreadEntry& e = thread_entry_at(entry_offset_);
+    if (e.key == give_back_key_ && e.slot == s) [[likely]] {
+      MetricShard* shard = e.shard;
+      if (return_home(*s, shard->busy)) [[likely]] {
+        shard->returned_owned();
         after_idle();
         return;
       }
       give_back_slow(s, Verdict::keep);
       return;
     }
-    give_back_slow(s, std::nullopt);
+    give_back_home(e, s);
   }
 
   // PooledInstance::take(): the instance and its capacity leave the pool.
   T take_leased(Slot<T>* s) noexcept {
     ThreadEntry local;
     ThreadEntry& e = entry(local);
-    std::shared_ptr<PoolCore> hold = e.registered ? nullptr : this->weak_from_this().lock();
+    std::shared_ptr<PoolCore> hold = e.registered() ? nullptr : this->weak_from_this().lock();
     T t = std::move(*s->get());
     StateWord st = s->state.load(std::memory_order_acquire);
     if (!leave_leased(s, st, kBusy)) {
@@ -269,7 +255,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   void discard_leased(Slot<T>* s) noexcept {
     ThreadEntry local;
     ThreadEntry& e = entry(local);
-    std::shared_ptr<PoolCore> hold = e.registered ? nullptr : this->weak_from_this().lock();
+    std::shared_ptr<PoolCore> hold = e.registered() ? nullptr : this->weak_from_this().lock();
     StateWord st = s->state.load(std::memory_order_acquire);
     if (!leave_leased(s, st, kBusy)) {
       finish_orphan(s, false);
@@ -316,15 +302,15 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   // ------------------------------------------------------------ thread cache
 
   ThreadEntry& entry(ThreadEntry& stand_in) {
-    ThreadEntry& e = thread_entries[id_ % kThreadCacheSize];
-    if (e.pool_id == id_) [[likely]]
+    ThreadEntry& e = thread_entry_at(entry_offset_);
+    if (e.pool_id() == id_) [[likely]]
       return e;
     return register_thread(stand_in);
   }
 
   ThreadEntry& register_thread(ThreadEntry& stand_in) {
     if (thread_cache_state == ThreadCacheState::gone) {
-      stand_in = ThreadEntry{id_, &m_.fallback_, &chunk(0)[0], 0, false, false};
+      stand_in = ThreadEntry{ThreadEntry::key_of(id_, false), &m_.fallback_, &chunk(0)[0], 0};
       return stand_in;
     }
     ThreadKeepalive& keep = thread_keepalive;  // first use constructs it
@@ -332,17 +318,17 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     ThreadEntry& e = thread_entries[i];
     release_thread_entry(e);
     keep.pools[i] = this->shared_from_this();
-    e.pool_id = id_;
+    e.key = ThreadEntry::key_of(id_, false);
     e.shard = m_.claim_shard();
     e.slot = &chunk(0)[thread_ordinal % cfg_.max_instances];
     e.tag = thread_ordinal + 1;
-    e.lent = false;
-    e.registered = true;
     return e;
   }
 
   // The tag a registered thread writes into a slot it makes its home.
-  static std::uint64_t home_tag(const ThreadEntry& e) noexcept { return e.registered ? e.tag : 0; }
+  static std::uint64_t home_tag(const ThreadEntry& e) noexcept {
+    return e.registered() ? e.tag : 0;
+  }
 
   // `e` put its tag into `s`'s word: stealers must watch e's busy flag. Done
   // before e can open a window on `s` (slot.hpp explains why that suffices).
@@ -365,36 +351,63 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     return out;
   }
 
+  // The owner's window on its home slot: Idle -> `to` (Lent or Leased).
+  // `asym`: the pool's asym_ (the constant true on the inline paths).
+  // `busy`: the thread's flag (in its shard).
+  static bool take_home(Slot<T>& s, std::atomic<std::uint32_t>& busy, SlotState to,
+                        bool asym = true) noexcept {
+    const StateWord idle = thread_owner_bits | kIdle;
+    const StateWord taken = thread_owner_bits | to;
+    return s.owner_window(asym, busy, [&] {
+      if (s.state.load(std::memory_order_acquire) != idle) return false;
+      s.state.store(taken, std::memory_order_relaxed);
+      return true;
+    });
+  }
+
+  // The owner's window on its home slot: Leased -> Idle. Only the holder and
+  // (as a stealer) shutdown move a Leased slot, so the window suffices.
+  static bool return_home(Slot<T>& s, std::atomic<std::uint32_t>& busy, bool asym = true) noexcept {
+    const StateWord leased = thread_owner_bits | kLeased;
+    const StateWord idle = thread_owner_bits | kIdle;
+    return s.owner_window(asym, busy, [&] {
+      if (s.state.load(std::memory_order_relaxed) != leased) return false;
+      s.state.store(idle, std::memory_order_release);
+      return true;
+    });
+  }
+
   // Makes `s` (just moved to Lent by this thread) the thread's lent slot.
   void adopt_lent(ThreadEntry& e, Slot<T>& s) noexcept {
-    if (!e.registered) {  // nobody to own it: the instance leaves the slot for good
+    if (!e.registered()) {  // nobody to own it: the instance leaves the slot for good
       s.state.store(make_state(0, kEmpty), std::memory_order_release);
       return;
     }
-    if (e.lent) {
+    if (e.lent()) {
       e.slot->state.store(make_state(0, kEmpty), std::memory_order_release);
       e.slot = &s;
     } else {
       move_home(e, &s);
     }
-    e.lent = true;
+    e.set_lent(true);
   }
 
   // A Leased slot this thread made its home by claiming it (unless the thread
   // holds its home Lent, which stays its home).
   void adopt_leased(ThreadEntry& e, Slot<T>* s) noexcept {
-    if (e.registered && !e.lent) move_home(e, s);
+    if (e.registered() && !e.lent()) move_home(e, s);
   }
 
   // The tag a claim by `e` writes: its own if the slot becomes its home.
   static std::uint64_t claim_tag(const ThreadEntry& e, SlotState to) noexcept {
-    if (!e.registered) return 0;
-    return to == kLent || !e.lent ? e.tag : 0;
+    if (!e.registered()) return 0;
+    return to == kLent || !e.lent() ? e.tag : 0;
   }
 
   // A Fresh spare was handed out: refill builds a replacement now, so spares
-  // stay at warm_count while instances are held. This wake-up (a futex call
-  // when the refill thread sleeps) is still on the acquiring thread.
+  // stay at warm_count while instances are held. A lingering refill thread
+  // notices by itself; only a parked one (the pool was idle for
+  // kRefillLinger) costs this thread a notification.
   void fresh_hit() noexcept {
     spares_.fetch_sub(1, std::memory_order_acq_rel);
     wake_refill();
@@ -405,7 +418,18 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   [[gnu::noinline]] std::expected<T, E> acquire_slow() {
     ThreadEntry local;
     ThreadEntry& e = entry(local);
-    const bool may_barge = waiters_.load(std::memory_order_seq_cst) == 0 || !would_wait();
+    // The home-slot hit for pools the inline path does not serve (Fresh, no
+    // membarrier); not while others wait, so they are served first.
+    if (e.key == key_ && e.registered() && waiters() == 0) {
+      auto& home = *static_cast<Slot<T>*>(e.slot);
+      if (take_home(home, e.shard->busy, kLent, asym_)) {
+        e.set_lent(true);
+        e.shard->hit_owned();
+        if (fresh_) fresh_hit();
+        return take_lent(home);
+      }
+    }
+    const bool may_barge = waiters() == 0 || !would_wait();
     if (may_barge) {
       if (Slot<T>* s = claim_idle(kLent, e)) {
         e.shard->hit();
@@ -426,7 +450,15 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   [[gnu::noinline]] std::expected<Slot<T>*, E> lease_slow() {
     ThreadEntry local;
     ThreadEntry& e = entry(local);
-    const bool may_barge = waiters_.load(std::memory_order_seq_cst) == 0 || !would_wait();
+    if (e.key == key_ && e.registered() && waiters() == 0) {  // as in acquire_slow()
+      auto* home = static_cast<Slot<T>*>(e.slot);
+      if (take_home(*home, e.shard->busy, kLeased, asym_)) {
+        e.shard->hit_owned();
+        if (fresh_) fresh_hit();
+        return home;
+      }
+    }
+    const bool may_barge = waiters() == 0 || !would_wait();
     if (may_barge) {
       if (Slot<T>* s = claim_idle(kLeased, e)) {
         e.shard->hit();
@@ -536,8 +568,26 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     return std::move(*r);
   }
 
+  // release() into this thread's Lent slot (only it touches that slot) in a
+  // pool with per-release work: lifecycle options, Fresh, idle stamps.
+  [[gnu::noinline]] void release_judged(ThreadEntry& e, T t) {
+    auto* s = static_cast<Slot<T>*>(e.slot);
+    e.key = key_;
+    const Verdict v = fast_release_ ? Verdict::keep : judge(t, *s, true);
+    if (v != Verdict::keep) [[unlikely]] {
+      s->state.store(thread_owner_bits | kEmpty, std::memory_order_release);
+      destroy_released(std::move(t), v);
+      return;
+    }
+    if (stamp_idle_) s->idle_since.store(tick(), std::memory_order_relaxed);
+    s->emplace(std::move(t));
+    e.shard->returned_owned();
+    s->state.store(thread_owner_bits | kIdle, std::memory_order_release);
+    after_idle();
+  }
+
   // release() of an instance this thread does not hold Lent.
-  [[gnu::noinline]] void release_slow(T&& t) {
+  [[gnu::noinline]] void release_slow(T t) {
     ThreadEntry local;
     ThreadEntry& e = entry(local);
     // Without a Lent slot the pool cannot tell this instance's history; with
@@ -568,7 +618,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     s->idle_since.store(tick(), std::memory_order_relaxed);
     e.shard->returned();
     // Becomes this thread's home unless it holds its home Lent.
-    const bool home = e.registered && !e.lent;
+    const bool home = e.registered() && !e.lent();
     if (home) {
       move_home(e, s);
       own(s, e, e.tag);
@@ -577,13 +627,34 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     after_idle();
   }
 
+  // give_back() into a pool with per-release work or without membarrier:
+  // the same owner-window return, after judging the instance.
+  [[gnu::noinline]] void give_back_home(ThreadEntry& e, Slot<T>* s) noexcept {
+    if (e.key == key_ && e.slot == s) {
+      const Verdict v = fast_release_ ? Verdict::keep : judge(*s->get(), *s, true);
+      if (v != Verdict::keep) {
+        give_back_slow(s, v);
+        return;
+      }
+      if (stamp_idle_) s->idle_since.store(tick(), std::memory_order_relaxed);
+      if (return_home(*s, e.shard->busy, asym_)) {
+        e.shard->returned_owned();
+        after_idle();
+        return;
+      }
+      give_back_slow(s, Verdict::keep);
+      return;
+    }
+    give_back_slow(s, std::nullopt);
+  }
+
   // A handle's return that the fast path could not do: another thread's
   // handle, a verdict other than keep (`v`; nullopt: not judged yet), or a
   // slot orphaned by shutdown.
   [[gnu::noinline]] void give_back_slow(Slot<T>* s, std::optional<Verdict> judged) noexcept {
     ThreadEntry local;
     ThreadEntry& e = entry(local);  // also keeps this core alive until we are done
-    std::shared_ptr<PoolCore> hold = e.registered ? nullptr : this->weak_from_this().lock();
+    std::shared_ptr<PoolCore> hold = e.registered() ? nullptr : this->weak_from_this().lock();
     const Verdict v =
         judged ? *judged : (fast_release_ ? Verdict::keep : judge(*s->get(), *s, true));
     StateWord st = s->state.load(std::memory_order_acquire);
@@ -622,7 +693,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
 
   // Decides what a returning instance's fate is. `counted` is false when the
   // instance has no slot history (use count and age unknown).
-  Verdict judge(T& t, SlotBase& s, bool counted) noexcept {
+  [[gnu::always_inline]] Verdict judge(T& t, SlotBase& s, bool counted) noexcept {
     if (fresh_) return Verdict::fresh;
     try {
       if (lifecycle_.is_healthy && !lifecycle_.is_healthy(std::as_const(t))) return Verdict::broken;
@@ -826,16 +897,27 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
 
   // ----------------------------------------------------------------- waiting
 
-  // After an instance became Idle on the hot path: wake the first waiter, if
-  // any. The load is ordered after the Idle store by the asymmetric fence.
+  // After an instance became Idle: wake the first waiter, if any. A waiter
+  // runs membarrier after enqueuing (asymmetric_fence.hpp), so a compiler
+  // barrier orders this load after the Idle store; without membarrier
+  // kGateSymmetric sends every release to the full fence in after_idle_slow().
   void after_idle() noexcept {
-    light_fence(asym_);
-    if (waiters_.load(std::memory_order_relaxed) != 0) [[unlikely]]
-      signal_head();
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (gate_.load(std::memory_order_relaxed) != 0) [[unlikely]]
+      after_idle_slow();
+  }
+
+  [[gnu::noinline]] void after_idle_slow() noexcept {
+    if (!asym_) full_fence();
+    if (waiters() != 0) signal_head();
+  }
+
+  std::uint64_t waiters() const noexcept {
+    return gate_.load(std::memory_order_seq_cst) / kGateWaiter;
   }
 
   void notify_waiters_if_any() noexcept {
-    if (waiters_.load(std::memory_order_seq_cst) != 0) signal_head();
+    if (waiters() != 0) signal_head();
   }
 
   void signal_head() noexcept {
@@ -849,7 +931,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   void unlink(Waiter& w) noexcept {
     (w.prev ? w.prev->next : head_) = w.next;
     (w.next ? w.next->prev : tail_) = w.prev;
-    waiters_.fetch_sub(1, std::memory_order_seq_cst);
+    gate_.fetch_sub(kGateWaiter, std::memory_order_seq_cst);
     if (head_ != nullptr) {  // the next in line re-evaluates
       head_->signaled = true;
       head_->cv.notify_one();
@@ -869,9 +951,9 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     w.prev = tail_;
     (tail_ ? tail_->next : head_) = &w;
     tail_ = &w;
-    waiters_.fetch_add(1, std::memory_order_seq_cst);
+    gate_.fetch_add(kGateWaiter, std::memory_order_seq_cst);
     lk.unlock();
-    heavy_fence(asym_);  // pairs with light_fence() in after_idle()
+    heavy_fence(asym_);  // pairs with the compiler barrier in after_idle()
     lk.lock();
     for (;;) {
       if (head_ == &w) {
@@ -914,14 +996,16 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
 
   // -------------------------------------------------------------- background
 
-  // Wakes a sleeping refill thread, but only when there is work for it: a
-  // futex wake and a context switch per destruction otherwise (the cold path).
-  // The check is racy but safe: every change that creates work calls this
-  // after making the change, and a refill thread re-checks after announcing
-  // itself as a sleeper (both seq_cst).
+  // Wakes a parked refill thread, but only when there is work for it (a
+  // futex wake and a context switch per destruction otherwise: the cold
+  // path) and only when one is parked: a lingering thread finds the work by
+  // itself within kRefillPoll, so under steady demand no caller pays a
+  // system call here. The check is racy but safe: every change that creates
+  // work calls this after making the change, and a refill thread re-checks
+  // after announcing itself as parked (both seq_cst).
   void wake_refill() noexcept {
     if (!refill_wanted()) return;
-    if (refill_sleepers_.load(std::memory_order_seq_cst) != 0) {
+    if (refill_parked_.load(std::memory_order_seq_cst) != 0) {
       {
         std::lock_guard lk(bg_mu_);
         refill_signal_ = true;
@@ -956,16 +1040,33 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     return true;
   }
 
+  // Linger, then park: after its last piece of work a refill thread keeps
+  // looking for more for kRefillLinger, sleeping kRefillPoll between looks (a
+  // timed wait on refill_cv_, never a spin), and only then parks on refill_cv_
+  // until notified. Under steady demand (a Fresh hit per request) it never
+  // parks, so acquirers never notify; an idle pool's threads are parked and
+  // cost nothing. shutdown() wakes lingering and parked threads alike.
+  // True when a build is needed; false when stopping or woken without work.
+  bool wait_for_refill_work(std::unique_lock<std::mutex>& lk) {
+    for (auto waited = std::chrono::microseconds{0};; waited += kRefillPoll) {
+      if (stopping_) return false;
+      if (refill_needed()) return true;
+      if (waited >= kRefillLinger) break;
+      refill_cv_.wait_for(lk, kRefillPoll, [&] { return stopping_; });
+    }
+    refill_parked_.fetch_add(1, std::memory_order_seq_cst);
+    const bool need = refill_needed();  // after announcing: pairs with wake_refill()
+    if (!need) refill_cv_.wait(lk, [&] { return stopping_ || refill_signal_; });
+    refill_parked_.fetch_sub(1, std::memory_order_seq_cst);
+    refill_signal_ = false;
+    return need && !stopping_;
+  }
+
   void refill_loop() {
     std::unique_lock lk(bg_mu_);
     auto backoff = std::chrono::milliseconds{0};
     while (!stopping_) {
-      refill_sleepers_.fetch_add(1, std::memory_order_seq_cst);
-      const bool need = refill_needed();
-      if (!need) refill_cv_.wait(lk, [&] { return stopping_ || refill_signal_; });
-      refill_sleepers_.fetch_sub(1, std::memory_order_seq_cst);
-      refill_signal_ = false;
-      if (stopping_ || !need || !try_reserve()) continue;
+      if (!wait_for_refill_work(lk) || !try_reserve()) continue;
       if (!fresh_) {  // never below 0: wake_refill() may have cancelled the debt meanwhile
         std::int64_t d = debt_.load(std::memory_order_relaxed);
         while (d > 0 && !debt_.compare_exchange_weak(d, d - 1, std::memory_order_relaxed)) {
@@ -1044,14 +1145,26 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
 
   // Read on every call; written never after construction.
   const std::uint64_t id_;
-  const PoolConfig cfg_;
+  const std::uint64_t key_;         // ThreadEntry::key_of(id_, false)
+  const std::size_t entry_offset_;  // of this pool's entry in thread_entries, in bytes
   const bool fresh_;
+  // Reuse without health check or use/age limits: a release keeps the instance.
   const bool fast_release_;
   const bool stamp_idle_;
   const bool history_limits_;
   // membarrier is registered: owner windows and after_idle() need only a
   // compiler barrier (asymmetric_fence.hpp); false under TSan.
   const bool asym_;
+  // The entry key each inline hit path compares with: key_ (or key_ | 1 for
+  // release) when the path serves this pool's configuration, else kNever, so
+  // the configuration costs the hit paths no test of its own. acquire() and
+  // lease() need a non-Fresh pool and membarrier; release() a release that
+  // keeps the instance unjudged and unstamped; give_back() both.
+  static constexpr std::uint64_t kNever = 1;  // no entry's key: pool ids start at 1
+  const std::uint64_t hit_key_;
+  const std::uint64_t release_key_;
+  const std::uint64_t give_back_key_;
+  const PoolConfig cfg_;
   const std::shared_ptr<PoolMetrics> metrics_;
   PoolMetrics& m_;
   Factory factory_;
@@ -1061,8 +1174,13 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   std::array<std::unique_ptr<Slot<T>[]>, kMaxChunks> chunks_;
   std::atomic<std::size_t> chunk_count_{0};
 
-  // Written when a waiter arrives or leaves; only read on the hit path.
-  alignas(64) std::atomic<std::uint32_t> waiters_{0};
+  // Whether a hit path must leave the inline path because of other threads:
+  // the number of waiting acquirers, plus a constant bit when membarrier is
+  // missing (every wake check then needs a full fence). Written only when a
+  // waiter arrives or leaves, so the hit paths read a line that stays clean.
+  static constexpr std::uint64_t kGateSymmetric = 1;
+  static constexpr std::uint64_t kGateWaiter = 2;  // added per waiting acquirer
+  alignas(64) std::atomic<std::uint64_t> gate_;
   // Written by the reaper once per period; read when stamping on release.
   alignas(64) std::atomic<std::uint64_t> tick_{0};
 
@@ -1080,7 +1198,9 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   bool stopping_ = false;
   bool refill_signal_ = false;
   std::size_t refill_building_ = 0;
-  std::atomic<std::uint32_t> refill_sleepers_{0};
+  std::atomic<std::uint32_t> refill_parked_{0};  // refill threads parked (not lingering)
+  static constexpr std::chrono::microseconds kRefillLinger{2000};
+  static constexpr std::chrono::microseconds kRefillPoll{100};
   // Instances the pool destroyed that refill may need to replace (Reuse/Reset).
   std::atomic<std::int64_t> debt_{0};
   // Idle never-used spares (Fresh only): decides whether a hit or a

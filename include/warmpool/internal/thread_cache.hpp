@@ -25,14 +25,25 @@ namespace warmpool::internal {
 
 inline constexpr std::size_t kThreadCacheSize = 8;
 
+// 32 bytes, so finding a pool's entry is a shift. The pool id and the
+// "lent" bit share one word: each hit path tests its entry with one compare.
 struct ThreadEntry {
-  std::uint64_t pool_id = 0;  // 0: unused (pool ids start at 1)
+  std::uint64_t key = 0;  // pool id << 1 | lent; 0: unused (pool ids start at 1)
   MetricShard* shard = nullptr;
   SlotBase* slot = nullptr;  // home slot
-  std::uint64_t tag = 0;     // this thread's owner tag (0 for a stand-in)
-  bool lent = false;         // `slot` is Lent to this thread (holds no instance)
-  bool registered = false;   // false: a stand-in used after thread-local teardown
+  std::uint64_t tag = 0;     // this thread's owner tag; 0: a stand-in used after
+                             // thread-local teardown (owns nothing)
+
+  static constexpr std::uint64_t key_of(std::uint64_t pool_id, bool lent) noexcept {
+    return pool_id << 1 | std::uint64_t{lent};
+  }
+  std::uint64_t pool_id() const noexcept { return key >> 1; }
+  // `slot` is Lent to this thread (it holds no instance).
+  bool lent() const noexcept { return (key & 1) != 0; }
+  void set_lent(bool l) noexcept { key = key_of(pool_id(), l); }
+  bool registered() const noexcept { return tag != 0; }
 };
+static_assert(sizeof(ThreadEntry) == 32);
 
 inline std::atomic<std::uint64_t> next_pool_id{1};
 inline std::atomic<std::uint64_t> next_thread_ordinal{0};
@@ -42,10 +53,20 @@ enum class ThreadCacheState : std::uint8_t { unset, alive, gone };
 constinit inline thread_local std::array<ThreadEntry, kThreadCacheSize> thread_entries{};
 constinit inline thread_local ThreadCacheState thread_cache_state = ThreadCacheState::unset;
 constinit inline thread_local std::uint64_t thread_ordinal = 0;
+// The owner tag of every entry this thread registers (thread_ordinal + 1),
+// already shifted into place: make_state(tag, s) == thread_owner_bits | s.
+// The hit paths build their expected and new state words from it.
+constinit inline thread_local std::uint64_t thread_owner_bits = 0;
+
+// The entry at byte offset `offset` (index * sizeof(ThreadEntry), which each
+// pool precomputes so that finding its entry on a hit path is one addition).
+inline ThreadEntry& thread_entry_at(std::size_t offset) noexcept {
+  return *reinterpret_cast<ThreadEntry*>(reinterpret_cast<char*>(thread_entries.data()) + offset);
+}
 
 inline void release_thread_entry(ThreadEntry& e) noexcept {
-  if (e.pool_id == 0) return;
-  if (e.lent) {
+  if (e.key == 0) return;
+  if (e.lent()) {
     e.slot->state.store(make_state(0, kEmpty), std::memory_order_release);
   } else {
     disown(*e.slot, e.tag);
@@ -60,6 +81,7 @@ struct ThreadKeepalive {
   ThreadKeepalive() noexcept {
     thread_cache_state = ThreadCacheState::alive;
     thread_ordinal = next_thread_ordinal.fetch_add(1, std::memory_order_relaxed);
+    thread_owner_bits = make_state(thread_ordinal + 1, kEmpty);
   }
   ThreadKeepalive(const ThreadKeepalive&) = delete;
   ThreadKeepalive& operator=(const ThreadKeepalive&) = delete;
