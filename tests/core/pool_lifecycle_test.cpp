@@ -128,6 +128,25 @@ TEST(PoolLifecycle, FreshRefillKeepsSparesReadyWhileInstancesAreHeld) {
   ASSERT_TRUE(eventually([&] { return f.census.alive() == 1; }));
 }
 
+// The refill thread lingers after a build and parks once idle for a while;
+// a Fresh hit must get its spare rebuilt either way (found by the lingering
+// thread itself, or by notifying the parked one).
+TEST(PoolLifecycle, FreshSpareIsRebuiltWhetherTheRefillThreadLingersOrParks) {
+  Fixture f;
+  auto pool = Pool::create(config(4, 1, Recycle::Fresh, 1), f.factory());
+  auto m = pool->metrics();
+  for (auto pause : {0ms, 50ms, 0ms, 50ms}) {
+    std::this_thread::sleep_for(pause);
+    auto h = pool->acquire();
+    ASSERT_TRUE(h.has_value());
+    ASSERT_TRUE(eventually([&] { return m->idle() == 1; }))
+        << "no spare after a hit that followed a " << pause.count() << " ms pause";
+    pool->release(std::move(*h));
+  }
+  EXPECT_EQ(m->hits(), 4u);
+  EXPECT_EQ(m->misses(), 0u);
+}
+
 TEST(PoolLifecycle, UnhealthyInstanceIsDestroyedAndNeverHandedOutAgain) {
   Fixture f;
   auto pool = Pool::create(config(2, 1), f.factory(), resetting_lifecycle());

@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <initializer_list>
 #include <random>
+#include <utility>
+#include <vector>
 
 #include "test_support.hpp"
 #include "wasm/common/prepare.hpp"
@@ -181,6 +184,108 @@ TEST(PrepareModule, BinaryErrorsStartWithTheModuleNameThenTheOffset) {
   ASSERT_FALSE(invalid);
   EXPECT_TRUE(has_shape(invalid.error().message(), "y.wasm: ", "0123456789abcdef", 7, ": error: "))
       << invalid.error();
+}
+
+using Section = std::pair<std::uint8_t, std::vector<std::uint8_t>>;
+
+// A binary module made of `sections` (id, content), in the order given.
+std::vector<std::uint8_t> binary(std::initializer_list<Section> sections) {
+  std::vector<std::uint8_t> out = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00};
+  for (const auto& [id, content] : sections) {
+    out.push_back(id);
+    testing::append_leb(out, content.size());
+    out.insert(out.end(), content.begin(), content.end());
+  }
+  return out;
+}
+
+const Section kTypeSection = {0x01, {0x01, 0x60, 0x00, 0x00}};  // [] -> []
+const Section kFuncSection = {0x03, {0x01, 0x00}};
+const Section kTableSection = {0x04, {0x01, 0x70, 0x00, 0x01}};  // funcref, min 1
+const Section kMemorySection = {0x05, {0x01, 0x00, 0x01}};       // min 1 page
+
+void expect_clean_rejection(const std::vector<std::uint8_t>& bytes, const std::string& name) {
+  for (const Limits& limits : {Limits{}, Limits{.fuel = 1000, .max_memory_pages = 2}}) {
+    auto prepared = prepare_module(bytes, limits, name);
+    ASSERT_FALSE(prepared) << name;
+    EXPECT_EQ(prepared.error().kind(), ErrorKind::compile) << prepared.error();
+    EXPECT_TRUE(
+        has_shape(prepared.error().message(), name + ": ", "0123456789abcdef", 7, ": error: "))
+        << prepared.error();
+  }
+}
+
+// Debian's libwabt 1.0.32 aborts the process (assertion in
+// intrusive_list::back, upstream wabt #2199) when building the IR of a binary
+// whose global init expression leaves a block open at the end of the global
+// section, as soon as any later `end` closes an empty expression: an element
+// offset, a data offset or a function body. All four used to kill the host.
+TEST(PrepareModule, RejectsInitExpressionsThatAbortWabtsBinaryReader) {
+  // One i32 global: `i32.const 0; block` and the section ends.
+  const Section open_block_global = {0x06, {0x01, 0x7f, 0x00, 0x41, 0x00, 0x02, 0x40}};
+  const std::vector<std::uint8_t> empty_segment = {0x01, 0x00, 0x0b, 0x00};  // offset: `end`
+  expect_clean_rejection(binary({kTableSection, open_block_global, {0x09, empty_segment}}),
+                         "then_elem.wasm");
+  expect_clean_rejection(binary({kMemorySection, open_block_global, {0x0b, empty_segment}}),
+                         "then_data.wasm");
+  expect_clean_rejection(binary({kTypeSection,
+                                 kFuncSection,
+                                 open_block_global,
+                                 {0x0a, {0x01, 0x02, 0x00, 0x0b}}}),  // body: `end`
+                         "then_body.wasm");
+  // The fuzzer's original find (i64.div_u and an open `if` in the init).
+  expect_clean_rejection(testing::read_bytes(testing::data_file("regress_init_expr_end.wasm")),
+                         "regress_init_expr_end.wasm");
+}
+
+// Init expressions that are just `end`, the shapes next to the ones above:
+// never an abort, and, like every binary error, reported at their offset.
+TEST(PrepareModule, RejectsEmptyInitExpressions) {
+  const std::vector<std::uint8_t> empty_segment = {0x01, 0x00, 0x0b, 0x00};
+  expect_clean_rejection(binary({{0x06, {0x01, 0x7f, 0x00, 0x0b}}}), "global.wasm");
+  expect_clean_rejection(binary({kMemorySection, {0x0b, empty_segment}}), "data_offset.wasm");
+  expect_clean_rejection(binary({kTableSection, {0x09, empty_segment}}), "elem_offset.wasm");
+  // A passive segment of funcref expressions holding one empty expression.
+  expect_clean_rejection(binary({{0x09, {0x01, 0x05, 0x70, 0x01, 0x0b}}}), "elem_expr.wasm");
+}
+
+// wabt 1.0.32's text parser aborts the process ("ParseExpr should only be
+// called when IsExpr() is true") on a parenthesis in an element expression
+// list that opens neither an instruction nor `item` (found by fuzz_module).
+TEST(PrepareModule, RejectsElementExpressionsThatAbortWabtsTextParser) {
+  for (std::string_view text : {
+           "(module (elem funcref (foo)))",
+           "(module\n  (elem declare funcref (ref.null func) (else)))",
+           "(module (elem $e externref (end)))",
+           "(module (table 1 funcref) (elem (table 0) (offset (i32.const 0)) funcref (offset)))",
+           "(module (table funcref (elem (table 0))))",
+           "(module (table funcref (elem (ref.null func) (catch_all))))",
+           "(module (elem funcref (",
+       }) {
+    auto prepared = prepare_module(bytes_of(text), {}, "elem.wat");
+    ASSERT_FALSE(prepared) << text;
+    EXPECT_EQ(prepared.error().kind(), ErrorKind::compile) << prepared.error();
+    EXPECT_TRUE(has_shape(prepared.error().message(), "elem.wat:", "0123456789:", 0, " error: "))
+        << text << ": " << prepared.error();
+  }
+}
+
+// The same segments written correctly still compile: the pre-scan only stops
+// what the parser would abort on.
+TEST(PrepareModule, AcceptsElementExpressionsInEveryTextForm) {
+  auto prepared = prepare_module(bytes_of(R"((module
+  (table $t 2 funcref)
+  (table funcref (elem (ref.func $f) (item ref.null func)))
+  (func $f (export "f"))
+  (elem (table $t) (offset (i32.const 0)) funcref (ref.func $f) (item (ref.func $f)))
+  (elem (i32.const 1) func $f)
+  (elem declare funcref (ref.null func))
+  (elem $passive externref (ref.null extern) (item ref.null extern)))
+)"),
+                                 {.fuel = 1000}, "elem.wat");
+  ASSERT_TRUE(prepared) << prepared.error();
+  ASSERT_EQ(prepared->exports.size(), 1u);
+  EXPECT_EQ(prepared->exports[0].name, "f");
 }
 
 TEST(PrepareModule, RejectsAbsurdNestingInsteadOfOverflowingTheStack) {

@@ -93,6 +93,18 @@ TEST(WabtModule, InvalidBytesAreCompileErrorsNamingTheModule) {
   }
 }
 
+// Debian's libwabt 1.0.32 aborts the process on this binary when building its
+// IR (upstream wabt #2199); the loader must reject it instead.
+TEST(WabtModule, ABinaryThatAbortsWabtsIrReaderIsACompileErrorNamingTheFile) {
+  for (const Limits& limits : {Limits{}, Limits{.fuel = 100}}) {
+    auto module = Module::load_file(data_file("regress_init_expr_end.wasm"), limits);
+    ASSERT_FALSE(module);
+    EXPECT_EQ(module.error().kind(), ErrorKind::compile);
+    EXPECT_NE(module.error().message().find("regress_init_expr_end.wasm: "), std::string::npos)
+        << module.error();
+  }
+}
+
 TEST(WabtModule, TextThatFailsValidationIsACompileErrorNamingTheModule) {
   for (const Limits& limits : {Limits{}, Limits{.fuel = 100}}) {
     auto module =

@@ -51,7 +51,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
         stamp_idle_(cfg.idle_timeout.count() > 0),
         history_limits_(cfg.max_uses != 0 || cfg.max_lifetime.count() > 0),
         asym_(enable_asymmetric_fence()),
-        hit_key_(fresh_ || !asym_ ? kNever : key_),
+        plain_hit_key_(fresh_ || !asym_ ? kNever : key_),
         release_key_(!fast_release_ || stamp_idle_ ? kNever : key_ | 1),
         give_back_key_(!fast_release_ || stamp_idle_ || !asym_ ? kNever : key_),
         cfg_(normalise(cfg)),
@@ -61,7 +61,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
         lifecycle_(std::move(lifecycle)),
         chunk_size_(std::max<std::size_t>(cfg_.max_instances, 16)),
         epoch_(Clock::now()),
-        gate_(asym_ ? 0 : kGateSymmetric) {
+        gate_(asym_ ? 0 : kGateSymmetric),
+        hit_key_(plain_hit_key_) {
     chunks_[0] = std::make_unique<Slot<T>[]>(chunk_size_);
     chunk_count_.store(1, std::memory_order_release);
   }
@@ -161,17 +162,19 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   // (thread_cache.hpp) carries its owner tag, membarrier is available, nobody
   // waits, and the pool needs no per-release work (Reuse without health check,
   // limits or idle timeout). The configuration is folded into the entry key
-  // each path compares with (hit_key_, release_key_, give_back_key_) and the
-  // waiters into gate_, so each path tests one word of its entry and at most
-  // one of the pool. They change the home slot inside an owner window
+  // each path compares with (hit_key_, release_key_, give_back_key_), and
+  // waiting acquirers turn hit_key_ off and count in gate_, so each path
+  // compares one word of its entry with one of the pool (release also checks
+  // gate_ for waiters after its store). They change the home slot inside an owner window
   // (slot.hpp) with plain loads and stores, so a hit round trip executes no
   // locked instruction. Everything else, including the same home-slot hit
   // for pools with lifecycle options, is in the out-of-line paths below.
 
   std::expected<T, E> acquire() {
     ThreadEntry& e = thread_entry_at(entry_offset_);
-    const std::uint64_t key = hit_key_;  // in a register across the window's barrier
-    if (e.key == key && gate_.load(std::memory_order_relaxed) == 0) [[likely]] {
+    // In a register across the window's barrier.
+    const std::uint64_t key = hit_key_.load(std::memory_order_relaxed);
+    if (e.key == key) [[likely]] {
       auto* s = static_cast<Slot<T>*>(e.slot);
       MetricShard* shard = e.shard;
       if (take_home(*s, shard->busy, kLent)) [[likely]] {
@@ -205,7 +208,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   // checkout(): the instance stays in its slot; the handle refers to it.
   std::expected<Slot<T>*, E> lease() {
     ThreadEntry& e = thread_entry_at(entry_offset_);
-    if (e.key == hit_key_ && gate_.load(std::memory_order_relaxed) == 0) [[likely]] {
+    if (e.key == hit_key_.load(std::memory_order_relaxed)) [[likely]] {
       auto* s = static_cast<Slot<T>*>(e.slot);
       MetricShard* shard = e.shard;
       if (take_home(*s, shard->busy, kLeased)) [[likely]] {
@@ -356,8 +359,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   // `busy`: the thread's flag (in its shard).
   static bool take_home(Slot<T>& s, std::atomic<std::uint32_t>& busy, SlotState to,
                         bool asym = true) noexcept {
-    const StateWord idle = thread_owner_bits | kIdle;
-    const StateWord taken = thread_owner_bits | to;
+    const StateWord idle = thread_owner_bits + kIdle;  // + rather than |: one lea each
+    const StateWord taken = thread_owner_bits + to;
     return s.owner_window(asym, busy, [&] {
       if (s.state.load(std::memory_order_acquire) != idle) return false;
       s.state.store(taken, std::memory_order_relaxed);
@@ -935,6 +938,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     if (head_ != nullptr) {  // the next in line re-evaluates
       head_->signaled = true;
       head_->cv.notify_one();
+    } else {
+      hit_key_.store(plain_hit_key_, std::memory_order_relaxed);
     }
   }
 
@@ -952,6 +957,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     (tail_ ? tail_->next : head_) = &w;
     tail_ = &w;
     gate_.fetch_add(kGateWaiter, std::memory_order_seq_cst);
+    hit_key_.store(kNever, std::memory_order_relaxed);  // hits queue up behind us
     lk.unlock();
     heavy_fence(asym_);  // pairs with the compiler barrier in after_idle()
     lk.lock();
@@ -1158,10 +1164,11 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   // The entry key each inline hit path compares with: key_ (or key_ | 1 for
   // release) when the path serves this pool's configuration, else kNever, so
   // the configuration costs the hit paths no test of its own. acquire() and
-  // lease() need a non-Fresh pool and membarrier; release() a release that
-  // keeps the instance unjudged and unstamped; give_back() both.
+  // lease() need a non-Fresh pool and membarrier (and nobody waiting, see
+  // hit_key_); release() a release that keeps the instance unjudged and
+  // unstamped; give_back() both.
   static constexpr std::uint64_t kNever = 1;  // no entry's key: pool ids start at 1
-  const std::uint64_t hit_key_;
+  const std::uint64_t plain_hit_key_;         // hit_key_ while nobody waits
   const std::uint64_t release_key_;
   const std::uint64_t give_back_key_;
   const PoolConfig cfg_;
@@ -1181,6 +1188,11 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   static constexpr std::uint64_t kGateSymmetric = 1;
   static constexpr std::uint64_t kGateWaiter = 2;  // added per waiting acquirer
   alignas(64) std::atomic<std::uint64_t> gate_;
+  // What acquire() and lease() compare entries with: plain_hit_key_, or
+  // kNever while acquirers wait (so hits do not overtake the FIFO queue).
+  // Changed under wait_mu_; read relaxed, like the old waiters check, as a
+  // fairness hint (a wake-up is never lost: see after_idle()).
+  std::atomic<std::uint64_t> hit_key_;
   // Written by the reaper once per period; read when stamping on release.
   alignas(64) std::atomic<std::uint64_t> tick_{0};
 

@@ -18,7 +18,9 @@
 #include <optional>
 #include <utility>
 
+#include "wasm/common/binary_precheck.hpp"
 #include "wasm/common/text.hpp"
+#include "wasm/common/text_precheck.hpp"
 
 namespace warmpool::wasm::internal {
 namespace {
@@ -380,6 +382,11 @@ std::expected<Parsed, WasmError> parse(std::span<const std::uint8_t> bytes, cons
   ::wabt::Errors errors;
   Parsed parsed;
   if (is_wasm_binary(bytes)) {
+    // Never let ReadBinaryIr see a binary the validating reader rejects: on
+    // some of them it aborts the process (see binary_precheck.hpp).
+    if (!precheck_binary(bytes.data(), bytes.size(), features, &errors)) {
+      return std::unexpected(diagnostics_error(errors, ::wabt::Location::Type::Binary, name));
+    }
     parsed.module = std::make_unique<::wabt::Module>();
     ::wabt::ReadBinaryOptions options(features, nullptr, /*read_debug_names=*/false,
                                       /*stop_on_first_error=*/true,
@@ -389,6 +396,10 @@ std::expected<Parsed, WasmError> parse(std::span<const std::uint8_t> bytes, cons
       return std::unexpected(diagnostics_error(errors, ::wabt::Location::Type::Binary, name));
     }
     return parsed;
+  }
+  // Never let the parser see text it would abort on (see text_precheck.hpp).
+  if (!precheck_text(bytes, &errors)) {
+    return std::unexpected(diagnostics_error(errors, ::wabt::Location::Type::Text, name));
   }
   parsed.lexer = ::wabt::WastLexer::CreateBufferLexer(name, bytes.data(), bytes.size(), &errors);
   ::wabt::WastParseOptions options(features);

@@ -1,0 +1,27 @@
+// wasm/common/text_precheck.hpp — internal: rejects .wat text that would crash wabt's parser.
+//
+// Debian's libwabt 1.0.32 keeps its assertions, and its text parser aborts
+// the whole process ("ParseExpr should only be called when IsExpr() is
+// true") when an element segment's expression list holds a parenthesis that
+// opens neither an instruction nor `item`, e.g. `(elem funcref (foo))`,
+// `(elem funcref (else))`, `(table funcref (elem (offset)))` or a `(` at the
+// end of the input. The text is scanned with wabt's own lexer first and such
+// a parenthesis is reported as an ordinary error instead.
+//
+//   ::wabt::Errors errors;
+//   if (!precheck_text(text, &errors)) report(errors);
+#pragma once
+
+#include <wabt/error.h>
+
+#include <cstdint>
+#include <span>
+
+namespace warmpool::wasm::internal {
+
+// True when the text cannot reach that assertion; false with one error
+// (line and column of the offending token) appended to `errors` otherwise.
+// Everything else is left to wabt's parser, which reports it cleanly.
+bool precheck_text(std::span<const std::uint8_t> text, ::wabt::Errors* errors);
+
+}  // namespace warmpool::wasm::internal
