@@ -288,6 +288,19 @@ TEST(PrepareModule, AcceptsElementExpressionsInEveryTextForm) {
   EXPECT_EQ(prepared->exports[0].name, "f");
 }
 
+// wabt 1.0.32's lexer throws std::length_error on an annotation whose quoted
+// name runs into a line break at the end of the input (found by
+// fuzz_module): uncaught, it ended the process through std::terminate, and
+// caught, wabt leaks the module (so LeakSanitizer also checks this).
+TEST(PrepareModule, RejectsTextThatMakesWabtThrow) {
+  for (std::string_view text : {"(@\"\n", "(module\n  (func (export \"f\"))\n  (@\"x\n"}) {
+    auto prepared = prepare_module(bytes_of(text), {}, "annotation.wat");
+    ASSERT_FALSE(prepared) << text;
+    EXPECT_EQ(prepared.error().kind(), ErrorKind::compile) << prepared.error();
+    EXPECT_TRUE(prepared.error().message().starts_with("annotation.wat")) << prepared.error();
+  }
+}
+
 TEST(PrepareModule, RejectsAbsurdNestingInsteadOfOverflowingTheStack) {
   constexpr int kDepth = 100'000;
   std::vector<std::uint8_t> body;

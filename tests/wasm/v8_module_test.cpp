@@ -1,6 +1,7 @@
 // Module::compile / load_file on V8: what a module exposes and how bad input is reported.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <vector>
 
@@ -39,6 +40,23 @@ TEST(V8Module, RejectsBytesThatAreNotAModule) {
                               "bad.wat");
   ASSERT_FALSE(text);
   EXPECT_EQ(text.error().kind(), ErrorKind::compile);
+}
+
+// Inputs on which Debian's libwabt 1.0.32 (shared preparation pass) used to
+// abort the process: a binary its IR reader asserts on (upstream wabt #2199)
+// and text its parser asserts on.
+TEST(V8Module, InputsThatAbortWabtAreCompileErrorsNamingTheModule) {
+  auto binary =
+      Module::load_file(std::filesystem::path(WARMPOOL_TEST_DATA) / "regress_init_expr_end.wasm");
+  ASSERT_FALSE(binary);
+  EXPECT_EQ(binary.error().kind(), ErrorKind::compile);
+  EXPECT_NE(binary.error().message().find("regress_init_expr_end.wasm: "), std::string::npos)
+      << binary.error();
+
+  auto text = Module::compile(bytes("(module (elem funcref (foo)))"), {}, "elem.wat");
+  ASSERT_FALSE(text);
+  EXPECT_EQ(text.error().kind(), ErrorKind::compile);
+  EXPECT_TRUE(text.error().message().starts_with("elem.wat:1:")) << text.error();
 }
 
 TEST(V8Module, RejectsATruncatedPlugin) {

@@ -4,6 +4,7 @@
 #include <wabt/wast-lexer.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "wasm/common/text.hpp"
@@ -36,23 +37,32 @@ struct Frame {
 bool precheck_text(std::span<const std::uint8_t> text, ::wabt::Errors* errors) {
   ::wabt::Errors lexer_errors;  // the parser reports these again, in context
   auto lexer = ::wabt::WastLexer::CreateBufferLexer("", text.data(), text.size(), &lexer_errors);
+  auto reject = [errors](const ::wabt::Token& token, std::string message) {
+    ::wabt::Location loc = token.loc;
+    loc.filename = {};  // a view into the lexer, which is about to go
+    errors->emplace_back(::wabt::ErrorLevel::Error, loc, std::move(message));
+    return false;
+  };
   std::vector<Frame> open;
   bool after_lpar = false;
   for (;;) {
     const ::wabt::Token token = lexer->GetToken();
     const TokenType type = token.token_type();
+    // An annotation whose quoted name runs into a line break at the end of
+    // the input comes back with an inverted text range: the parser's
+    // Token::to_string then throws std::length_error (and leaks the module).
+    if (token.HasText() && token.text().size() > text.size()) {
+      return reject(token, "unterminated annotation or string");
+    }
     if (after_lpar) {
       after_lpar = false;
       open.back().head = type;
       const Frame* parent = open.size() >= 2 ? &open[open.size() - 2] : nullptr;
       if (parent != nullptr && parent->head == TokenType::Elem && parent->in_expression_list &&
           !starts_element_expression(type)) {
-        ::wabt::Location loc = token.loc;
-        loc.filename = {};  // a view into the lexer, which is about to go
-        errors->emplace_back(::wabt::ErrorLevel::Error, loc,
-                             cat("unexpected ", token.to_string_clamp(40),
-                                 " in an element segment, expected an instruction or (item ...)"));
-        return false;
+        return reject(token,
+                      cat("unexpected token \"", token.to_string_clamp(40),
+                          "\" in an element segment, expected an instruction or (item ...)"));
       }
       if (type == TokenType::Elem) {
         open.back().in_expression_list = parent != nullptr && parent->head == TokenType::Table;

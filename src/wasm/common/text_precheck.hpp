@@ -5,8 +5,10 @@
 // true") when an element segment's expression list holds a parenthesis that
 // opens neither an instruction nor `item`, e.g. `(elem funcref (foo))`,
 // `(elem funcref (else))`, `(table funcref (elem (offset)))` or a `(` at the
-// end of the input. The text is scanned with wabt's own lexer first and such
-// a parenthesis is reported as an ordinary error instead.
+// end of the input; and its parser throws std::length_error, leaking the
+// module, on an annotation whose quoted name runs into a line break at the
+// end of the input (`(@"`). The text is scanned with wabt's own lexer first
+// and both are reported as ordinary errors instead.
 //
 //   ::wabt::Errors errors;
 //   if (!precheck_text(text, &errors)) report(errors);
@@ -19,7 +21,7 @@
 
 namespace warmpool::wasm::internal {
 
-// True when the text cannot reach that assertion; false with one error
+// True when the text cannot reach those failures; false with one error
 // (line and column of the offending token) appended to `errors` otherwise.
 // Everything else is left to wabt's parser, which reports it cleanly.
 bool precheck_text(std::span<const std::uint8_t> text, ::wabt::Errors* errors);
