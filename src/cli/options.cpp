@@ -102,8 +102,9 @@ double FlagReader::number(std::string_view name, double fallback, double min, do
   if (ec != std::errc{} || end != text->data() + text->size() || !std::isfinite(value) ||
       value < min || value > max) {
     char lo[32], hi[32];
-    auto lo_end = std::to_chars(lo, lo + sizeof lo, min).ptr;
-    auto hi_end = std::to_chars(hi, hi + sizeof hi, max).ptr;
+    // %g-style with 15 digits: limits read as people write them (10000000, not 1e+07).
+    auto lo_end = std::to_chars(lo, lo + sizeof lo, min, std::chars_format::general, 15).ptr;
+    auto hi_end = std::to_chars(hi, hi + sizeof hi, max, std::chars_format::general, 15).ptr;
     fail("--" + std::string(name) + ": expected a number from " + std::string(lo, lo_end) + " to " +
          std::string(hi, hi_end) + ", got '" + *text + "'");
     return fallback;
