@@ -27,10 +27,9 @@ inline void report_hit_ratio(benchmark::State& state, const Pool& pool) {
   }
 }
 
-// acquire() + release(): the seed's API shape, available on every pool.
+// The timed loop shared by every acquire()+release() benchmark.
 template <class Pool>
-void hit_acquire_release(benchmark::State& state) {
-  Pool& pool = *shared_pool<Pool>;
+inline void acquire_release_loop(benchmark::State& state, Pool& pool) {
   for (auto _ : state) {
     auto inst = pool.acquire();
     if (!inst) [[unlikely]] {
@@ -41,6 +40,13 @@ void hit_acquire_release(benchmark::State& state) {
     pool.release(std::move(*inst));
   }
   state.SetItemsProcessed(state.iterations());
+}
+
+// acquire() + release(): the seed's API shape, available on every pool.
+template <class Pool>
+void hit_acquire_release(benchmark::State& state) {
+  Pool& pool = *shared_pool<Pool>;
+  acquire_release_loop(state, pool);
   report_hit_ratio(state, pool);
 }
 

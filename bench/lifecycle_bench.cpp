@@ -158,16 +158,7 @@ void acquire_latency(benchmark::State& state, warmpool::Recycle recycle,
 void fresh_saturation(benchmark::State& state) {
   Warm<Handle> pool =
       make_latency_pool(warmpool::Recycle::Fresh, static_cast<std::size_t>(state.range(0)));
-  for (auto _ : state) {
-    auto inst = pool.acquire();
-    if (!inst) [[unlikely]] {
-      state.SkipWithError(inst.error().message.c_str());
-      break;
-    }
-    touch(*inst);
-    pool.release(std::move(*inst));
-  }
-  state.SetItemsProcessed(state.iterations());
+  acquire_release_loop(state, pool);
   report_pool_counters(state, pool);
 }
 

@@ -21,16 +21,7 @@ constexpr std::chrono::microseconds kCostlyFactory{50};
 template <class T>
 void hit_floor(benchmark::State& state) {
   Floor<T> pool(kHitPoolSize, make_instance<T>);
-  for (auto _ : state) {
-    auto inst = pool.acquire();
-    if (!inst) [[unlikely]] {
-      state.SkipWithError(inst.error().message.c_str());
-      break;
-    }
-    touch(*inst);
-    pool.release(std::move(*inst));
-  }
-  state.SetItemsProcessed(state.iterations());
+  acquire_release_loop(state, pool);
 }
 
 // Cold path: the pool holds nothing idle (warm_count 0) and every instance is

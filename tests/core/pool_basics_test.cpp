@@ -12,14 +12,6 @@
 namespace warmpool::test {
 namespace {
 
-PoolConfig config(std::size_t max, std::size_t warm) {
-  PoolConfig c;
-  c.max_instances = max;
-  c.warm_count = warm;
-  c.refill_threads = 0;
-  return c;
-}
-
 TEST(PoolBasics, CreateWarmsUpSoTheFirstCallIsAHit) {
   Fixture f;
   auto pool = Pool::create(config(4, 2), f.factory());

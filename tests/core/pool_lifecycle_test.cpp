@@ -15,16 +15,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-PoolConfig config(std::size_t max, std::size_t warm, Recycle r = Recycle::Reuse,
-                  std::size_t refill = 0) {
-  PoolConfig c;
-  c.max_instances = max;
-  c.warm_count = warm;
-  c.recycle = r;
-  c.refill_threads = refill;
-  return c;
-}
-
 Lifecycle<Tracked> resetting_lifecycle() {
   Lifecycle<Tracked> lc;
   lc.reset = [](Tracked& t) {

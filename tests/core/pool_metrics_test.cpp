@@ -10,14 +10,6 @@
 namespace warmpool::test {
 namespace {
 
-PoolConfig config(std::size_t max, std::size_t warm) {
-  PoolConfig c;
-  c.max_instances = max;
-  c.warm_count = warm;
-  c.refill_threads = 0;
-  return c;
-}
-
 TEST(PoolMetrics, HandleStaysValidAfterThePoolIsGone) {
   Fixture f;
   std::shared_ptr<const PoolMetrics> m;

@@ -104,6 +104,18 @@ struct Fixture {
   }
 };
 
+// A pool config for tests: no background refill unless asked for, so counts
+// stay deterministic.
+inline PoolConfig config(std::size_t max, std::size_t warm, Recycle r = Recycle::Reuse,
+                         std::size_t refill = 0) {
+  PoolConfig c;
+  c.max_instances = max;
+  c.warm_count = warm;
+  c.recycle = r;
+  c.refill_threads = refill;
+  return c;
+}
+
 template <class Pred>
 bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds{5}) {
   const auto end = std::chrono::steady_clock::now() + limit;
