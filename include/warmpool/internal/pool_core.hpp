@@ -573,7 +573,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
 
   // release() into this thread's Lent slot (only it touches that slot) in a
   // pool with per-release work: lifecycle options, Fresh, idle stamps.
-  [[gnu::noinline]] void release_judged(ThreadEntry& e, T t) {
+  [[gnu::noinline]] void release_judged(ThreadEntry& e, T&& t) {
     auto* s = static_cast<Slot<T>*>(e.slot);
     e.key = key_;
     const Verdict v = fast_release_ ? Verdict::keep : judge(t, *s, true);

@@ -87,9 +87,11 @@ class Instance {
  public:
   static std::expected<Instance, WasmError> instantiate(std::shared_ptr<const Module> module);
 
-  Instance(Instance&&) noexcept;
-  Instance& operator=(Instance&&) noexcept;
-  ~Instance();
+  // Inline, so the moves a pool makes per acquire and release cost a pointer
+  // copy each and destroying a moved-from Instance costs a null test.
+  Instance(Instance&&) noexcept = default;
+  Instance& operator=(Instance&&) noexcept = default;
+  ~Instance() = default;
 
   // Calls a numeric export; `args` must match its parameter types exactly (i64 travels through
   // V8 as a BigInt, losslessly).
@@ -112,8 +114,12 @@ class Instance {
   struct Impl;
 
  private:
-  explicit Instance(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  // Defined where Impl is complete; called only for a live Impl.
+  struct ImplDeleter {
+    void operator()(Impl* impl) const noexcept;
+  };
+  explicit Instance(std::unique_ptr<Impl> impl) noexcept;
+  std::unique_ptr<Impl, ImplDeleter> impl_;
 };
 
 // is_healthy -> healthy(), reset -> reset(); use with Recycle::Reset (or Fresh).

@@ -74,9 +74,11 @@ class Instance {
   // not fit), or the kinds a call can fail with.
   static std::expected<Instance, WasmError> instantiate(std::shared_ptr<const Module> module);
 
-  Instance(Instance&&) noexcept;
-  Instance& operator=(Instance&&) noexcept;
-  ~Instance();
+  // Inline, so the moves a pool makes per acquire and release cost a pointer
+  // copy each and destroying a moved-from Instance costs a null test.
+  Instance(Instance&&) noexcept = default;
+  Instance& operator=(Instance&&) noexcept = default;
+  ~Instance() = default;
 
   // Calls a numeric export. Arguments must match its parameter types exactly
   // (ErrorKind::abi otherwise). If the guest calls proc_exit(0) the call
@@ -104,8 +106,12 @@ class Instance {
 
  private:
   struct Impl;
-  explicit Instance(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  // Defined where Impl is complete; called only for a live Impl.
+  struct ImplDeleter {
+    void operator()(Impl* impl) const noexcept;
+  };
+  explicit Instance(std::unique_ptr<Impl> impl) noexcept;
+  std::unique_ptr<Impl, ImplDeleter> impl_;
 };
 
 // For InstancePool<Instance, WasmError>: is_healthy -> healthy(), reset -> reset().

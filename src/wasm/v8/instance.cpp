@@ -431,10 +431,10 @@ std::optional<WasmError> Instance::Impl::classify_failure(::v8::Local<::v8::Cont
 
 // ---------------------------------------------------------------------------------------------
 
-Instance::Instance(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Instance::Instance(Instance&&) noexcept = default;
-Instance& Instance::operator=(Instance&&) noexcept = default;
-Instance::~Instance() = default;
+Instance::Instance(std::unique_ptr<Impl> impl) noexcept : impl_(impl.release()) {}
+void Instance::ImplDeleter::operator()(Impl* impl) const noexcept {
+  delete impl;
+}
 
 std::expected<Instance, WasmError> Instance::instantiate(std::shared_ptr<const Module> module) {
   if (module == nullptr) {

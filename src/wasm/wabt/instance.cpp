@@ -208,10 +208,10 @@ WasmError Instance::Impl::failure(std::string_view what, const std::string& trap
   return {ErrorKind::trap, internal::cat(m.name, ": ", what, ": ", trap)};
 }
 
-Instance::Instance(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Instance::Instance(Instance&&) noexcept = default;
-Instance& Instance::operator=(Instance&&) noexcept = default;
-Instance::~Instance() = default;
+Instance::Instance(std::unique_ptr<Impl> impl) noexcept : impl_(impl.release()) {}
+void Instance::ImplDeleter::operator()(Impl* impl) const noexcept {
+  delete impl;
+}
 
 std::expected<Instance, WasmError> Instance::instantiate(std::shared_ptr<const Module> module) {
   if (module == nullptr) {
