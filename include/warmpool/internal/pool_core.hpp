@@ -133,7 +133,6 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
         StateWord st = s.state.load(std::memory_order_acquire);
         if (state_of(st) == kIdle) {
           if (!cas_slot(s, st, make_state(0, kBusy), 0)) continue;
-          if (fresh_) spares_.fetch_sub(1, std::memory_order_relaxed);
           destroy_in_slot(s);
           m_.adjust_idle(-1);
           drop_capacity();
@@ -411,10 +410,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   // stay at warm_count while instances are held. A lingering refill thread
   // notices by itself; only a parked one (the pool was idle for
   // kRefillLinger) costs this thread a notification.
-  void fresh_hit() noexcept {
-    spares_.fetch_sub(1, std::memory_order_acq_rel);
-    wake_refill();
-  }
+  void fresh_hit() noexcept { wake_refill(); }
 
   // --------------------------------------------------------------- slow paths
 
@@ -843,17 +839,23 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   // Finds an Empty slot and moves it to Busy (keeping its owner tag, so a
   // refilled home slot is a hit for its owner), growing the slot array if
   // needed. The owner never writes an Empty slot, so a CAS suffices.
-  Slot<T>* claim_empty() noexcept {
+  // `homes_first`: prefer Empty slots that are some thread's home (under
+  // Fresh, the slot its last instance was destroyed in), so that the refill
+  // lands where that thread looks first: its next acquire is a home hit, not
+  // a scan of lines the refill thread has just written.
+  Slot<T>* claim_empty(bool homes_first = false) noexcept {
     for (;;) {
       const std::size_t n = chunk_count_.load(std::memory_order_acquire);
-      for (std::size_t c = 0; c < n; ++c) {
-        Slot<T>* base = chunk(c);
-        for (std::size_t i = 0; i < chunk_size_; ++i) {
-          StateWord st = base[i].state.load(std::memory_order_relaxed);
-          if (state_of(st) == kEmpty &&
-              base[i].state.compare_exchange_strong(st, make_state(tag_of(st), kBusy),
-                                                    std::memory_order_acquire)) {
-            return &base[i];
+      for (int pass = homes_first ? 0 : 1; pass < 2; ++pass) {
+        for (std::size_t c = 0; c < n; ++c) {
+          Slot<T>* base = chunk(c);
+          for (std::size_t i = 0; i < chunk_size_; ++i) {
+            StateWord st = base[i].state.load(std::memory_order_relaxed);
+            if (state_of(st) != kEmpty || (pass == 0 && tag_of(st) == 0)) continue;
+            if (base[i].state.compare_exchange_strong(st, make_state(tag_of(st), kBusy),
+                                                      std::memory_order_acquire)) {
+              return &base[i];
+            }
           }
         }
       }
@@ -872,7 +874,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   }
 
   void place_idle(T&& t) {
-    Slot<T>* s = claim_empty();
+    Slot<T>* s = claim_empty(true);
     if (s == nullptr) {
       destroy_instance(t);
       m_.live_.fetch_sub(1, std::memory_order_seq_cst);
@@ -883,7 +885,6 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     s->born.store(tick(), std::memory_order_relaxed);
     s->idle_since.store(tick(), std::memory_order_relaxed);
     m_.adjust_idle(1);
-    if (fresh_) spares_.fetch_add(1, std::memory_order_acq_rel);
     const StateWord st = s->state.load(std::memory_order_relaxed);  // Busy: ours
     s->state.store(make_state(tag_of(st), kIdle), std::memory_order_seq_cst);
     notify_waiters_if_any();
@@ -1002,30 +1003,40 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
 
   // -------------------------------------------------------------- background
 
-  // Wakes a parked refill thread, but only when there is work for it (a
-  // futex wake and a context switch per destruction otherwise: the cold
-  // path) and only when one is parked: a lingering thread finds the work by
-  // itself within kRefillPoll, so under steady demand no caller pays a
-  // system call here. The check is racy but safe: every change that creates
-  // work calls this after making the change, and a refill thread re-checks
-  // after announcing itself as parked (both seq_cst).
+  // Wakes a parked refill thread, but only when one is parked and there is
+  // work for it (a futex wake and a context switch per destruction otherwise:
+  // the cold path). A lingering thread finds the work by itself within
+  // kRefillPoll, so under steady demand (a Fresh hit per request) the caller
+  // pays a compiler barrier and the load of a line that refill threads write
+  // only when they park or wake: no cache miss, no locked instruction, no
+  // system call. Every change that creates work calls this after making the
+  // change; a refill thread announces itself parked, runs heavy_fence(), and
+  // only then re-checks for work (wait_for_refill_work), the asymmetric
+  // Dekker handshake of after_idle(), so no wake-up is lost.
   void wake_refill() noexcept {
-    if (!refill_wanted()) return;
-    if (refill_parked_.load(std::memory_order_seq_cst) != 0) {
-      {
-        std::lock_guard lk(bg_mu_);
-        refill_signal_ = true;
-      }
-      refill_cv_.notify_all();
+    if (asym_) {
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+    } else {
+      full_fence();
     }
+    if (refill_parked_.load(std::memory_order_relaxed) == 0) [[likely]]
+      return;
+    wake_parked_refill();
+  }
+
+  [[gnu::noinline]] void wake_parked_refill() noexcept {
+    if (!refill_wanted()) return;
+    {
+      std::lock_guard lk(bg_mu_);
+      refill_signal_ = true;
+    }
+    refill_cv_.notify_all();
   }
 
   bool refill_wanted() noexcept {
     const std::uint64_t live = m_.live_.load(std::memory_order_seq_cst);
     if (live >= cfg_.max_instances) return false;
-    if (fresh_) {
-      return spares_.load(std::memory_order_seq_cst) < static_cast<std::int64_t>(cfg_.warm_count);
-    }
+    if (fresh_) return count_idle_slots() < cfg_.warm_count;
     if (debt_.load(std::memory_order_seq_cst) <= 0) return false;
     if (live >= cfg_.warm_count) {
       debt_.store(0, std::memory_order_seq_cst);  // enough instances remain: nothing to replace
@@ -1061,7 +1072,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
       refill_cv_.wait_for(lk, kRefillPoll, [&] { return stopping_; });
     }
     refill_parked_.fetch_add(1, std::memory_order_seq_cst);
-    const bool need = refill_needed();  // after announcing: pairs with wake_refill()
+    heavy_fence(asym_);                 // pairs with the barrier in wake_refill()
+    const bool need = refill_needed();  // after announcing: no wake-up is lost
     if (!need) refill_cv_.wait(lk, [&] { return stopping_ || refill_signal_; });
     refill_parked_.fetch_sub(1, std::memory_order_seq_cst);
     refill_signal_ = false;
@@ -1137,7 +1149,6 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
                                     : m_.live_.load(std::memory_order_seq_cst) > cfg_.warm_count);
       if (!too_old && !too_idle) return;
       if (!cas_slot(s, st, make_state(tag_of(st), kBusy), 0)) return;
-      if (fresh_) spares_.fetch_sub(1, std::memory_order_acq_rel);
       destroy_in_slot(s);
       m_.adjust_idle(-1);
       PoolMetrics::bump(m_.reaped_);
@@ -1210,14 +1221,13 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   bool stopping_ = false;
   bool refill_signal_ = false;
   std::size_t refill_building_ = 0;
-  std::atomic<std::uint32_t> refill_parked_{0};  // refill threads parked (not lingering)
+  // Refill threads parked (not lingering). Read by every wake_refill(), so
+  // alone on its line: bg_mu_ is taken by lingering refill threads each poll.
+  alignas(64) std::atomic<std::uint32_t> refill_parked_{0};
   static constexpr std::chrono::microseconds kRefillLinger{2000};
   static constexpr std::chrono::microseconds kRefillPoll{100};
   // Instances the pool destroyed that refill may need to replace (Reuse/Reset).
-  std::atomic<std::int64_t> debt_{0};
-  // Idle never-used spares (Fresh only): decides whether a hit or a
-  // destruction needs to wake the refill thread.
-  std::atomic<std::int64_t> spares_{0};
+  alignas(64) std::atomic<std::int64_t> debt_{0};
   std::vector<std::thread> threads_;
 
   std::atomic<std::uint64_t> orphans_{0};
