@@ -1,9 +1,10 @@
 #include "http_server.hpp"
 
+#include <signal.h>
+
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <csignal>
 #include <optional>
 #include <thread>
 
@@ -238,9 +239,24 @@ void HttpServer::run() {
     if (!ec) s.begin_shutdown();
   });
   asio::dispatch(s.control, [&s] { s.accept_next(); });
-  std::vector<std::jthread> threads;
-  for (std::size_t i = 1; i < s.options.threads; ++i) threads.emplace_back([&s] { s.io.run(); });
-  s.io.run();
+  // `signals` has its handler installed since bind(), so a signal the caller
+  // kept blocked through start-up is delivered now (and queued by Asio until
+  // the loop runs); the server threads inherit the unblocked mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  sigset_t caller_mask;
+  pthread_sigmask(SIG_UNBLOCK, &stop_signals, &caller_mask);
+  {
+    std::vector<std::jthread> threads;
+    for (std::size_t i = 1; i < s.options.threads; ++i) threads.emplace_back([&s] { s.io.run(); });
+    s.io.run();
+  }
+  // Back to the caller's mask once every server thread is joined: a second
+  // signal during the caller's clean-up then stays pending instead of taking
+  // the default action.
+  pthread_sigmask(SIG_SETMASK, &caller_mask, nullptr);
 }
 
 }  // namespace warmpool::cli

@@ -65,6 +65,11 @@ class HttpServer {
   // Serves until SIGINT/SIGTERM. Then it stops accepting (new connections
   // are refused), closes idle keep-alive connections, lets requests in
   // flight finish and be answered, and returns.
+  //
+  // The caller may keep SIGINT/SIGTERM blocked until now (from before it
+  // started any thread) so one arriving during its start-up waits instead of
+  // killing the process: run() unblocks them for its threads, handles a
+  // pending one at once, and restores the caller's mask before returning.
   void run();
 
   struct Impl;

@@ -1,4 +1,7 @@
 // `warmpool serve`: one plugin over HTTP, with the pool behind it.
+#include <signal.h>
+
+#include <atomic>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -15,6 +18,7 @@
 #include "http_server.hpp"
 #include "pool_flags.hpp"
 #include "subcommands.hpp"
+#include "url_path.hpp"
 #include "value_text.hpp"
 #include "warmpool/instance_pool.hpp"
 
@@ -35,19 +39,22 @@ void print_help() {
       << "Usage: warmpool serve PLUGIN --listen HOST:PORT [options]\n\n"
          "Serves PLUGIN's bytes exports (docs/plugin-abi.md) over HTTP/1.1 with a pool of\n"
          "pre-warmed instances behind it.\n\n"
-         "  POST /call/<export>   request body in, the export's output out (200)\n"
+         "  POST /call/<export>   request body in, the export's output out (200);\n"
+         "                        <export> may be percent-encoded (%65cho = echo)\n"
          "  GET  /metrics         Prometheus text: pool counters and histograms, HTTP requests\n"
          "                        and latency by status\n"
          "  GET  /healthz         200 \"ok\"\n\n"
          "Errors have a JSON body {\"error\": kind, \"message\": text}:\n"
          "  404 not_found                    no such export (or route)\n"
-         "  400 bad_request                  the export is not a bytes export\n"
+         "  400 bad_request                  the export is not a bytes export, or the\n"
+         "                                   path has a malformed %-escape or %00\n"
          "  413                              body larger than --max-body\n"
          "  500 trap | memory_limit | abi    the plugin failed (its instance is discarded)\n"
          "  503 resource_limit               no instance free within --acquire-timeout-ms\n"
          "                                   (with Retry-After)\n"
          "  504 fuel_exhausted | deadline    the call ran out of fuel or time\n\n"
-         "SIGINT/SIGTERM: stop accepting, finish the requests in flight, exit 0.\n\n"
+         "SIGINT/SIGTERM: stop accepting, finish the requests in flight, exit 0. During\n"
+         "start-up (compile, warm-up) they stop it before it listens, also with exit 0.\n\n"
          "Options:\n"
          "  --listen HOST:PORT      address to listen on (port 0: any free port; the chosen\n"
          "                          address is printed on the first line of stdout)\n"
@@ -82,6 +89,43 @@ std::string path_of(const std::string& target) {
   return target.substr(0, target.find('?'));
 }
 
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+// Blocked before anything starts a thread, so every thread started later
+// (engine, pool refill) inherits the mask: a SIGINT/SIGTERM during compile
+// or warm-up stays pending instead of killing the process with the default
+// action. HttpServer::run unblocks them once its handler is installed.
+void block_stop_signals() {
+  sigset_t set = stop_signals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+bool stop_signal_pending() {
+  sigset_t pending;
+  sigpending(&pending);
+  return sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1;
+}
+
+// The pending SIGINT/SIGTERM, consumed; 0 if none.
+int take_stop_signal() {
+  sigset_t set = stop_signals();
+  const timespec no_wait{};
+  const int sig = sigtimedwait(&set, nullptr, &no_wait);
+  return sig > 0 ? sig : 0;
+}
+
+int stopped_before_listening(int sig) {
+  std::cerr << "warmpool serve: stopped by " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
+            << " before listening\n";
+  return kExitOk;
+}
+
 template <class Engine>
 int serve_with(const ServeOptions& o) {
   using Instance = typename Engine::Instance;
@@ -90,13 +134,33 @@ int serve_with(const ServeOptions& o) {
   auto module = Engine::Module::load_file(o.plugin, o.engine.limits);
   if (!module) return fail_loading(kExitUsage, "serve", o.plugin, module.error());
   std::shared_ptr<const typename Engine::Module> compiled = *module;
-  auto factory = [compiled] { return Instance::instantiate(compiled); };
+  std::atomic<bool> starting{true};
+  auto factory = [compiled, &starting]() -> std::expected<Instance, wasm::WasmError> {
+    // Cuts a long warm-up short on SIGINT/SIGTERM. Only during start-up:
+    // the check is a system call.
+    if (starting.load(std::memory_order_relaxed) && stop_signal_pending()) {
+      return std::unexpected(
+          wasm::WasmError(wasm::ErrorKind::instantiate, "start-up interrupted by a signal"));
+    }
+    return Instance::instantiate(compiled);
+  };
 
   std::optional<Pool> pool;
   if (o.no_pool) {
-    if (auto probe = factory(); !probe) return fail(kExitUsage, "serve", probe.error());
+    auto probe = factory();
+    starting = false;
+    if (int sig = take_stop_signal()) return stopped_before_listening(sig);
+    if (!probe) return fail(kExitUsage, "serve", probe.error());
   } else {
+    if (o.pool.warm_count > 0) {
+      // One write: stderr is unbuffered and this line tells a supervisor (and
+      // the tests) that start-up has begun.
+      std::cerr << "warmpool serve: warming " + std::to_string(o.pool.warm_count) + " instance" +
+                       (o.pool.warm_count == 1 ? "" : "s") + " of " + compiled->name() + "\n";
+    }
     auto created = Pool::create(o.pool, factory, Engine::lifecycle());
+    starting = false;
+    if (int sig = take_stop_signal()) return stopped_before_listening(sig);
     if (!created) return fail(kExitUsage, "serve", created.error());
     pool.emplace(std::move(*created));
   }
@@ -142,7 +206,11 @@ int serve_with(const ServeOptions& o) {
               .content_type = "text/plain; version=0.0.4; charset=utf-8"};
     }
     if (path.starts_with("/call/")) {
-      const std::string export_name = path.substr(6);
+      auto decoded = percent_decode(std::string_view(path).substr(6));
+      if (!decoded) {
+        return json_error(400, "bad_request", "bad path '" + path + "': " + decoded.error());
+      }
+      const std::string& export_name = *decoded;
       if (req.method != "POST") {
         HttpResponse r = json_error(405, "method_not_allowed", path + " takes POST");
         r.headers.emplace_back("Allow", "POST");
@@ -218,6 +286,7 @@ int serve_main(std::span<const std::string> args) {
                             " arguments"});
   }
   o.plugin = parsed->positionals.front();
+  block_stop_signals();
   return with_engine(o.engine.engine, [&]<class E>(E) { return serve_with<E>(o); });
 }
 
