@@ -16,6 +16,9 @@
 #
 #   find_package(LibnodeV8)
 #   target_link_libraries(app PRIVATE LibnodeV8::LibnodeV8)
+#
+# Installed with warmpool's CMake package when the V8 loader is built: warmpoolConfig.cmake uses
+# it to find libnode again for projects asking for the `v8` component.
 
 include(FindPackageHandleStandardArgs)
 
@@ -72,7 +75,7 @@ find_package_handle_standard_args(LibnodeV8
   REQUIRED_VARS LibnodeV8_LIBRARY LibnodeV8_INCLUDE_DIR
   VERSION_VAR LibnodeV8_VERSION
   REASON_FAILURE_MESSAGE
-    "${_libnode_mismatch} Run scripts/setup.sh (unpacks libnode108 + libnode-dev into .deps/libnode) or set LibnodeV8_ROOT.")
+    "${_libnode_mismatch} Set LibnodeV8_ROOT to the prefix holding include/node/v8.h and lib/<arch>/libnode.so (in warmpool's source tree, scripts/setup.sh unpacks libnode108 + libnode-dev into .deps/libnode/usr).")
 
 if(LibnodeV8_FOUND AND NOT TARGET LibnodeV8::LibnodeV8)
   add_library(LibnodeV8::LibnodeV8 SHARED IMPORTED)

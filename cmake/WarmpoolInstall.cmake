@@ -1,14 +1,53 @@
 include(CMakePackageConfigHelpers)
 
-install(DIRECTORY include/warmpool DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+# The package is split by component so that a project asking only for `core`
+# or `wabt` never needs libnode: each component's targets live in their own
+# export file, loaded by warmpoolConfig.cmake only when that component is asked
+# for. warmpool::wasm_common (internal, linked by both loaders) has a file of
+# its own for the same reason.
+set(_warmpool_cmake_dir ${CMAKE_INSTALL_LIBDIR}/cmake/warmpool)
+set(WARMPOOL_INSTALLED_COMPONENTS core)
+
+# Headers of loaders that were not built are left out: including them could
+# only end in link errors.
+set(_warmpool_header_excludes "")
+if(NOT TARGET warmpool_wabt)
+  list(APPEND _warmpool_header_excludes REGEX "/wasm/wabt\\.hpp$" EXCLUDE)
+endif()
+if(NOT TARGET warmpool_v8)
+  list(APPEND _warmpool_header_excludes REGEX "/wasm/v8\\.hpp$" EXCLUDE)
+endif()
+install(DIRECTORY include/warmpool DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+        ${_warmpool_header_excludes})
+
 install(TARGETS warmpool_core EXPORT warmpoolTargets)
-install(EXPORT warmpoolTargets NAMESPACE warmpool:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/warmpool)
+install(EXPORT warmpoolTargets NAMESPACE warmpool:: DESTINATION ${_warmpool_cmake_dir})
+
+if(TARGET warmpool_wasm_common AND (TARGET warmpool_wabt OR TARGET warmpool_v8))
+  install(TARGETS warmpool_wasm_common EXPORT warmpoolWasmCommonTargets)
+  install(EXPORT warmpoolWasmCommonTargets NAMESPACE warmpool::
+          DESTINATION ${_warmpool_cmake_dir})
+endif()
+if(TARGET warmpool_wabt)
+  install(TARGETS warmpool_wabt EXPORT warmpoolWabtTargets)
+  install(EXPORT warmpoolWabtTargets NAMESPACE warmpool:: DESTINATION ${_warmpool_cmake_dir})
+  list(APPEND WARMPOOL_INSTALLED_COMPONENTS wabt)
+endif()
+if(TARGET warmpool_v8)
+  install(TARGETS warmpool_v8 EXPORT warmpoolV8Targets)
+  install(EXPORT warmpoolV8Targets NAMESPACE warmpool:: DESTINATION ${_warmpool_cmake_dir})
+  # libnode is found again on the user's side, with the same find module.
+  install(FILES ${CMAKE_CURRENT_LIST_DIR}/FindLibnodeV8.cmake DESTINATION ${_warmpool_cmake_dir})
+  list(APPEND WARMPOOL_INSTALLED_COMPONENTS v8)
+  get_target_property(WARMPOOL_LIBNODE_V8_API warmpool_v8 WARMPOOL_LIBNODE_V8_API)
+  get_target_property(WARMPOOL_LIBNODE_PREFIX warmpool_v8 WARMPOOL_LIBNODE_PREFIX)
+endif()
 
 configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/warmpoolConfig.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/warmpoolConfig.cmake
-  INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/warmpool)
+  INSTALL_DESTINATION ${_warmpool_cmake_dir})
 write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/warmpoolConfigVersion.cmake
   COMPATIBILITY SameMinorVersion)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/warmpoolConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/warmpoolConfigVersion.cmake
-        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/warmpool)
+        DESTINATION ${_warmpool_cmake_dir})
