@@ -35,8 +35,9 @@ void run_mixed_load(Recycle recycle) {
       [m = *module] { return Instance::instantiate(m); }, lifecycle());
   ASSERT_TRUE(pool) << pool.error();
 
+  // 10,000 calls in all, a quarter of them hostile.
   constexpr int kThreads = 4;
-  constexpr int kCallsPerThread = 120;
+  constexpr int kCallsPerThread = 2500;
   const char* hostile[] = {"spin", "trap", "grow", "recurse", "scribble"};
   std::atomic<int> good_ok{0}, hostile_failed{0}, wrong{0};
   std::vector<std::thread> threads;
