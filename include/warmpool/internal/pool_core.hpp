@@ -194,7 +194,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
       e.key = key_;
       e.shard->returned_owned();
       s->state.store(thread_owner_bits | kIdle, std::memory_order_release);
-      after_idle();
+      after_idle(*s);
       return;
     }
     if (e.key == (key_ | 1)) [[likely]] {
@@ -225,7 +225,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
       MetricShard* shard = e.shard;
       if (return_home(*s, shard->busy)) [[likely]] {
         shard->returned_owned();
-        after_idle();
+        after_idle(*s);
         return;
       }
       give_back_slow(s, Verdict::keep);
@@ -367,6 +367,17 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     });
   }
 
+  // Fresh: the home slot holds a spare a refill thread has just built on
+  // another core. A CAS fetches its line for writing in one transfer, where
+  // the owner window's load and then store would pay two (a shared read,
+  // then an upgrade); next to that transfer the locked instruction is cheap.
+  // A CAS by the owner needs no window: stealers CAS too.
+  static bool take_refilled_home(Slot<T>& s, SlotState to) noexcept {
+    StateWord idle = thread_owner_bits + kIdle;
+    return s.state.compare_exchange_strong(idle, thread_owner_bits + to, std::memory_order_acquire,
+                                           std::memory_order_relaxed);
+  }
+
   // The owner's window on its home slot: Leased -> Idle. Only the holder and
   // (as a stealer) shutdown move a Leased slot, so the window suffices.
   static bool return_home(Slot<T>& s, std::atomic<std::uint32_t>& busy, bool asym = true) noexcept {
@@ -421,7 +432,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     // membarrier); not while others wait, so they are served first.
     if (e.key == key_ && e.registered() && waiters() == 0) {
       auto& home = *static_cast<Slot<T>*>(e.slot);
-      if (take_home(home, e.shard->busy, kLent, asym_)) {
+      if (fresh_ ? take_refilled_home(home, kLent) : take_home(home, e.shard->busy, kLent, asym_)) {
         e.set_lent(true);
         e.shard->hit_owned();
         if (fresh_) fresh_hit();
@@ -451,7 +462,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     ThreadEntry& e = entry(local);
     if (e.key == key_ && e.registered() && waiters() == 0) {  // as in acquire_slow()
       auto* home = static_cast<Slot<T>*>(e.slot);
-      if (take_home(*home, e.shard->busy, kLeased, asym_)) {
+      if (fresh_ ? take_refilled_home(*home, kLeased)
+                 : take_home(*home, e.shard->busy, kLeased, asym_)) {
         e.shard->hit_owned();
         if (fresh_) fresh_hit();
         return home;
@@ -582,7 +594,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     s->emplace(std::move(t));
     e.shard->returned_owned();
     s->state.store(thread_owner_bits | kIdle, std::memory_order_release);
-    after_idle();
+    after_idle(*s);
   }
 
   // release() of an instance this thread does not hold Lent.
@@ -623,7 +635,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
       own(s, e, e.tag);
     }
     s->state.store(make_state(home ? e.tag : 0, kIdle), std::memory_order_release);
-    after_idle();
+    after_idle(*s);
   }
 
   // give_back() into a pool with per-release work or without membarrier:
@@ -638,7 +650,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
       if (stamp_idle_) s->idle_since.store(tick(), std::memory_order_relaxed);
       if (return_home(*s, e.shard->busy, asym_)) {
         e.shard->returned_owned();
-        after_idle();
+        after_idle(*s);
         return;
       }
       give_back_slow(s, Verdict::keep);
@@ -661,7 +673,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
       if (stamp_idle_) s->idle_since.store(tick(), std::memory_order_relaxed);
       if (leave_leased(s, st, kIdle)) {
         e.shard->returned();
-        after_idle();
+        after_idle(*s);
         return;
       }
       finish_orphan(s, false);
@@ -905,15 +917,21 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   // runs membarrier after enqueuing (asymmetric_fence.hpp), so a compiler
   // barrier orders this load after the Idle store; without membarrier
   // kGateSymmetric sends every release to the full fence in after_idle_slow().
-  void after_idle() noexcept {
+  void after_idle(SlotBase& s) noexcept {
     std::atomic_signal_fence(std::memory_order_seq_cst);
     if (gate_.load(std::memory_order_relaxed) != 0) [[unlikely]]
-      after_idle_slow();
+      after_idle_slow(s);
   }
 
-  [[gnu::noinline]] void after_idle_slow() noexcept {
+  // Somebody waits (or the pool runs without membarrier). The waiter will
+  // claim `s`: given up by this thread first, it is an unowned slot the
+  // waiter takes with a plain CAS, not another thread's home, which would
+  // cost it the stealer's membarrier on the hand-off's critical path.
+  [[gnu::noinline]] void after_idle_slow(SlotBase& s) noexcept {
     if (!asym_) full_fence();
-    if (waiters() != 0) signal_head();
+    if (waiters() == 0) return;
+    disown(s, tag_of(thread_owner_bits));
+    signal_head();
   }
 
   std::uint64_t waiters() const noexcept {
