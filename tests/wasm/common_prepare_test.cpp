@@ -76,6 +76,47 @@ TEST(PrepareModule, MemoryCapAddsGrowTrackingWithoutMetering) {
       << again.error();
 }
 
+// What V8's in-place reset relies on: every mutable global the module defines
+// and memory 0 under reserved names, and a flag for code that changes state
+// reset cannot reach through exports.
+TEST(PrepareModule, ExposeStateNamesMutableGlobalsAndMemoryAndFlagsWhatExportsCannotUndo) {
+  constexpr std::string_view kState = R"((module
+    (memory 1)
+    (global (mut i32) (i32.const 0))
+    (global i32 (i32.const 1))
+    (global (mut f64) (f64.const 0))
+    (func (export "f") (result i32) (global.get 0))))";
+  auto prepared = prepare_module(bytes_of(kState), {}, "state.wat", {.expose_state = true});
+  ASSERT_TRUE(prepared) << prepared.error();
+  const ExposedState& state = prepared->state;
+  EXPECT_EQ(state.globals,
+            (std::vector<std::string>{"__warmpool_global_0", "__warmpool_global_2"}));
+  EXPECT_EQ(state.memory, "__warmpool_memory");
+  EXPECT_TRUE(state.restorable_in_place());
+  ASSERT_EQ(prepared->exports.size(), 1u);  // the hidden exports stay hidden
+  EXPECT_EQ(prepared->exports[0].name, "f");
+  auto again = prepare_module(prepared->binary, {}, "again.wasm");  // they are really there
+  ASSERT_FALSE(again);
+  EXPECT_NE(again.error().message().find("__warmpool_"), std::string::npos) << again.error();
+
+  EXPECT_TRUE(prepare_module(bytes_of(kState), {}, "state.wat")->state.globals.empty());
+
+  const std::pair<std::string_view, bool ExposedState::*> kWrites[] = {
+      {R"((module (table 1 funcref) (func (table.set 0 (i32.const 0) (ref.null func)))))",
+       &ExposedState::tables_written},
+      {R"((module (table 1 funcref) (func (drop (table.grow 0 (ref.null func) (i32.const 1))))))",
+       &ExposedState::tables_written},
+      {R"((module (memory 1) (data "x") (func (data.drop 0))))", &ExposedState::drops_segments},
+      {R"((module (func $f) (elem func $f) (func (elem.drop 0))))", &ExposedState::drops_segments},
+  };
+  for (const auto& [text, flag] : kWrites) {
+    auto p = prepare_module(bytes_of(text), {}, "w.wat", {.expose_state = true});
+    ASSERT_TRUE(p) << p.error() << text;
+    EXPECT_TRUE(p->state.*flag) << text;
+    EXPECT_FALSE(p->state.restorable_in_place()) << text;
+  }
+}
+
 TEST(PrepareModule, RejectsInitialMemoryAboveTheCap) {
   auto prepared =
       prepare_module(bytes_of("(module (memory 8))"), {.max_memory_pages = 4}, "big.wat");

@@ -16,18 +16,22 @@
 //   auto out = pool->checkout()->get().call_bytes("upper", bytes);   // out->output == "HELLO"
 //
 // Isolation — which `Recycle` applies on V8:
-//   `Recycle::Reset` is sound and the recommended mode. `reset()` does NOT copy memory back
-//   from a snapshot: a snapshot of the exported memory and globals would miss the state V8
-//   gives us no handle on (non-exported mutable globals such as wasi-libc's __stack_pointer,
-//   table entries, a memory that has grown and cannot shrink). Instead it builds a new
-//   `WebAssembly.Instance` of the already-compiled module inside the instance's existing, warm
-//   isolate and drops the old one. The result is the post-instantiation state by construction:
-//   memory, globals and tables are new, `_initialize` runs again, and the only other objects
-//   the guest can reach in the isolate are the host's imports, which keep no state between
-//   calls. It costs one instantiation, without the isolate and context creation that dominate
-//   `Recycle::Fresh`. `Recycle::Fresh` is also correct, only slower. `reset()` returns false
-//   for an unhealthy instance: after a trap, fuel, deadline or proc_exit stop the instance is
-//   destroyed, never recycled.
+//   `Recycle::Reset` is sound and the recommended mode. A guest can change four things:
+//   memory, mutable globals, tables and (with data.drop / elem.drop) its passive segments.
+//   When compiling, the loader exports memory 0 and every mutable global (wasi-libc's
+//   __stack_pointer included) under hidden `__warmpool_` names and scans the code for table
+//   writes and segment drops. For a module that has neither — every C plugin built here —
+//   `reset()` restores in place: it writes back the globals' post-instantiation values and
+//   the memory chunks that differ from a snapshot taken right after `_initialize` (every byte
+//   is compared). Otherwise, and whenever memory has grown (it cannot shrink), `reset()`
+//   builds a new `WebAssembly.Instance` of the already-compiled module inside the instance's
+//   existing, warm isolate and drops the old one: the post-instantiation state by
+//   construction, at the cost of one instantiation (and `_initialize`), still without the
+//   isolate and context creation that dominate `Recycle::Fresh`. The only other objects the
+//   guest can reach in the isolate are the host's imports, which keep no state between calls.
+//   `Recycle::Fresh` is also correct, only slower. `reset()` returns false for an unhealthy
+//   instance: after a trap, fuel, deadline or proc_exit stop the instance is destroyed, never
+//   recycled.
 //
 // Limits: fuel through the injected metering (`warmpool.out_of_fuel`); the deadline through a
 // watchdog that calls `v8::Isolate::TerminateExecution()`; the memory cap through the maximum
@@ -107,7 +111,8 @@ class Instance {
 
   // False after a trap, fuel, deadline, memory-limit or proc_exit stop: never reuse it.
   bool healthy() const;
-  // Re-instantiates the module inside this instance's isolate (see the header comment).
+  // Back to the post-instantiation state, in place or by re-instantiating inside this
+  // instance's isolate (see the header comment); false if unhealthy or that failed.
   bool reset();
   const Module& module() const;
 

@@ -188,6 +188,15 @@ std::unique_ptr<::wabt::Expr> make(Args&&... args) {
   return std::make_unique<T>(std::forward<Args>(args)...);
 }
 
+void add_export(::wabt::Module& module, ::wabt::ExternalKind kind, ::wabt::Index index,
+                std::string name) {
+  auto exported = std::make_unique<::wabt::ExportModuleField>();
+  exported->export_.name = std::move(name);
+  exported->export_.kind = kind;
+  exported->export_.var = index_var(index);
+  module.AppendField(std::move(exported));
+}
+
 ::wabt::Index add_global(::wabt::Module& module, ::wabt::Type type, std::string_view export_name) {
   const auto index = static_cast<::wabt::Index>(module.globals.size());
   auto global = std::make_unique<::wabt::GlobalModuleField>();
@@ -196,13 +205,46 @@ std::unique_ptr<::wabt::Expr> make(Args&&... args) {
   global->global.init_expr.push_back(make<::wabt::ConstExpr>(
       type == ::wabt::Type::I64 ? ::wabt::Const::I64(0) : ::wabt::Const::I32(0)));
   module.AppendField(std::move(global));
-
-  auto exported = std::make_unique<::wabt::ExportModuleField>();
-  exported->export_.name = std::string(export_name);
-  exported->export_.kind = ::wabt::ExternalKind::Global;
-  exported->export_.var = index_var(index);
-  module.AppendField(std::move(exported));
+  add_export(module, ::wabt::ExternalKind::Global, index, std::string(export_name));
   return index;
+}
+
+// Runs before this pass adds its own globals, so only the module's own state
+// is exposed (the metering globals are set by the host at every call anyway).
+ExposedState expose_state(::wabt::Module& module) {
+  ExposedState state;
+  for (::wabt::Index i = module.num_global_imports; i < module.globals.size(); ++i) {
+    const ::wabt::Global* global = module.globals[i];
+    if (!global->mutable_) continue;
+    const ::wabt::Type type = global->type;
+    state.restorable = state.restorable &&
+                       (type == ::wabt::Type::I32 || type == ::wabt::Type::I64 ||
+                        type == ::wabt::Type::F32 || type == ::wabt::Type::F64 || type.IsRef());
+    state.globals.push_back(cat(kStateGlobalExportPrefix, i));
+    add_export(module, ::wabt::ExternalKind::Global, i, state.globals.back());
+  }
+  if (!module.memories.empty()) {
+    state.memory = std::string(kStateMemoryExport);
+    add_export(module, ::wabt::ExternalKind::Memory, 0, state.memory);
+  }
+  state.restorable = state.restorable && module.memories.size() <= 1;
+  for (::wabt::Index i = module.num_func_imports; i < module.funcs.size(); ++i) {
+    for_each_nested_list(module.funcs[i]->exprs, [&](::wabt::ExprList& list, std::size_t) {
+      for (const ::wabt::Expr& expr : list) {
+        switch (expr.type()) {
+          case ::wabt::ExprType::TableSet:
+          case ::wabt::ExprType::TableGrow:
+          case ::wabt::ExprType::TableFill:
+          case ::wabt::ExprType::TableCopy:
+          case ::wabt::ExprType::TableInit: state.tables_written = true; break;
+          case ::wabt::ExprType::DataDrop:
+          case ::wabt::ExprType::ElemDrop: state.drops_segments = true; break;
+          default: break;
+        }
+      }
+    });
+  }
+  return state;
 }
 
 // Adds `warmpool.out_of_fuel: [] -> [i64]` as the last function import and
@@ -452,7 +494,8 @@ std::expected<PreparedModule, WasmError> prepare_parsed(::wabt::Module& module,
                                                         std::span<const std::uint8_t> bytes,
                                                         const Limits& limits,
                                                         const std::string& name,
-                                                        const ::wabt::Features& features) {
+                                                        const ::wabt::Features& features,
+                                                        const PrepareOptions& prepare_options) {
   {
     ::wabt::Errors errors;
     ::wabt::ValidateOptions options(features);
@@ -473,6 +516,11 @@ std::expected<PreparedModule, WasmError> prepare_parsed(::wabt::Module& module,
   }
 
   bool rewritten = !is_wasm_binary(bytes);
+  if (prepare_options.expose_state) {
+    prepared.state = expose_state(module);
+    const auto& state = prepared.state;
+    rewritten = rewritten || !state.globals.empty() || !state.memory.empty();
+  }
   if (limits.max_memory_pages != 0) {
     for (::wabt::Index i = module.num_memory_imports; i < module.memories.size(); ++i) {
       ::wabt::Limits& pages = module.memories[i]->page_limits;
@@ -523,7 +571,8 @@ bool is_wasm_binary(std::span<const std::uint8_t> bytes) noexcept {
 
 std::expected<PreparedModule, WasmError> prepare_module(std::span<const std::uint8_t> wasm_or_wat,
                                                         const Limits& limits,
-                                                        std::string_view name_view) {
+                                                        std::string_view name_view,
+                                                        const PrepareOptions& options) {
   const std::string name(name_view);
   if (wasm_or_wat.empty()) {
     return std::unexpected(
@@ -539,7 +588,7 @@ std::expected<PreparedModule, WasmError> prepare_module(std::span<const std::uin
     return std::unexpected(
         compile_error(name, cat("blocks nested deeper than ", kMaxNesting, " levels")));
   }
-  return prepare_parsed(module, wasm_or_wat, limits, name, features);
+  return prepare_parsed(module, wasm_or_wat, limits, name, features, options);
 }
 
 }  // namespace warmpool::wasm::internal

@@ -12,6 +12,10 @@
 //     `memory.grow` that fails sets the exported i32 global
 //     `__warmpool_grow_failed` to 1, so the host can tell "trapped because the
 //     cap refused memory" (ErrorKind::memory_limit) from any other trap.
+//   - PrepareOptions::expose_state (V8 only; wabt reaches every global and
+//     memory directly): every mutable global and memory 0 are also exported
+//     under reserved `__warmpool_` names, so a host that sees only exports can
+//     snapshot and restore them in place (see ExposedState).
 //
 //   auto prepared = internal::prepare_module(bytes, limits, "fib.wasm");
 //   if (!prepared) return std::unexpected(prepared.error());
@@ -37,6 +41,33 @@ inline constexpr std::string_view kOutOfFuelImport = "out_of_fuel";
 inline constexpr std::string_view kFuelGlobalExport = "__warmpool_fuel";
 inline constexpr std::string_view kGrowFailedGlobalExport = "__warmpool_grow_failed";
 inline constexpr std::string_view kReservedExportPrefix = "__warmpool";
+// With PrepareOptions::expose_state: `__warmpool_global_<index>` and `__warmpool_memory`.
+inline constexpr std::string_view kStateGlobalExportPrefix = "__warmpool_global_";
+inline constexpr std::string_view kStateMemoryExport = "__warmpool_memory";
+
+struct PrepareOptions {
+  bool expose_state = false;
+};
+
+// The module's mutable state as exports, and what its code can do to that
+// state beyond memory and globals. Empty unless PrepareOptions::expose_state.
+struct ExposedState {
+  std::vector<std::string> globals;  // every mutable global the module defines
+  std::string memory;                // memory 0; empty when there is none
+  // Code contains table.set, table.grow, table.fill, table.copy or table.init:
+  // without them tables keep their post-instantiation entries forever.
+  bool tables_written = false;
+  // Code contains data.drop or elem.drop: a dropped passive segment cannot be
+  // restored through exports.
+  bool drops_segments = false;
+  // Every global has a type JavaScript can read and write (no v128) and the
+  // module defines at most one memory.
+  bool restorable = true;
+
+  // Restoring memory 0 and the globals puts the whole post-instantiation
+  // state back.
+  bool restorable_in_place() const { return restorable && !tables_written && !drops_segments; }
+};
 
 struct PreparedModule {
   std::vector<std::uint8_t> binary;        // what the engine loads
@@ -44,14 +75,15 @@ struct PreparedModule {
   bool metered = false;                    // imports warmpool.out_of_fuel, exports the fuel global
   bool grow_tracked = false;               // exports __warmpool_grow_failed
   std::uint32_t initial_memory_pages = 0;  // of memory 0 (0 when there is none)
+  ExposedState state;
 };
 
 // Errors: ErrorKind::compile with wabt's diagnostics prefixed by `name`;
 // ErrorKind::memory_limit when the module's initial memory already exceeds
 // limits.max_memory_pages.
 std::expected<PreparedModule, WasmError> prepare_module(std::span<const std::uint8_t> wasm_or_wat,
-                                                        const Limits& limits,
-                                                        std::string_view name);
+                                                        const Limits& limits, std::string_view name,
+                                                        const PrepareOptions& options = {});
 
 // True when `bytes` starts with the binary magic "\0asm".
 bool is_wasm_binary(std::span<const std::uint8_t> bytes) noexcept;

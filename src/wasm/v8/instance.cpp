@@ -18,6 +18,7 @@
 #include "warmpool/wasm/v8.hpp"
 #include "wasm/common/bytes_abi.hpp"
 #include "wasm/common/fuel.hpp"
+#include "wasm/common/memory_snapshot.hpp"
 #include "wasm/common/prepare.hpp"
 #include "wasm/common/text.hpp"
 #include "wasm/common/wasi.hpp"
@@ -61,6 +62,11 @@ struct Instance::Impl {
     ::v8::Global<::v8::WasmMemoryObject> memory;
     ::v8::Global<::v8::Object> fuel;         // WebAssembly.Global __warmpool_fuel
     ::v8::Global<::v8::Object> grow_failed;  // WebAssembly.Global __warmpool_grow_failed
+    // For reset() in place: memory 0 and the mutable globals, under the hidden exports
+    // prepare_module adds, and the globals' values right after instantiation.
+    ::v8::Global<::v8::WasmMemoryObject> state_memory;
+    std::vector<::v8::Global<::v8::Object>> state_globals;
+    std::vector<::v8::Global<::v8::Value>> initial_globals;
   };
 
   // Enters the isolate for the current thread: instances move between threads, so every use
@@ -89,6 +95,8 @@ struct Instance::Impl {
 
   std::optional<WasmError> create_isolate();
   std::optional<WasmError> instantiate_module(::v8::Local<::v8::Context> context);
+  void capture_initial_state(::v8::Local<::v8::Context> context, ::v8::Local<::v8::Object> exports);
+  bool restore_initial_state(::v8::Local<::v8::Context> context);
   ::v8::Local<::v8::Object> make_imports(::v8::Local<::v8::Context> context);
 
   void begin_call(::v8::Local<::v8::Context> context);
@@ -107,6 +115,9 @@ struct Instance::Impl {
   ::v8::Isolate* isolate = nullptr;
   std::optional<Handles> handles;
   bool healthy = true;
+  // The post-instantiation state was captured: reset() can restore it in place.
+  bool state_captured = false;
+  common::MemorySnapshot initial_memory;
 
   common::WasiContext wasi;
   common::FuelBudget budget;
@@ -351,7 +362,62 @@ std::optional<WasmError> Instance::Impl::instantiate_module(::v8::Local<::v8::Co
                        outcome.error->message());
     }
   }
+  capture_initial_state(context, exports);
   return std::nullopt;
+}
+
+// Only for modules whose whole mutable state is memory 0 and globals (no table writes, no
+// dropped segments: ExposedState::restorable_in_place); anything else is reset by
+// re-instantiating.
+void Instance::Impl::capture_initial_state(::v8::Local<::v8::Context> context,
+                                           ::v8::Local<::v8::Object> exports) {
+  state_captured = false;
+  if (!spec.state.restorable_in_place()) return;
+  handles->state_globals.clear();
+  handles->initial_globals.clear();
+  for (const auto& name : spec.state.globals) {
+    ::v8::Local<::v8::Value> global, value;
+    if (!get(context, exports, name).ToLocal(&global) || !global->IsObject() ||
+        !get(context, global.As<::v8::Object>(), "value").ToLocal(&value)) {
+      return;
+    }
+    handles->state_globals.emplace_back(isolate, global.As<::v8::Object>());
+    handles->initial_globals.emplace_back(isolate, value);
+  }
+  handles->state_memory.Reset();
+  if (!spec.state.memory.empty()) {
+    ::v8::Local<::v8::Value> memory;
+    if (!get(context, exports, spec.state.memory).ToLocal(&memory) ||
+        !memory->IsWasmMemoryObject()) {
+      return;
+    }
+    auto buffer = memory.As<::v8::WasmMemoryObject>()->Buffer();
+    initial_memory.capture(static_cast<const std::uint8_t*>(buffer->Data()), buffer->ByteLength());
+    handles->state_memory.Reset(isolate, memory.As<::v8::WasmMemoryObject>());
+  }
+  state_captured = true;
+}
+
+// False when the state cannot be put back in place (not captured, or memory grew: a wasm
+// memory never shrinks); the caller then re-instantiates.
+bool Instance::Impl::restore_initial_state(::v8::Local<::v8::Context> context) {
+  if (!state_captured) return false;
+  if (!handles->state_memory.IsEmpty()) {
+    auto buffer = handles->state_memory.Get(isolate)->Buffer();
+    if (buffer->ByteLength() != initial_memory.size()) return false;
+    initial_memory.restore(static_cast<std::uint8_t*>(buffer->Data()));
+  }
+  ::v8::TryCatch try_catch(isolate);
+  auto value_key = v8_string(isolate, "value");
+  for (std::size_t i = 0; i < handles->state_globals.size(); ++i) {
+    if (!handles->state_globals[i]
+             .Get(isolate)
+             ->Set(context, value_key, handles->initial_globals[i].Get(isolate))
+             .FromMaybe(false)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 void Instance::Impl::begin_call(::v8::Local<::v8::Context> context) {
@@ -601,6 +667,7 @@ bool Instance::reset() {
   auto& impl = *impl_;
   if (!impl.healthy) return false;
   Impl::Entered entered(impl);
+  if (impl.restore_initial_state(entered.context)) return true;
   if (auto error = impl.instantiate_module(entered.context)) {
     impl.healthy = false;
     return false;

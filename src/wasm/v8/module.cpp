@@ -45,7 +45,7 @@ std::expected<std::shared_ptr<const Module>, WasmError> Module::compile(
   // count fuel; a timeout alone costs the guest nothing.
   Limits metering = limits;
   metering.timeout = std::chrono::milliseconds{0};
-  auto prepared = wasm::internal::prepare_module(bytes, metering, name);
+  auto prepared = wasm::internal::prepare_module(bytes, metering, name, {.expose_state = true});
   if (!prepared) return std::unexpected(std::move(prepared.error()));
 
   internal::ensure_v8();
@@ -55,6 +55,7 @@ std::expected<std::shared_ptr<const Module>, WasmError> Module::compile(
   impl->exports = std::move(prepared->exports);
   impl->metered = prepared->metered;
   impl->grow_tracked = prepared->grow_tracked;
+  impl->state = std::move(prepared->state);
   auto imports = internal::read_imports(prepared->binary, impl->name);
   if (!imports) return std::unexpected(std::move(imports.error()));
   impl->link_error = internal::check_imports(*imports, impl->name);

@@ -9,14 +9,12 @@
 #include <optional>
 #include <utility>
 
+#include "wasm/common/memory_snapshot.hpp"
+
 namespace warmpool::wasm::internal {
 namespace {
 
 namespace interp = ::wabt::interp;
-
-// Granularity of the memory snapshot: a page of 64 KiB holds 16 chunks.
-constexpr std::uint64_t kChunk = 4096;
-alignas(64) constexpr std::uint8_t kZeroChunk[kChunk] = {};
 
 InterpKind to_kind(::wabt::ExternalKind kind) {
   switch (kind) {
@@ -135,13 +133,8 @@ struct InterpInstance::Impl {
 
   // The post-instantiation state of everything a guest can change: memory 0,
   // mutable globals, tables, and which data/element segments are dropped.
-  // Memory is kept as kChunk-byte chunks, and chunks that were all zero (most
-  // of a fresh memory) are not stored at all.
   struct Snapshot {
-    static constexpr std::uint32_t kZero = UINT32_MAX;  // chunk was all zero
-    std::uint64_t memory_size = 0;
-    std::vector<std::uint32_t> chunks;  // per chunk: offset in `saved`, or kZero
-    std::vector<std::uint8_t> saved;
+    MemorySnapshot memory;
     std::vector<std::pair<interp::Global::Ptr, interp::Value>> globals;
     std::vector<std::pair<interp::Table::Ptr, interp::RefVec>> tables;
     std::vector<interp::DataSegment> datas;
@@ -260,19 +253,7 @@ void InterpInstance::snapshot() {
   Impl& self = *impl_;
   Impl::Snapshot& snap = self.snapshot;
   snap = {};
-  if (self.memory) {
-    const std::uint8_t* data = self.memory->UnsafeData();
-    snap.memory_size = self.memory->ByteSize();
-    snap.chunks.reserve(snap.memory_size / kChunk);
-    for (std::uint64_t at = 0; at < snap.memory_size; at += kChunk) {
-      if (std::memcmp(data + at, kZeroChunk, kChunk) == 0) {
-        snap.chunks.push_back(Impl::Snapshot::kZero);
-      } else {
-        snap.chunks.push_back(static_cast<std::uint32_t>(snap.saved.size()));
-        snap.saved.insert(snap.saved.end(), data + at, data + at + kChunk);
-      }
-    }
-  }
+  if (self.memory) snap.memory.capture(self.memory->UnsafeData(), self.memory->ByteSize());
   for (interp::Ref ref : self.instance->globals()) {
     auto global = self.store.UnsafeGet<interp::Global>(ref);
     if (global->type().mut == interp::Mutability::Var) {
@@ -287,27 +268,17 @@ void InterpInstance::snapshot() {
   snap.elems = self.instance->elems();
 }
 
-// Every byte of memory is compared with the snapshot, so whatever the guest
-// wrote, wherever, is put back; only chunks that differ are written, and the
-// comparison reads the live memory once (zero chunks compare against a static
-// zero block that stays in L1). That is what makes a reset several times
-// cheaper than instantiating, which must map, zero and fill a new memory.
+// Memory is restored chunk by chunk (MemorySnapshot): that is what makes a
+// reset several times cheaper than instantiating, which must map, zero and
+// fill a new memory.
 bool InterpInstance::restore() {
   Impl& self = *impl_;
   const Impl::Snapshot& snap = self.snapshot;
-  if (self.memory && self.memory->ByteSize() != snap.memory_size) return false;
+  if (self.memory && self.memory->ByteSize() != snap.memory.size()) return false;
   for (const auto& [table, elements] : snap.tables) {
     if (table->size() != elements.size()) return false;
   }
-  if (self.memory) {
-    std::uint8_t* data = self.memory->UnsafeData();
-    for (std::size_t c = 0; c < snap.chunks.size(); ++c) {
-      std::uint8_t* live = data + c * kChunk;
-      const std::uint8_t* saved =
-          snap.chunks[c] == Impl::Snapshot::kZero ? kZeroChunk : snap.saved.data() + snap.chunks[c];
-      if (std::memcmp(live, saved, kChunk) != 0) std::memcpy(live, saved, kChunk);
-    }
-  }
+  if (self.memory) snap.memory.restore(self.memory->UnsafeData());
   for (const auto& [global, value] : snap.globals) global->UnsafeSet(value);
   for (const auto& [table, elements] : snap.tables) {
     const interp::RefVec& live = table->elements();

@@ -12,6 +12,7 @@
 #include "warmpool/wasm/error.hpp"
 #include "warmpool/wasm/types.hpp"
 #include "warmpool/wasm/v8.hpp"
+#include "wasm/common/prepare.hpp"
 
 namespace warmpool::wasm::v8 {
 
@@ -25,6 +26,8 @@ struct Module::Impl {
   bool metered = false;
   // The prepared binary flags refused memory.grow calls in `__warmpool_grow_failed`.
   bool grow_tracked = false;
+  // The module's mutable state under hidden exports, for reset() in place.
+  wasm::internal::ExposedState state;
   // Shared native code; CompiledWasmModule is a handle on a refcounted V8 NativeModule.
   std::shared_ptr<::v8::CompiledWasmModule> compiled;
 };
