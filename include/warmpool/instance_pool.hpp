@@ -71,7 +71,11 @@ namespace warmpool {
 // bounded grace window (2 ms, re-checking every 100 µs in timed sleeps, never
 // spinning) before it parks, and only a parked thread is notified. So an idle
 // pool costs no CPU, and under steady demand (a Fresh hit per request) the
-// acquiring thread never pays the futex wake-up.
+// acquiring thread never pays the futex wake-up. Under Fresh, the release that
+// destroys an instance also nudges a lingering refill thread, so the
+// replacement starts at once, not at the next poll, and is ready in the
+// releaser's home slot before its next request (a late one sends that acquire
+// scanning other slots, a cross-core cache miss each).
 //
 // Trade-offs: a steal from an owned slot costs a system call (microseconds)
 // instead of a CAS, which pays off as long as threads mostly reuse their own

@@ -763,6 +763,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   // Capacity freed by a destruction or a take(): refill and waiters may use it.
   void drop_capacity() noexcept {
     m_.live_.fetch_sub(1, std::memory_order_seq_cst);
+    if (fresh_) nudge_lingering_refill();
     wake_refill();
     notify_waiters_if_any();
   }
@@ -1042,6 +1043,21 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     wake_parked_refill();
   }
 
+  // Fresh: an instance was destroyed, so a spare is due. A lingering refill
+  // thread starts it now instead of at its next poll (up to kRefillPoll plus
+  // timer slack later), so it is ready before the next request, in the
+  // requester's home slot; a late spare makes that acquire scan other slots,
+  // each a cache line refill last wrote on another core. Only releases and
+  // other destructions nudge, never a hit, and only while a thread lingers:
+  // a busy one finds the work when it finishes, a parked one is
+  // wake_refill()'s. A nudge that arrives just before the thread waits is
+  // lost, and it starts at its poll instead.
+  void nudge_lingering_refill() noexcept {
+    if (refill_lingering_.load(std::memory_order_relaxed) == 0) return;
+    refill_nudged_.store(true, std::memory_order_relaxed);
+    refill_cv_.notify_all();
+  }
+
   [[gnu::noinline]] void wake_parked_refill() noexcept {
     if (!refill_wanted()) return;
     {
@@ -1083,12 +1099,18 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   // cost nothing. shutdown() wakes lingering and parked threads alike.
   // True when a build is needed; false when stopping or woken without work.
   bool wait_for_refill_work(std::unique_lock<std::mutex>& lk) {
+    refill_lingering_.fetch_add(1, std::memory_order_relaxed);
     for (auto waited = std::chrono::microseconds{0};; waited += kRefillPoll) {
-      if (stopping_) return false;
-      if (refill_needed()) return true;
+      if (stopping_ || refill_needed()) {
+        refill_lingering_.fetch_sub(1, std::memory_order_relaxed);
+        return !stopping_;
+      }
       if (waited >= kRefillLinger) break;
-      refill_cv_.wait_for(lk, kRefillPoll, [&] { return stopping_; });
+      refill_cv_.wait_for(lk, kRefillPoll, [&] {
+        return stopping_ || refill_nudged_.exchange(false, std::memory_order_relaxed);
+      });
     }
+    refill_lingering_.fetch_sub(1, std::memory_order_relaxed);
     refill_parked_.fetch_add(1, std::memory_order_seq_cst);
     heavy_fence(asym_);                 // pairs with the barrier in wake_refill()
     const bool need = refill_needed();  // after announcing: no wake-up is lost
@@ -1242,6 +1264,11 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   // Refill threads parked (not lingering). Read by every wake_refill(), so
   // alone on its line: bg_mu_ is taken by lingering refill threads each poll.
   alignas(64) std::atomic<std::uint32_t> refill_parked_{0};
+  // Refill threads lingering, and a release's request that one start now
+  // (nudge_lingering_refill). Written only by refill threads and Fresh
+  // releases, so off the Fresh hit's lines.
+  alignas(64) std::atomic<std::uint32_t> refill_lingering_{0};
+  std::atomic<bool> refill_nudged_{false};
   static constexpr std::chrono::microseconds kRefillLinger{2000};
   static constexpr std::chrono::microseconds kRefillPoll{100};
   // Instances the pool destroyed that refill may need to replace (Reuse/Reset).
