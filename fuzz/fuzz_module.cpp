@@ -1,12 +1,15 @@
 // Fuzzes the wabt loader with arbitrary module bytes: whatever the input, the
 // loader returns an error or runs the module within its limits; it never
-// crashes, hangs, leaks or trips a sanitizer.
+// crashes, hangs, leaks or trips a sanitizer. The preparation pass V8 uses
+// (which also exposes the module's state for reset in place) gets the same
+// bytes.
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <vector>
 
 #include "warmpool/wasm/wabt.hpp"
+#include "wasm/common/prepare.hpp"
 
 namespace {
 
@@ -29,6 +32,8 @@ constexpr ww::Limits kLimits{.fuel = 100'000, .max_memory_pages = 32};
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  (void)ww::internal::prepare_module(std::span(data, size), kLimits, "fuzz.wasm",
+                                     {.expose_state = true});
   auto module = ww::wabt::Module::compile(std::span(data, size), kLimits, "fuzz.wasm");
   if (!module) return 0;
   auto instance = ww::wabt::Instance::instantiate(*module);
