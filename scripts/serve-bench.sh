@@ -5,6 +5,7 @@
 #   scripts/serve-bench.sh [BUILD_DIR]          # default build/release
 #   DURATION=10 CONNECTIONS=16 scripts/serve-bench.sh build/release
 #   SOAK=300 scripts/serve-bench.sh             # also a 5-minute RSS soak (pooled echo, wabt)
+#   PIN=1 scripts/serve-bench.sh                # server on CPU 0 (one thread), wrk on CPU 1
 #
 # For each engine built into the binary, each plugin (echo, markdown) and each
 # mode (pool reuse, pool fresh, --no-pool) it starts a server, runs wrk for
@@ -23,6 +24,13 @@ SERVER_THREADS=${SERVER_THREADS:-2}
 PORT=${PORT:-18480}
 RATE=${RATE:-2000}
 SOAK=${SOAK:-0}
+# PIN=1: client and server each get a core of their own instead of sharing both, so
+# requests/s follow the server's own cost per request rather than wrk's share of the CPUs.
+PIN=${PIN:-0}
+server_cpu=() client_cpu=()
+if [[ $PIN == 1 ]]; then
+  SERVER_THREADS=1 server_cpu=(taskset -c 0) client_cpu=(taskset -c 1)
+fi
 
 command -v wrk >/dev/null || { echo "serve-bench: wrk not found (apt-get install wrk)" >&2; exit 2; }
 [[ -x $WARMPOOL ]] || { echo "serve-bench: no warmpool binary at $WARMPOOL" >&2; exit 2; }
@@ -54,7 +62,7 @@ LUA
 start_server() {  # plugin, then serve flags
   local plugin=$1; shift
   rm -f "$work/serve.out"  # so the wait below cannot see the previous server's line
-  "$WARMPOOL" serve "$PLUGINS/$plugin.wasm" --listen "127.0.0.1:$PORT" --threads "$SERVER_THREADS" \
+  "${server_cpu[@]}" "$WARMPOOL" serve "$PLUGINS/$plugin.wasm" --listen "127.0.0.1:$PORT" --threads "$SERVER_THREADS" \
     "$@" > "$work/serve.out" 2> "$work/serve.err" &
   server_pid=$!
   for _ in $(seq 100); do
@@ -81,7 +89,7 @@ run_wrk() {  # url, [lua script]
   [[ -n ${2:-} ]] && args+=(-s "$2")
   local before after
   before=$(server_ticks)
-  wrk "${args[@]}" "$1" > "$work/wrk.out"
+  "${client_cpu[@]}" wrk "${args[@]}" "$1" > "$work/wrk.out"
   after=$(server_ticks)
   awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" '
     function us(v) {
@@ -97,7 +105,7 @@ run_wrk() {  # url, [lua script]
 }
 
 engines=$("$WARMPOOL" run --help | sed -n 's/.*built in: \([a-z0-9|]*\)).*/\1/p' | tr '|' ' ')
-echo "# warmpool serve under wrk: ${DURATION}s per row, $CONNECTIONS connections, wrk $WRK_THREADS thread(s), server $SERVER_THREADS thread(s), $(nproc) cores"
+echo "# warmpool serve under wrk: ${DURATION}s per row, $CONNECTIONS connections, wrk $WRK_THREADS thread(s), server $SERVER_THREADS thread(s), $(nproc) cores$([[ $PIN == 1 ]] && echo ", server pinned to CPU 0 and wrk to CPU 1")"
 echo
 echo "| engine | plugin | mode | requests/s | p50 µs | p90 µs | p99 µs | non-2xx | server CPU µs/request |"
 echo "|---|---|---|---:|---:|---:|---:|---:|---:|"
