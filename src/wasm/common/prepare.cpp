@@ -22,6 +22,7 @@
 #include "wasm/common/binary_precheck.hpp"
 #include "wasm/common/text.hpp"
 #include "wasm/common/text_precheck.hpp"
+#include "wasm/common/wabt_types.hpp"
 
 namespace warmpool::wasm::internal {
 namespace {
@@ -65,16 +66,6 @@ WasmError diagnostics_error(const ::wabt::Errors& errors, ::wabt::Location::Type
   return {ErrorKind::compile, std::move(text)};
 }
 
-std::optional<ValueType> to_value_type(::wabt::Type type) {
-  switch (type) {
-    case ::wabt::Type::I32: return ValueType::i32;
-    case ::wabt::Type::I64: return ValueType::i64;
-    case ::wabt::Type::F32: return ValueType::f32;
-    case ::wabt::Type::F64: return ValueType::f64;
-    default: return std::nullopt;
-  }
-}
-
 // Exports whose signature uses only numbers; v128 and reference types cannot
 // be passed through warmpool's Value and are left out.
 std::vector<ExportedFunction> collect_exports(const ::wabt::Module& module) {
@@ -83,19 +74,9 @@ std::vector<ExportedFunction> collect_exports(const ::wabt::Module& module) {
     if (e->kind != ::wabt::ExternalKind::Func) continue;
     const ::wabt::Func* func = module.GetFunc(e->var);
     if (func == nullptr) continue;
-    ExportedFunction f{.name = e->name, .type = {}};
-    bool representable = true;
-    for (::wabt::Type t : func->decl.sig.param_types) {
-      auto v = to_value_type(t);
-      representable = representable && v.has_value();
-      if (v) f.type.params.push_back(*v);
+    if (auto type = to_function_type(func->decl.sig)) {
+      out.push_back(ExportedFunction{.name = e->name, .type = std::move(*type)});
     }
-    for (::wabt::Type t : func->decl.sig.result_types) {
-      auto v = to_value_type(t);
-      representable = representable && v.has_value();
-      if (v) f.type.results.push_back(*v);
-    }
-    if (representable) out.push_back(std::move(f));
   }
   return out;
 }

@@ -7,38 +7,14 @@
 
 #include "wasm/common/prepare.hpp"
 #include "wasm/common/text.hpp"
+#include "wasm/common/wabt_types.hpp"
 #include "wasm/common/wasi.hpp"
 
 namespace warmpool::wasm::v8::internal {
 namespace {
 
 using wasm::internal::cat;
-
-std::optional<ValueType> value_type(::wabt::Type type) {
-  switch (type) {
-    case ::wabt::Type::I32: return ValueType::i32;
-    case ::wabt::Type::I64: return ValueType::i64;
-    case ::wabt::Type::F32: return ValueType::f32;
-    case ::wabt::Type::F64: return ValueType::f64;
-    default: return std::nullopt;
-  }
-}
-
-// Function types the host can never match (v128, references) come back empty.
-std::optional<FunctionType> function_type(const ::wabt::FuncSignature& sig) {
-  FunctionType type;
-  for (auto t : sig.param_types) {
-    auto v = value_type(t);
-    if (!v) return std::nullopt;
-    type.params.push_back(*v);
-  }
-  for (auto t : sig.result_types) {
-    auto v = value_type(t);
-    if (!v) return std::nullopt;
-    type.results.push_back(*v);
-  }
-  return type;
-}
+using wasm::internal::to_function_type;
 
 bool same(const FunctionType& a, const FunctionType& b) {
   return a.params == b.params && a.results == b.results;
@@ -92,7 +68,7 @@ std::expected<std::vector<ModuleImport>, WasmError> read_imports(
     ModuleImport entry{import->module_name, import->field_name, false, std::nullopt};
     if (const auto* func = ::wabt::dyn_cast<::wabt::FuncImport>(import)) {
       entry.is_function = true;
-      entry.type = function_type(func->func.decl.sig);
+      entry.type = to_function_type(func->func.decl.sig);
     }
     imports.push_back(std::move(entry));
   }
