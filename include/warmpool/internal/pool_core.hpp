@@ -1050,8 +1050,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   // each a cache line refill last wrote on another core. Only releases and
   // other destructions nudge, never a hit, and only while a thread lingers:
   // a busy one finds the work when it finishes, a parked one is
-  // wake_refill()'s. A nudge that arrives just before the thread waits is
-  // lost, and it starts at its poll instead.
+  // wake_refill()'s. The nudge is a flag the wait's predicate reads, so one
+  // that comes between two waits is seen at the next.
   void nudge_lingering_refill() noexcept {
     if (refill_lingering_.load(std::memory_order_relaxed) == 0) return;
     refill_nudged_.store(true, std::memory_order_relaxed);
