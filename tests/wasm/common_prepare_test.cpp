@@ -106,7 +106,8 @@ TEST(PrepareModule, ExposeStateNamesMutableGlobalsAndMemoryAndFlagsWhatExportsCa
        &ExposedState::tables_written},
       {R"((module (table 1 funcref) (func (drop (table.grow 0 (ref.null func) (i32.const 1))))))",
        &ExposedState::tables_written},
-      {R"((module (memory 1) (data "x") (func (data.drop 0))))", &ExposedState::drops_segments},
+      {R"((module (memory 1) (global (mut i32) (i32.const 0)) (data "x") (func (data.drop 0))))",
+       &ExposedState::drops_segments},
       {R"((module (func $f) (elem func $f) (func (elem.drop 0))))", &ExposedState::drops_segments},
   };
   for (const auto& [text, flag] : kWrites) {
@@ -114,6 +115,7 @@ TEST(PrepareModule, ExposeStateNamesMutableGlobalsAndMemoryAndFlagsWhatExportsCa
     ASSERT_TRUE(p) << p.error() << text;
     EXPECT_TRUE(p->state.*flag) << text;
     EXPECT_FALSE(p->state.restorable_in_place()) << text;
+    EXPECT_TRUE(p->state.globals.empty() && p->state.memory.empty()) << text;  // nothing exposed
   }
 }
 

@@ -192,23 +192,10 @@ void add_export(::wabt::Module& module, ::wabt::ExternalKind kind, ::wabt::Index
 
 // Runs before this pass adds its own globals, so only the module's own state
 // is exposed (the metering globals are set by the host at every call anyway).
+// A module whose state cannot all be restored through exports gets none: its
+// host re-instantiates instead.
 ExposedState expose_state(::wabt::Module& module) {
   ExposedState state;
-  for (::wabt::Index i = module.num_global_imports; i < module.globals.size(); ++i) {
-    const ::wabt::Global* global = module.globals[i];
-    if (!global->mutable_) continue;
-    const ::wabt::Type type = global->type;
-    state.restorable = state.restorable &&
-                       (type == ::wabt::Type::I32 || type == ::wabt::Type::I64 ||
-                        type == ::wabt::Type::F32 || type == ::wabt::Type::F64 || type.IsRef());
-    state.globals.push_back(cat(kStateGlobalExportPrefix, i));
-    add_export(module, ::wabt::ExternalKind::Global, i, state.globals.back());
-  }
-  if (!module.memories.empty()) {
-    state.memory = std::string(kStateMemoryExport);
-    add_export(module, ::wabt::ExternalKind::Memory, 0, state.memory);
-  }
-  state.restorable = state.restorable && module.memories.size() <= 1;
   for (::wabt::Index i = module.num_func_imports; i < module.funcs.size(); ++i) {
     for_each_nested_list(module.funcs[i]->exprs, [&](::wabt::ExprList& list, std::size_t) {
       for (const ::wabt::Expr& expr : list) {
@@ -224,6 +211,27 @@ ExposedState expose_state(::wabt::Module& module) {
         }
       }
     });
+  }
+  std::vector<::wabt::Index> mutable_globals;
+  for (::wabt::Index i = module.num_global_imports; i < module.globals.size(); ++i) {
+    const ::wabt::Global* global = module.globals[i];
+    if (!global->mutable_) continue;
+    const ::wabt::Type type = global->type;
+    state.restorable = state.restorable &&
+                       (type == ::wabt::Type::I32 || type == ::wabt::Type::I64 ||
+                        type == ::wabt::Type::F32 || type == ::wabt::Type::F64 || type.IsRef());
+    mutable_globals.push_back(i);
+  }
+  state.restorable = state.restorable && module.memories.size() <= 1;
+  if (!state.restorable_in_place()) return state;
+
+  for (::wabt::Index i : mutable_globals) {
+    state.globals.push_back(cat(kStateGlobalExportPrefix, i));
+    add_export(module, ::wabt::ExternalKind::Global, i, state.globals.back());
+  }
+  if (!module.memories.empty()) {
+    state.memory = std::string(kStateMemoryExport);
+    add_export(module, ::wabt::ExternalKind::Memory, 0, state.memory);
   }
   return state;
 }

@@ -50,7 +50,8 @@ struct PrepareOptions {
 };
 
 // The module's mutable state as exports, and what its code can do to that
-// state beyond memory and globals. Empty unless PrepareOptions::expose_state.
+// state beyond memory and globals. Empty unless PrepareOptions::expose_state;
+// the names stay empty unless restorable_in_place().
 struct ExposedState {
   std::vector<std::string> globals;  // every mutable global the module defines
   std::string memory;                // memory 0; empty when there is none
