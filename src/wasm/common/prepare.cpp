@@ -216,10 +216,8 @@ ExposedState expose_state(::wabt::Module& module) {
   for (::wabt::Index i = module.num_global_imports; i < module.globals.size(); ++i) {
     const ::wabt::Global* global = module.globals[i];
     if (!global->mutable_) continue;
-    const ::wabt::Type type = global->type;
-    state.restorable = state.restorable &&
-                       (type == ::wabt::Type::I32 || type == ::wabt::Type::I64 ||
-                        type == ::wabt::Type::F32 || type == ::wabt::Type::F64 || type.IsRef());
+    state.restorable =
+        state.restorable && (to_value_type(global->type).has_value() || global->type.IsRef());
     mutable_globals.push_back(i);
   }
   state.restorable = state.restorable && module.memories.size() <= 1;
