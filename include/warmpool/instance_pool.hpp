@@ -87,9 +87,9 @@ namespace warmpool {
 // quarter of the shorter limit, 1 ms to 1 s). Under Fresh, the first hit
 // after 2 ms without refill work notifies the parked refill thread from the
 // acquiring thread (a futex call); later hits find it lingering. The inline
-// hit path serves Reuse pools without health check, use/age limits or idle
-// timeout; other configurations take an out-of-line path (same owner window,
-// plus the lifecycle work).
+// hit path serves every Reuse and Reset pool; release() runs the lifecycle
+// work (health check, use and age limits, reset, idle stamp) inline too, and
+// a handle's return does it out of line. Fresh hits are out of line.
 // T must be nothrow move constructible.
 template <class T, PoolResourceLimit E>
 class InstancePool {
@@ -146,10 +146,10 @@ class InstancePool {
   // builds in flight; else E::resource_limit naming the limit. A factory
   // error is returned, a factory exception rethrown; either way the reserved
   // capacity is given back.
-  std::expected<T, E> acquire() { return raw_->acquire(); }
+  [[gnu::always_inline]] std::expected<T, E> acquire() { return raw_->acquire(); }
 
   // Back to the idle set (or destroyed, per Recycle, Lifecycle and limits).
-  void release(T instance) { raw_->release(std::move(instance)); }
+  [[gnu::always_inline]] void release(T instance) { raw_->release(std::move(instance)); }
 
   // Like acquire(), as an RAII handle that returns the instance on scope exit.
   std::expected<PooledInstance<T, E>, E> checkout() {

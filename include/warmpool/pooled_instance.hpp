@@ -38,7 +38,7 @@ class PooledInstance {
   }
   PooledInstance(const PooledInstance&) = delete;
   PooledInstance& operator=(const PooledInstance&) = delete;
-  ~PooledInstance() { reset(); }
+  [[gnu::always_inline]] ~PooledInstance() { reset(); }
 
   // False once the instance was returned, taken or discarded.
   explicit operator bool() const noexcept { return slot_ != nullptr; }
@@ -75,7 +75,7 @@ class PooledInstance {
 
   PooledInstance(Core* core, internal::Slot<T>* slot) noexcept : core_(core), slot_(slot) {}
 
-  void reset() noexcept {
+  [[gnu::always_inline]] void reset() noexcept {
     if (slot_ != nullptr) core_->give_back(slot_);
     core_ = nullptr;
     slot_ = nullptr;

@@ -195,6 +195,39 @@ TEST(PoolLifecycle, MaxLifetimeDestroysOldInstancesInsteadOfReusing) {
   EXPECT_GE(pool->metrics()->destroyed(), 1u);
 }
 
+// The release itself applies max_lifetime (the reaper would only catch the
+// instance later, after a hit could have handed it out again): without
+// refill, the next acquire right after the release is a miss.
+TEST(PoolLifecycle, MaxLifetimeIsAppliedByTheRelease) {
+  Fixture f;
+  PoolConfig c = config(1, 1);
+  c.max_lifetime = 20ms;
+  auto pool = Pool::create(c, f.factory());
+  auto m = pool->metrics();
+  auto a = pool->acquire();
+  const auto first = a->id();
+  std::this_thread::sleep_for(60ms);
+  pool->release(std::move(*a));
+  EXPECT_EQ(m->destroyed(), 1u);
+  auto b = pool->acquire();
+  ASSERT_TRUE(b.has_value());
+  EXPECT_NE(b->id(), first);
+  pool->release(std::move(*b));
+
+  // The same through a handle.
+  std::uint64_t second = 0;
+  {
+    auto h = pool->checkout();
+    ASSERT_TRUE(h.has_value());
+    second = (*h)->id();
+    std::this_thread::sleep_for(60ms);
+  }
+  EXPECT_EQ(m->destroyed(), 2u);
+  auto g = pool->checkout();
+  ASSERT_TRUE(g.has_value());
+  EXPECT_NE((*g)->id(), second);
+}
+
 TEST(PoolLifecycle, ReaperDestroysIdleInstancesButKeepsWarmCount) {
   Fixture f;
   PoolConfig c = config(4, 1);

@@ -29,14 +29,14 @@ struct alignas(64) MetricShard {
   MetricShard* next = nullptr;  // registry list; immutable once published
 
   // An idle instance handed out, by the shard's owner thread.
-  void hit_owned() noexcept { bump(hits); }
+  [[gnu::always_inline]] void hit_owned() noexcept { bump(hits); }
   // An in-use instance back in the idle set, by the shard's owner thread.
-  void returned_owned() noexcept { bump(returns); }
+  [[gnu::always_inline]] void returned_owned() noexcept { bump(returns); }
 
   void hit() noexcept { add(hits); }
   void returned() noexcept { add(returns); }
 
-  static void bump(std::atomic<std::uint64_t>& counter) noexcept {
+  [[gnu::always_inline]] static void bump(std::atomic<std::uint64_t>& counter) noexcept {
     counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
   void add(std::atomic<std::uint64_t>& counter) noexcept {

@@ -50,10 +50,15 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
                       cfg.max_lifetime.count() == 0),
         stamp_idle_(cfg.idle_timeout.count() > 0),
         history_limits_(cfg.max_uses != 0 || cfg.max_lifetime.count() > 0),
+        resets_(cfg.recycle == Recycle::Reset && lifecycle.reset),
+        uses_cap_(cfg.max_uses != 0 ? cfg.max_uses : kUnlimited),
+        age_cap_(cfg.max_lifetime.count() > 0 ? static_cast<std::uint64_t>(cfg.max_lifetime.count())
+                                              : kUnlimited),
         asym_(enable_asymmetric_fence()),
         plain_hit_key_(fresh_ || !asym_ ? kNever : key_),
         release_key_(!fast_release_ || stamp_idle_ ? kNever : key_ | 1),
         give_back_key_(!fast_release_ || stamp_idle_ || !asym_ ? kNever : key_),
+        judged_release_key_(release_key_ == kNever && !fresh_ ? key_ | 1 : kNever),
         cfg_(normalise(cfg)),
         metrics_(std::make_shared<PoolMetrics>()),
         m_(*metrics_),
@@ -164,10 +169,13 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   // each path compares with (hit_key_, release_key_, give_back_key_), and
   // waiting acquirers turn hit_key_ off and count in gate_, so each path
   // compares one word of its entry with one of the pool (release also checks
-  // gate_ for waiters after its store). They change the home slot inside an owner window
-  // (slot.hpp) with plain loads and stores, so a hit round trip executes no
-  // locked instruction. Everything else, including the same home-slot hit
-  // for pools with lifecycle options, is in the out-of-line paths below.
+  // gate_ for waiters after its store). They change the home slot inside an
+  // owner window (slot.hpp) with plain loads and stores, so a hit round trip
+  // executes no locked instruction. release() has a second inline path for
+  // Reuse and Reset pools with per-release work (judged_release_key_):
+  // acquire() is the same hit for them. Everything else, including a
+  // handle's return to such a pool and every Fresh hit, is in the
+  // out-of-line paths below.
 
   std::expected<T, E> acquire() {
     ThreadEntry& e = thread_entry_at(entry_offset_);
@@ -185,7 +193,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     return acquire_slow();
   }
 
-  void release(T&& t) {
+  [[gnu::always_inline]] void release(T&& t) {
     ThreadEntry& e = thread_entry_at(entry_offset_);
     if (e.key == release_key_) [[likely]] {
       // A Lent slot belongs to its borrower alone: a plain store returns it.
@@ -197,7 +205,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
       after_idle(*s);
       return;
     }
-    if (e.key == (key_ | 1)) [[likely]] {
+    if (e.key == judged_release_key_) [[likely]] {
       release_judged(e, std::move(t));
       return;
     }
@@ -219,7 +227,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   }
 
   // A handle gives its instance back (its destructor).
-  void give_back(Slot<T>* s) noexcept {
+  [[gnu::always_inline]] void give_back(Slot<T>* s) noexcept {
     ThreadEntry& e = thread_entry_at(entry_offset_);
     if (e.key == give_back_key_ && e.slot == s) [[likely]] {
       MetricShard* shard = e.shard;
@@ -580,17 +588,21 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   }
 
   // release() into this thread's Lent slot (only it touches that slot) in a
-  // pool with per-release work: lifecycle options, Fresh, idle stamps.
-  [[gnu::noinline]] void release_judged(ThreadEntry& e, T&& t) {
+  // Reuse or Reset pool with per-release work: lifecycle options, idle
+  // stamps. Inline, like the plain release: out of line, the call and its
+  // register saves cost as much as everything it does when the instance is
+  // kept.
+  [[gnu::always_inline]] void release_judged(ThreadEntry& e, T&& t) {
     auto* s = static_cast<Slot<T>*>(e.slot);
     e.key = key_;
-    const Verdict v = fast_release_ ? Verdict::keep : judge(t, *s, true);
+    // fast_release_ here: only an idle stamp to do.
+    const Verdict v = fast_release_ ? Verdict::keep : judge_reused(t, *s, true);
     if (v != Verdict::keep) [[unlikely]] {
       s->state.store(thread_owner_bits | kEmpty, std::memory_order_release);
       destroy_released(std::move(t), v);
       return;
     }
-    if (stamp_idle_) s->idle_since.store(tick(), std::memory_order_relaxed);
+    stamp_idle(*s);
     s->emplace(std::move(t));
     e.shard->returned_owned();
     s->state.store(thread_owner_bits | kIdle, std::memory_order_release);
@@ -601,6 +613,12 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   [[gnu::noinline]] void release_slow(T t) {
     ThreadEntry local;
     ThreadEntry& e = entry(local);
+    if (e.key == (key_ | 1)) {  // Fresh (the other policies judge inline): from the Lent slot
+      e.key = key_;
+      e.slot->state.store(thread_owner_bits | kEmpty, std::memory_order_release);
+      destroy_released(std::move(t), Verdict::fresh);
+      return;
+    }
     // Without a Lent slot the pool cannot tell this instance's history; with
     // use or age limits configured it is not reused, so the limits always hold.
     Verdict v = history_limits_ ? Verdict::expired : Verdict::keep;
@@ -639,16 +657,18 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   }
 
   // give_back() into a pool with per-release work or without membarrier:
-  // the same owner-window return, after judging the instance.
+  // the same owner-window return, after judging the instance. Out of line,
+  // unlike release_judged(): a handle's destructor is often not inlined into
+  // the caller, and this path's register saves would then tax every return.
   [[gnu::noinline]] void give_back_home(ThreadEntry& e, Slot<T>* s) noexcept {
     if (e.key == key_ && e.slot == s) {
-      const Verdict v = fast_release_ ? Verdict::keep : judge(*s->get(), *s, true);
-      if (v != Verdict::keep) {
+      const Verdict v = judge(*s->get(), *s, true);
+      if (v != Verdict::keep) [[unlikely]] {
         give_back_slow(s, v);
         return;
       }
-      if (stamp_idle_) s->idle_since.store(tick(), std::memory_order_relaxed);
-      if (return_home(*s, e.shard->busy, asym_)) {
+      stamp_idle(*s);
+      if (return_home(*s, e.shard->busy, asym_)) [[likely]] {
         e.shard->returned_owned();
         after_idle(*s);
         return;
@@ -670,7 +690,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
         judged ? *judged : (fast_release_ ? Verdict::keep : judge(*s->get(), *s, true));
     StateWord st = s->state.load(std::memory_order_acquire);
     if (v == Verdict::keep) {
-      if (stamp_idle_) s->idle_since.store(tick(), std::memory_order_relaxed);
+      stamp_idle(*s);
       if (leave_leased(s, st, kIdle)) {
         e.shard->returned();
         after_idle(*s);
@@ -706,22 +726,29 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   // instance has no slot history (use count and age unknown).
   [[gnu::always_inline]] Verdict judge(T& t, SlotBase& s, bool counted) noexcept {
     if (fresh_) return Verdict::fresh;
-    try {
-      if (lifecycle_.is_healthy && !lifecycle_.is_healthy(std::as_const(t))) return Verdict::broken;
-    } catch (...) {
-      return Verdict::broken;
-    }
-    if (counted) {
-      if (cfg_.max_uses != 0 && ++s.uses >= cfg_.max_uses) return Verdict::expired;
-      if (cfg_.max_lifetime.count() > 0 &&
-          tick() - s.born.load(std::memory_order_relaxed) >=
-              static_cast<std::uint64_t>(cfg_.max_lifetime.count())) {
-        return Verdict::expired;
+    return judge_reused(t, s, counted);
+  }
+
+  // judge() for a Reuse or Reset pool. The only tests of the configuration
+  // are whether the hooks are set.
+  [[gnu::always_inline]] Verdict judge_reused(T& t, SlotBase& s, bool counted) noexcept {
+    if (lifecycle_.is_healthy) {
+      try {
+        if (!lifecycle_.is_healthy(std::as_const(t))) [[unlikely]]
+          return Verdict::broken;
+      } catch (...) {
+        return Verdict::broken;
       }
     }
-    if (cfg_.recycle == Recycle::Reset && lifecycle_.reset) {
+    // Unset limits are caps never reached: both checks, one branch.
+    if (counted && ((++s.uses >= uses_cap_) |
+                    (tick() - s.born.load(std::memory_order_relaxed) >= age_cap_))) [[unlikely]] {
+      return Verdict::expired;
+    }
+    if (resets_) {
       try {
-        if (!lifecycle_.reset(t)) return Verdict::broken;
+        if (!lifecycle_.reset(t)) [[unlikely]]
+          return Verdict::broken;
       } catch (...) {
         return Verdict::broken;
       }
@@ -911,6 +938,13 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   }
 
   std::uint64_t tick() const noexcept { return tick_.load(std::memory_order_relaxed); }
+
+  // When an instance became idle, for the reaper. Stamped unconditionally on
+  // the paths that judge: a store to a line they write anyway costs less
+  // than testing whether idle_timeout is set.
+  void stamp_idle(SlotBase& s) const noexcept {
+    s.idle_since.store(tick(), std::memory_order_relaxed);
+  }
 
   // ----------------------------------------------------------------- waiting
 
@@ -1209,6 +1243,11 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   const bool fast_release_;
   const bool stamp_idle_;
   const bool history_limits_;
+  const bool resets_;  // Recycle::Reset with a reset hook
+  // max_uses and max_lifetime (ms), or kUnlimited when unset.
+  static constexpr std::uint64_t kUnlimited = ~std::uint64_t{0};
+  const std::uint64_t uses_cap_;
+  const std::uint64_t age_cap_;
   // membarrier is registered: owner windows and after_idle() need only a
   // compiler barrier (asymmetric_fence.hpp); false under TSan.
   const bool asym_;
@@ -1222,6 +1261,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   const std::uint64_t plain_hit_key_;         // hit_key_ while nobody waits
   const std::uint64_t release_key_;
   const std::uint64_t give_back_key_;
+  // release()'s inline judged path: Reuse and Reset pools with per-release work.
+  const std::uint64_t judged_release_key_;
   const PoolConfig cfg_;
   const std::shared_ptr<PoolMetrics> metrics_;
   PoolMetrics& m_;

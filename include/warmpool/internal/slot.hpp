@@ -74,7 +74,7 @@ struct alignas(64) SlotBase {
   // Stealer side: the number of stealers currently working on this slot.
   std::atomic<std::uint32_t> steal{0};
   // Completed uses; touched only by the slot's current exclusive holder.
-  std::uint32_t uses = 0;
+  std::uint64_t uses = 0;
   // Coarse ticks (ms since the pool started); read by the reaper on Idle slots.
   std::atomic<std::uint64_t> born{0};
   std::atomic<std::uint64_t> idle_since{0};
