@@ -375,6 +375,17 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     });
   }
 
+  // Fresh: the home slot holds a spare a refill thread has just built on
+  // another core. A CAS fetches its line for writing in one transfer, where
+  // the owner window's load and then store would pay two (a shared read,
+  // then an upgrade); next to that transfer the locked instruction is cheap.
+  // A CAS by the owner needs no window: stealers CAS too.
+  static bool take_refilled_home(Slot<T>& s, SlotState to) noexcept {
+    StateWord idle = thread_owner_bits + kIdle;
+    return s.state.compare_exchange_strong(idle, thread_owner_bits + to, std::memory_order_acquire,
+                                           std::memory_order_relaxed);
+  }
+
   // The owner's window on its home slot: Leased -> Idle. Only the holder and
   // (as a stealer) shutdown move a Leased slot, so the window suffices.
   static bool return_home(Slot<T>& s, std::atomic<std::uint32_t>& busy, bool asym = true) noexcept {
@@ -420,34 +431,6 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   // kRefillLinger) costs this thread a notification.
   void fresh_hit() noexcept { wake_refill(); }
 
-  // Fresh: this thread's instance was just destroyed, and its home slot is
-  // Empty until refill builds into it (on another core, a cache line the
-  // next acquire would have to fetch). Instead the thread makes a spare that
-  // is already built its home now, off the acquire path: the line comes
-  // over here, and the next acquire's owner window finds it in this core's
-  // cache (read by refill's scans at worst, so the window's store does not
-  // wait). Unowned spares only: taking another thread's home would cost the
-  // stealer's handshake. Nothing happens when no spare is ready.
-  void rehome_to_spare(ThreadEntry& e) noexcept {
-    if (!e.registered() || e.lent()) return;
-    const std::size_t n = chunk_count_.load(std::memory_order_acquire);
-    const std::size_t start = thread_ordinal % chunk_size_;
-    for (std::size_t c = 0; c < n; ++c) {
-      Slot<T>* base = chunk(c);
-      for (std::size_t k = 0; k < chunk_size_; ++k) {
-        Slot<T>& s = base[(start + k) % chunk_size_];
-        StateWord st = s.state.load(std::memory_order_relaxed);
-        if (st != make_state(0, kIdle)) continue;
-        if (s.state.compare_exchange_strong(st, make_state(e.tag, kIdle), std::memory_order_acq_rel,
-                                            std::memory_order_relaxed)) {
-          own(&s, e, e.tag);
-          move_home(e, &s);
-          return;
-        }
-      }
-    }
-  }
-
   // --------------------------------------------------------------- slow paths
 
   [[gnu::noinline]] std::expected<T, E> acquire_slow() {
@@ -457,7 +440,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     // membarrier); not while others wait, so they are served first.
     if (e.key == key_ && e.registered() && waiters() == 0) {
       auto& home = *static_cast<Slot<T>*>(e.slot);
-      if (take_home(home, e.shard->busy, kLent, asym_)) {
+      if (fresh_ ? take_refilled_home(home, kLent) : take_home(home, e.shard->busy, kLent, asym_)) {
         e.set_lent(true);
         e.shard->hit_owned();
         if (fresh_) fresh_hit();
@@ -487,7 +470,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     ThreadEntry& e = entry(local);
     if (e.key == key_ && e.registered() && waiters() == 0) {  // as in acquire_slow()
       auto* home = static_cast<Slot<T>*>(e.slot);
-      if (take_home(*home, e.shard->busy, kLeased, asym_)) {
+      if (fresh_ ? take_refilled_home(*home, kLeased)
+                 : take_home(*home, e.shard->busy, kLeased, asym_)) {
         e.shard->hit_owned();
         if (fresh_) fresh_hit();
         return home;
@@ -633,7 +617,6 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
       e.key = key_;
       e.slot->state.store(thread_owner_bits | kEmpty, std::memory_order_release);
       destroy_released(std::move(t), Verdict::fresh);
-      rehome_to_spare(e);
       return;
     }
     // Without a Lent slot the pool cannot tell this instance's history; with
@@ -724,7 +707,6 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     s->destroy();
     s->state.store(make_state(tag_of(st), kEmpty), std::memory_order_release);
     destroy_released(std::move(t), v);
-    if (v == Verdict::fresh && e.slot == s) rehome_to_spare(e);
   }
 
   // The handle holder moves its Leased slot to `to`, keeping the owner tag
