@@ -662,7 +662,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   // the caller, and this path's register saves would then tax every return.
   [[gnu::noinline]] void give_back_home(ThreadEntry& e, Slot<T>* s) noexcept {
     if (e.key == key_ && e.slot == s) {
-      const Verdict v = judge(*s->get(), *s, true);
+      const Verdict v = fast_release_ ? Verdict::keep : judge(*s->get(), *s, true);
       if (v != Verdict::keep) [[unlikely]] {
         give_back_slow(s, v);
         return;
@@ -729,8 +729,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     return judge_reused(t, s, counted);
   }
 
-  // judge() for a Reuse or Reset pool. The only tests of the configuration
-  // are whether the hooks are set.
+  // judge() for a Reuse or Reset pool: three tests of the configuration
+  // (each hook, and whether any limit is set).
   [[gnu::always_inline]] Verdict judge_reused(T& t, SlotBase& s, bool counted) noexcept {
     if (lifecycle_.is_healthy) {
       try {
@@ -740,9 +740,11 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
         return Verdict::broken;
       }
     }
-    // Unset limits are caps never reached: both checks, one branch.
-    if (counted && ((++s.uses >= uses_cap_) |
-                    (tick() - s.born.load(std::memory_order_relaxed) >= age_cap_))) [[unlikely]] {
+    // With either limit set, both checks in one branch (an unset one is a
+    // cap never reached).
+    if (counted && history_limits_ &&
+        ((++s.uses >= uses_cap_) | (tick() - s.born.load(std::memory_order_relaxed) >= age_cap_)))
+        [[unlikely]] {
       return Verdict::expired;
     }
     if (resets_) {
