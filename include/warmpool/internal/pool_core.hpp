@@ -941,9 +941,9 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
 
   std::uint64_t tick() const noexcept { return tick_.load(std::memory_order_relaxed); }
 
-  // When an instance became idle, for the reaper. Stamped unconditionally on
-  // the paths that judge: a store to a line they write anyway costs less
-  // than testing whether idle_timeout is set.
+  // When an instance became idle, for the reaper's idle_timeout. The paths
+  // that judge stamp whether or not it is set: one store to a line they write
+  // anyway, and no test of the configuration.
   void stamp_idle(SlotBase& s) const noexcept {
     s.idle_since.store(tick(), std::memory_order_relaxed);
   }
