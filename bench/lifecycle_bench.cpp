@@ -21,6 +21,9 @@
 #include <immintrin.h>
 #endif
 
+#include <pthread.h>
+#include <sched.h>
+
 namespace bench {
 namespace {
 
@@ -49,6 +52,32 @@ void spin_until(Clock::time_point deadline) {
 std::expected<Handle, BenchError> make_costly_handle() {
   BusyWork::run(kFactoryCost);
   return make_instance<Handle>();
+}
+
+// The latency runs' CPU placement. On its own the scheduler soon puts the
+// refill thread on the requester's CPU (it wakes there each request), so an
+// unpinned run mostly measures that; pinned, refill builds on the other CPU
+// and every spare crosses cores, the case a server with busy CPUs meets.
+constexpr int kRequesterCpu = 0;
+constexpr int kRefillCpu = 1;
+
+bool pin_this_thread(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0;
+}
+
+// Set on the requester thread, which also builds the warm set.
+thread_local bool is_requester = false;
+
+// The factory; a refill thread pins itself to kRefillCpu on its first build.
+std::expected<Handle, BenchError> make_costly_handle_on_refill_cpu() {
+  if (!is_requester) {
+    thread_local const bool pinned = pin_this_thread(kRefillCpu);
+    if (!pinned) return std::unexpected(BenchError{"cannot pin the refill thread"});
+  }
+  return make_costly_handle();
 }
 
 [[noreturn]] void die_create(const BenchError& error) {
@@ -99,14 +128,16 @@ void register_all_options_hits(const std::string& type) {
 
 // --- acquire latency percentiles ------------------------------------------
 
-Warm<Handle> make_latency_pool(warmpool::Recycle recycle, std::size_t refill_threads) {
+Warm<Handle> make_latency_pool(warmpool::Recycle recycle, std::size_t refill_threads,
+                               bool refill_on_other_cpu = false) {
   warmpool::PoolConfig cfg;
   cfg.max_instances = kHitPoolSize;
   cfg.warm_count = 4;
   cfg.recycle = recycle;
   cfg.refill_threads = refill_threads;
   cfg.acquire_timeout = 1000ms;
-  auto created = Warm<Handle>::create(cfg, make_costly_handle);
+  auto created = refill_on_other_cpu ? Warm<Handle>::create(cfg, make_costly_handle_on_refill_cpu)
+                                     : Warm<Handle>::create(cfg, make_costly_handle);
   if (!created) die_create(created.error());
   return std::move(*created);
 }
@@ -121,8 +152,18 @@ void report_pool_counters(benchmark::State& state, const Warm<Handle>& pool) {
 // Times acquire() alone (manual time), one request per `period` (0 = back to
 // back; a late request is not made up for); the instance is released right away.
 void acquire_latency(benchmark::State& state, warmpool::Recycle recycle,
-                     std::chrono::microseconds period) {
-  Warm<Handle> pool = make_latency_pool(recycle, 1);
+                     std::chrono::microseconds period, bool split_cpus = false) {
+  cpu_set_t was;
+  if (split_cpus) {
+    if (std::thread::hardware_concurrency() < 2 ||
+        pthread_getaffinity_np(pthread_self(), sizeof was, &was) != 0 ||
+        !pin_this_thread(kRequesterCpu)) {
+      state.SkipWithError("needs CPUs 0 and 1");
+      return;
+    }
+    is_requester = true;
+  }
+  Warm<Handle> pool = make_latency_pool(recycle, 1, split_cpus);
   LatencySamples samples(static_cast<std::size_t>(state.max_iterations));
   auto next = Clock::now();
   for (auto _ : state) {
@@ -148,6 +189,10 @@ void acquire_latency(benchmark::State& state, warmpool::Recycle recycle,
   }
   samples.report(state);
   report_pool_counters(state, pool);
+  if (split_cpus) {
+    is_requester = false;
+    pthread_setaffinity_np(pthread_self(), sizeof was, &was);
+  }
 }
 
 // --- Fresh saturation -----------------------------------------------------
@@ -293,6 +338,18 @@ void register_lifecycle() {
   benchmark::RegisterBenchmark(
       "latency/reuse/paced_200us",
       [](benchmark::State& s) { acquire_latency(s, warmpool::Recycle::Reuse, kDemandPeriod); })
+      ->Iterations(kLatencySamples)
+      ->UseManualTime();
+  benchmark::RegisterBenchmark("latency/fresh/paced_200us/refill_on_other_cpu",
+                               [](benchmark::State& s) {
+                                 acquire_latency(s, warmpool::Recycle::Fresh, kDemandPeriod, true);
+                               })
+      ->Iterations(kLatencySamples)
+      ->UseManualTime();
+  benchmark::RegisterBenchmark("latency/reuse/paced_200us/refill_on_other_cpu",
+                               [](benchmark::State& s) {
+                                 acquire_latency(s, warmpool::Recycle::Reuse, kDemandPeriod, true);
+                               })
       ->Iterations(kLatencySamples)
       ->UseManualTime();
   benchmark::RegisterBenchmark("latency/reuse/back_to_back",

@@ -115,6 +115,19 @@ class PoolMetrics {
     return n;
   }
 
+  // Fresh spares ready, as refill threads count them: placed minus handed
+  // out, from the hit counts threads publish (MetricShard::publish_hits).
+  // A hit published late reads as a spare still there until its publisher's
+  // next store; refill's next look catches up. Fresh only: no returns.
+  std::int64_t fresh_spares() const noexcept {
+    std::int64_t n = idle_adjust_.load(std::memory_order_relaxed);
+    n -= static_cast<std::int64_t>(fallback_.hits_published.load(std::memory_order_relaxed));
+    for_each_shard([&](const internal::MetricShard& s) {
+      n -= static_cast<std::int64_t>(s.hits_published.load(std::memory_order_relaxed));
+    });
+    return n;
+  }
+
   // A shard for the calling thread: a released one if any, else a new one.
   internal::MetricShard* claim_shard() {
     for (internal::MetricShard* s = shards_.load(std::memory_order_acquire); s != nullptr;
@@ -145,10 +158,10 @@ class PoolMetrics {
   }
 
   // The capacity counter itself (not a copy): only slow paths change it.
-  alignas(64) std::atomic<std::uint64_t> live_{0};
+  alignas(internal::kNoFalseSharing) std::atomic<std::uint64_t> live_{0};
   std::atomic<std::uint64_t> building_{0};
 
-  alignas(64) std::atomic<std::uint64_t> misses_{0};
+  alignas(internal::kNoFalseSharing) std::atomic<std::uint64_t> misses_{0};
   std::atomic<std::uint64_t> exhausted_{0};
   std::atomic<std::uint64_t> created_{0};
   std::atomic<std::uint64_t> destroyed_{0};

@@ -118,6 +118,35 @@ TEST(PoolLifecycle, FreshRefillKeepsSparesReadyWhileInstancesAreHeld) {
   ASSERT_TRUE(eventually([&] { return f.census.alive() == 1; }));
 }
 
+// Refill counts spares from the hits each thread publishes, not from the
+// slots: hits by several threads (each its own metric shard), held and then
+// released, must all be replaced.
+TEST(PoolLifecycle, FreshRefillReplacesSparesTakenByEveryThread) {
+  Fixture f;
+  auto pool = Pool::create(config(8, 2, Recycle::Fresh, 1), f.factory());
+  auto m = pool->metrics();
+  constexpr int kThreads = 3;
+  std::vector<Tracked> held;
+  for (int i = 0; i < kThreads; ++i) {
+    std::thread([&] {  // one at a time: `held` needs no lock
+      auto inst = pool->acquire();
+      ASSERT_TRUE(inst.has_value());
+      held.push_back(std::move(*inst));
+      // Let refill catch up before the next thread takes a spare, so each
+      // acquire is a hit on a spare refill built.
+      ASSERT_TRUE(eventually([&] { return m->idle() == 2; }));
+    })
+        .join();
+  }
+  EXPECT_EQ(m->hits(), static_cast<std::uint64_t>(kThreads));
+  EXPECT_EQ(m->misses(), 0u);
+  ASSERT_EQ(held.size(), static_cast<std::size_t>(kThreads));
+  EXPECT_EQ(m->live(), 2u + kThreads) << "each held instance replaced by one spare";
+  for (auto& inst : held) pool->release(std::move(inst));
+  ASSERT_TRUE(eventually([&] { return m->idle() == 2 && m->live() == 2; }));
+  EXPECT_TRUE(eventually([&] { return f.census.alive() == 2; }));
+}
+
 // The refill thread lingers after a build and parks once idle for a while;
 // a Fresh hit must get its spare rebuilt either way (found by the lingering
 // thread itself, or by notifying the parked one).

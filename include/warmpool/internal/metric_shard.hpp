@@ -11,9 +11,11 @@
 #include <atomic>
 #include <cstdint>
 
+#include "warmpool/internal/false_sharing.hpp"
+
 namespace warmpool::internal {
 
-struct alignas(64) MetricShard {
+struct alignas(kNoFalseSharing) MetricShard {
   std::atomic<std::uint64_t> hits{0};
   std::atomic<std::uint64_t> returns{0};
   // The owner thread's busy flag for owner windows (slot.hpp): on this line
@@ -26,12 +28,30 @@ struct alignas(64) MetricShard {
   // thread-local destructors) and therefore uses read-modify-write. Only slow
   // paths can reach it; the hit path calls the plain `*_owned` versions.
   bool shared = false;
+  // Read by whoever sums the shards, so not on the owner's line above.
+  alignas(kNoFalseSharing) std::atomic<std::uint64_t> hits_published{0};
   MetricShard* next = nullptr;  // registry list; immutable once published
 
   // An idle instance handed out, by the shard's owner thread.
   [[gnu::always_inline]] void hit_owned() noexcept { bump(hits); }
   // An in-use instance back in the idle set, by the shard's owner thread.
   [[gnu::always_inline]] void returned_owned() noexcept { bump(returns); }
+
+  // Fresh: `hits` copied to a line of its own for refill threads, which
+  // count spares from it (PoolMetrics::fresh_spares). They never read the
+  // line above, so the owner's next hit finds it in its cache; the owner only
+  // stores here, and a store does not wait for the line.
+  void publish_hits() noexcept {
+    if (!shared) {
+      hits_published.store(hits.load(std::memory_order_relaxed), std::memory_order_relaxed);
+      return;
+    }
+    const std::uint64_t now = hits.load(std::memory_order_relaxed);
+    std::uint64_t seen = hits_published.load(std::memory_order_relaxed);
+    while (seen < now &&
+           !hits_published.compare_exchange_weak(seen, now, std::memory_order_relaxed)) {
+    }
+  }
 
   void hit() noexcept { add(hits); }
   void returned() noexcept { add(returns); }

@@ -375,17 +375,6 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     });
   }
 
-  // Fresh: the home slot holds a spare a refill thread has just built on
-  // another core. A CAS fetches its line for writing in one transfer, where
-  // the owner window's load and then store would pay two (a shared read,
-  // then an upgrade); next to that transfer the locked instruction is cheap.
-  // A CAS by the owner needs no window: stealers CAS too.
-  static bool take_refilled_home(Slot<T>& s, SlotState to) noexcept {
-    StateWord idle = thread_owner_bits + kIdle;
-    return s.state.compare_exchange_strong(idle, thread_owner_bits + to, std::memory_order_acquire,
-                                           std::memory_order_relaxed);
-  }
-
   // The owner's window on its home slot: Leased -> Idle. Only the holder and
   // (as a stealer) shutdown move a Leased slot, so the window suffices.
   static bool return_home(Slot<T>& s, std::atomic<std::uint32_t>& busy, bool asym = true) noexcept {
@@ -426,10 +415,46 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   }
 
   // A Fresh spare was handed out: refill builds a replacement now, so spares
-  // stay at warm_count while instances are held. A lingering refill thread
-  // notices by itself; only a parked one (the pool was idle for
+  // stay at warm_count while instances are held. The hit is published for
+  // refill's count (PoolMetrics::fresh_spares); a lingering refill thread
+  // notices by itself, and only a parked one (the pool was idle for
   // kRefillLinger) costs this thread a notification.
-  void fresh_hit() noexcept { wake_refill(); }
+  void fresh_hit(ThreadEntry& e) noexcept {
+    e.shard->publish_hits();
+    wake_refill();
+  }
+
+  // Fresh: this thread's instance is gone and its home slot `freed` is Empty.
+  // Refill's replacement would land there, built on another core: a line the
+  // next acquire fetches across cores, the largest cost of a Fresh hit when
+  // refill runs on another CPU. So the thread makes a spare built earlier its
+  // home now, off the acquire path: the line comes over during this release,
+  // and refill, which builds into `freed` (refill_hint_) and counts spares
+  // without reading slots, does not touch it again. Unowned spares only:
+  // another thread's home would cost the stealer's handshake. Nothing moves
+  // when no spare is ready.
+  void rehome_after_fresh_release(ThreadEntry& e, Slot<T>* freed) noexcept {
+    if (e.registered() && !e.lent() && e.slot == freed) {
+      const std::size_t n = chunk_count_.load(std::memory_order_acquire);
+      bool moved = false;
+      for (std::size_t c = 0; c < n && !moved; ++c) {
+        Slot<T>* base = chunk(c);
+        for (std::size_t i = 0; i < chunk_size_ && !moved; ++i) {
+          Slot<T>& s = base[i];
+          StateWord st = make_state(0, kIdle);
+          if (s.state.load(std::memory_order_relaxed) != st) continue;
+          if (s.state.compare_exchange_strong(st, make_state(e.tag, kIdle),
+                                              std::memory_order_acq_rel,
+                                              std::memory_order_relaxed)) {
+            own(&s, e, e.tag);
+            move_home(e, &s);
+            moved = true;
+          }
+        }
+      }
+    }
+    refill_hint_.store(freed, std::memory_order_release);
+  }
 
   // --------------------------------------------------------------- slow paths
 
@@ -440,10 +465,10 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     // membarrier); not while others wait, so they are served first.
     if (e.key == key_ && e.registered() && waiters() == 0) {
       auto& home = *static_cast<Slot<T>*>(e.slot);
-      if (fresh_ ? take_refilled_home(home, kLent) : take_home(home, e.shard->busy, kLent, asym_)) {
+      if (take_home(home, e.shard->busy, kLent, asym_)) {
         e.set_lent(true);
         e.shard->hit_owned();
-        if (fresh_) fresh_hit();
+        if (fresh_) fresh_hit(e);
         return take_lent(home);
       }
     }
@@ -451,7 +476,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     if (may_barge) {
       if (Slot<T>* s = claim_idle(kLent, e)) {
         e.shard->hit();
-        if (fresh_) fresh_hit();
+        if (fresh_) fresh_hit(e);
         adopt_lent(e, *s);
         return take_lent(*s);
       }
@@ -470,10 +495,9 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     ThreadEntry& e = entry(local);
     if (e.key == key_ && e.registered() && waiters() == 0) {  // as in acquire_slow()
       auto* home = static_cast<Slot<T>*>(e.slot);
-      if (fresh_ ? take_refilled_home(*home, kLeased)
-                 : take_home(*home, e.shard->busy, kLeased, asym_)) {
+      if (take_home(*home, e.shard->busy, kLeased, asym_)) {
         e.shard->hit_owned();
-        if (fresh_) fresh_hit();
+        if (fresh_) fresh_hit(e);
         return home;
       }
     }
@@ -481,7 +505,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     if (may_barge) {
       if (Slot<T>* s = claim_idle(kLeased, e)) {
         e.shard->hit();
-        if (fresh_) fresh_hit();
+        if (fresh_) fresh_hit(e);
         adopt_leased(e, s);
         return s;
       }
@@ -615,7 +639,9 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     ThreadEntry& e = entry(local);
     if (e.key == (key_ | 1)) {  // Fresh (the other policies judge inline): from the Lent slot
       e.key = key_;
-      e.slot->state.store(thread_owner_bits | kEmpty, std::memory_order_release);
+      auto* freed = static_cast<Slot<T>*>(e.slot);
+      freed->state.store(thread_owner_bits | kEmpty, std::memory_order_release);
+      rehome_after_fresh_release(e, freed);
       destroy_released(std::move(t), Verdict::fresh);
       return;
     }
@@ -706,6 +732,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     T t = std::move(*s->get());
     s->destroy();
     s->state.store(make_state(tag_of(st), kEmpty), std::memory_order_release);
+    if (v == Verdict::fresh) rehome_after_fresh_release(e, s);
     destroy_released(std::move(t), v);
   }
 
@@ -916,7 +943,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   }
 
   void place_idle(T&& t) {
-    Slot<T>* s = claim_empty(true);
+    Slot<T>* s = claim_hinted();
+    if (s == nullptr) s = claim_empty(true);
     if (s == nullptr) {
       destroy_instance(t);
       m_.live_.fetch_sub(1, std::memory_order_seq_cst);
@@ -930,6 +958,21 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     const StateWord st = s->state.load(std::memory_order_relaxed);  // Busy: ours
     s->state.store(make_state(tag_of(st), kIdle), std::memory_order_seq_cst);
     notify_waiters_if_any();
+  }
+
+  // The slot a Fresh release last emptied, if still Empty: refill builds
+  // there without scanning, since a scan reads other threads' home slots
+  // (rehome_after_fresh_release).
+  Slot<T>* claim_hinted() noexcept {
+    if (!fresh_) return nullptr;
+    Slot<T>* s = refill_hint_.exchange(nullptr, std::memory_order_acquire);
+    if (s == nullptr) return nullptr;
+    StateWord st = s->state.load(std::memory_order_relaxed);
+    if (state_of(st) != kEmpty) return nullptr;
+    return s->state.compare_exchange_strong(st, make_state(tag_of(st), kBusy),
+                                            std::memory_order_acquire)
+               ? s
+               : nullptr;
   }
 
   std::size_t count_idle_slots() noexcept {
@@ -1024,7 +1067,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
           lk.unlock();
           m_.acquire_wait_.record(Clock::now() - t0);
           e.shard->hit();
-          if (fresh_) fresh_hit();
+          if (fresh_) fresh_hit(e);
           return s;
         }
         if (try_reserve()) {
@@ -1106,7 +1149,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   bool refill_wanted() noexcept {
     const std::uint64_t live = m_.live_.load(std::memory_order_seq_cst);
     if (live >= cfg_.max_instances) return false;
-    if (fresh_) return count_idle_slots() < cfg_.warm_count;
+    if (fresh_) return m_.fresh_spares() < static_cast<std::int64_t>(cfg_.warm_count);
     if (debt_.load(std::memory_order_seq_cst) <= 0) return false;
     if (live >= cfg_.warm_count) {
       debt_.store(0, std::memory_order_seq_cst);  // enough instances remain: nothing to replace
@@ -1118,7 +1161,10 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   // Whether the refill threads should start a build now (under bg_mu_).
   bool refill_needed() noexcept {
     if (m_.live_.load(std::memory_order_seq_cst) >= cfg_.max_instances) return false;
-    if (fresh_) return count_idle_slots() + refill_building_ < cfg_.warm_count;
+    if (fresh_) {
+      return m_.fresh_spares() + static_cast<std::int64_t>(refill_building_) <
+             static_cast<std::int64_t>(cfg_.warm_count);
+    }
     if (debt_.load(std::memory_order_seq_cst) <= 0) return false;
     if (m_.live_.load(std::memory_order_seq_cst) >= cfg_.warm_count) {
       debt_.store(0, std::memory_order_relaxed);  // enough instances remain: nothing to replace
@@ -1281,16 +1327,16 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   // waiter arrives or leaves, so the hit paths read a line that stays clean.
   static constexpr std::uint64_t kGateSymmetric = 1;
   static constexpr std::uint64_t kGateWaiter = 2;  // added per waiting acquirer
-  alignas(64) std::atomic<std::uint64_t> gate_;
+  alignas(kNoFalseSharing) std::atomic<std::uint64_t> gate_;
   // What acquire() and lease() compare entries with: plain_hit_key_, or
   // kNever while acquirers wait (so hits do not overtake the FIFO queue).
   // Changed under wait_mu_; read relaxed, like the old waiters check, as a
   // fairness hint (a wake-up is never lost: see after_idle()).
   std::atomic<std::uint64_t> hit_key_;
   // Written by the reaper once per period; read when stamping on release.
-  alignas(64) std::atomic<std::uint64_t> tick_{0};
+  alignas(kNoFalseSharing) std::atomic<std::uint64_t> tick_{0};
 
-  alignas(64) std::mutex wait_mu_;
+  alignas(kNoFalseSharing) std::mutex wait_mu_;
   Waiter* head_ = nullptr;
   Waiter* tail_ = nullptr;
 
@@ -1306,16 +1352,18 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   std::size_t refill_building_ = 0;
   // Refill threads parked (not lingering). Read by every wake_refill(), so
   // alone on its line: bg_mu_ is taken by lingering refill threads each poll.
-  alignas(64) std::atomic<std::uint32_t> refill_parked_{0};
+  alignas(kNoFalseSharing) std::atomic<std::uint32_t> refill_parked_{0};
   // Refill threads lingering, and a release's request that one start now
   // (nudge_lingering_refill). Written only by refill threads and Fresh
   // releases, so off the Fresh hit's lines.
-  alignas(64) std::atomic<std::uint32_t> refill_lingering_{0};
+  alignas(kNoFalseSharing) std::atomic<std::uint32_t> refill_lingering_{0};
   std::atomic<bool> refill_nudged_{false};
   static constexpr std::chrono::microseconds kRefillLinger{2000};
   static constexpr std::chrono::microseconds kRefillPoll{100};
   // Instances the pool destroyed that refill may need to replace (Reuse/Reset).
-  alignas(64) std::atomic<std::int64_t> debt_{0};
+  alignas(kNoFalseSharing) std::atomic<std::int64_t> debt_{0};
+  // Fresh: the slot the last release emptied, where refill builds next.
+  alignas(kNoFalseSharing) std::atomic<Slot<T>*> refill_hint_{nullptr};
   std::vector<std::thread> threads_;
 
   std::atomic<std::uint64_t> orphans_{0};

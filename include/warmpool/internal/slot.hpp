@@ -1,7 +1,7 @@
 // warmpool/internal/slot.hpp — implementation detail of InstancePool: one
-// cache-line-aligned cell of the pool's slot array, its state machine, and the
-// owner-biased handshake that lets a slot's owner thread change it without a
-// locked instruction.
+// cell of the pool's slot array (256 bytes from its neighbours), its state
+// machine, and the owner-biased handshake that lets a slot's owner thread
+// change it without a locked instruction.
 //
 // The state word packs a state and an owner tag (tag << 8 | state; tag 0 =
 // unowned, otherwise a thread's unique, never-reused number):
@@ -52,6 +52,8 @@
 #include <thread>
 #include <utility>
 
+#include "warmpool/internal/false_sharing.hpp"
+
 namespace warmpool::internal {
 
 using StateWord = std::uint64_t;
@@ -67,7 +69,9 @@ inline constexpr std::uint64_t tag_of(StateWord w) noexcept {
   return w >> 8;
 }
 
-struct alignas(64) SlotBase {
+// A slot is written by whoever moves it, often not its owner: kept apart from
+// its neighbours (false_sharing.hpp).
+struct alignas(kSlotSpacing) SlotBase {
   std::atomic<StateWord> state{kEmpty};
   // The owner thread's busy flag (1 while it is inside a window).
   std::atomic<std::atomic<std::uint32_t>*> owner_busy{nullptr};
