@@ -39,7 +39,8 @@
 namespace warmpool {
 
 // Design (HikariCP's ConcurrentBag, adapted to instances that move out of the
-// pool): the pool is an array of cache-line-sized slots, each with an atomic
+// pool): the pool is an array of slots spaced 256 bytes apart (prefetchers
+// work on more than one line; internal/false_sharing.hpp), each with an atomic
 // word holding a state (empty, idle, lent, leased, busy, orphaned) and an
 // owner tag. A thread remembers, in a constant-initialised thread-local table,
 // its "home" slot (the one it used last, tagged with its number) and a metric
@@ -72,10 +73,12 @@ namespace warmpool {
 // spinning) before it parks, and only a parked thread is notified. So an idle
 // pool costs no CPU, and under steady demand (a Fresh hit per request) the
 // acquiring thread never pays the futex wake-up. Under Fresh, the release that
-// destroys an instance also nudges a lingering refill thread, so the
-// replacement starts at once, not at the next poll, and is ready in the
-// releaser's home slot before its next request (a late one sends that acquire
-// scanning other slots, a cross-core cache miss each).
+// destroys an instance makes a spare built earlier its home (the spare's line
+// crosses cores during the release, not the next acquire), leaves the slot it
+// emptied to refill, and nudges a lingering refill thread so the replacement
+// starts at once. Refill counts spares from hit counts each thread publishes
+// on a line of its own, never by reading slots: a refill thread on another
+// CPU touches no line the next Fresh hit reads.
 //
 // Trade-offs: a steal from an owned slot costs a system call (microseconds)
 // instead of a CAS, which pays off as long as threads mostly reuse their own
