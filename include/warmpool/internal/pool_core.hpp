@@ -435,25 +435,30 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   // when no spare is ready.
   void rehome_after_fresh_release(ThreadEntry& e, Slot<T>* freed) noexcept {
     if (e.registered() && !e.lent() && e.slot == freed) {
-      const std::size_t n = chunk_count_.load(std::memory_order_acquire);
-      bool moved = false;
-      for (std::size_t c = 0; c < n && !moved; ++c) {
-        Slot<T>* base = chunk(c);
-        for (std::size_t i = 0; i < chunk_size_ && !moved; ++i) {
-          Slot<T>& s = base[i];
-          StateWord st = make_state(0, kIdle);
-          if (s.state.load(std::memory_order_relaxed) != st) continue;
-          if (s.state.compare_exchange_strong(st, make_state(e.tag, kIdle),
-                                              std::memory_order_acq_rel,
-                                              std::memory_order_relaxed)) {
-            own(&s, e, e.tag);
-            move_home(e, &s);
-            moved = true;
-          }
-        }
+      if (Slot<T>* spare = tag_unowned_spare(e.tag)) {
+        own(spare, e, e.tag);
+        move_home(e, spare);
       }
     }
     refill_hint_.store(freed, std::memory_order_release);
+  }
+
+  // An unowned Idle slot, now carrying `tag` (still Idle); nullptr if none.
+  // Unowned: a plain CAS, no stealer's handshake.
+  Slot<T>* tag_unowned_spare(std::uint64_t tag) noexcept {
+    const std::size_t n = chunk_count_.load(std::memory_order_acquire);
+    for (std::size_t c = 0; c < n; ++c) {
+      Slot<T>* base = chunk(c);
+      for (std::size_t i = 0; i < chunk_size_; ++i) {
+        StateWord st = make_state(0, kIdle);
+        if (base[i].state.load(std::memory_order_relaxed) != st) continue;
+        if (base[i].state.compare_exchange_strong(
+                st, make_state(tag, kIdle), std::memory_order_acq_rel, std::memory_order_relaxed)) {
+          return &base[i];
+        }
+      }
+    }
+    return nullptr;
   }
 
   // --------------------------------------------------------------- slow paths
