@@ -115,7 +115,7 @@ class PoolMetrics {
     return n;
   }
 
-  // Fresh spares ready, as refill threads count them: placed minus handed
+  // Fresh spares ready, as refill and the reaper count them: placed minus handed
   // out, from the hit counts threads publish (MetricShard::publish_hits).
   // A hit published late reads as a spare still there until its publisher's
   // next store; refill's next look catches up. Fresh only: no returns.

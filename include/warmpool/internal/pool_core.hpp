@@ -980,13 +980,6 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
                : nullptr;
   }
 
-  std::size_t count_idle_slots() noexcept {
-    std::size_t n = 0;
-    for_each_slot(
-        [&](Slot<T>& s) { n += state_of(s.state.load(std::memory_order_seq_cst)) == kIdle; });
-    return n;
-  }
-
   std::uint64_t tick() const noexcept { return tick_.load(std::memory_order_relaxed); }
 
   // When an instance became idle, for the reaper's idle_timeout. The paths
@@ -1272,7 +1265,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
       const bool too_old = life_ms != 0 && now - s.born.load(std::memory_order_relaxed) >= life_ms;
       const bool too_idle = idle_ms != 0 &&
                             now - s.idle_since.load(std::memory_order_relaxed) >= idle_ms &&
-                            (fresh_ ? count_idle_slots() > cfg_.warm_count
+                            (fresh_ ? m_.fresh_spares() > static_cast<std::int64_t>(cfg_.warm_count)
                                     : m_.live_.load(std::memory_order_seq_cst) > cfg_.warm_count);
       if (!too_old && !too_idle) return;
       if (!cas_slot(s, st, make_state(tag_of(st), kBusy), 0)) return;
