@@ -101,12 +101,18 @@ warmpool::PoolConfig all_options_config() {
   return cfg;
 }
 
-template <class T>
+// `Hooks` false leaves the Lifecycle empty: the same options without the two
+// calls through std::function per release, to tell the options' cost from
+// the hooks' (a decomposition, not a target: Reset without a reset hook keeps
+// the instance as it is).
+template <class T, bool Hooks = true>
 void setup_all_options(const benchmark::State&) {
   warmpool::Lifecycle<T> lifecycle;
-  lifecycle.reset = [](T&) { return true; };
-  lifecycle.is_healthy = [](const T&) { return true; };
-  lifecycle.on_destroy = [](T&) {};
+  if (Hooks) {
+    lifecycle.reset = [](T&) { return true; };
+    lifecycle.is_healthy = [](const T&) { return true; };
+    lifecycle.on_destroy = [](T&) {};
+  }
   auto created = Warm<T>::create(all_options_config(), make_instance<T>, lifecycle);
   if (!created) die_create(created.error());
   shared_pool<Warm<T>> = std::make_unique<Warm<T>>(std::move(*created));
@@ -124,6 +130,21 @@ void register_all_options_hits(const std::string& type) {
       ->Setup(setup_all_options<T>)
       ->Teardown(teardown_shared<Warm<T>>)
       ->Apply(thread_counts);
+}
+
+void register_all_options_no_hooks_hits() {
+  benchmark::RegisterBenchmark("hit/warmpool_all_options_no_hooks/acquire_release/handle",
+                               hit_acquire_release<Warm<Handle>>)
+      ->Setup(setup_all_options<Handle, false>)
+      ->Teardown(teardown_shared<Warm<Handle>>)
+      ->Threads(1)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("hit/warmpool_all_options_no_hooks/checkout/handle",
+                               hit_checkout<Warm<Handle>>)
+      ->Setup(setup_all_options<Handle, false>)
+      ->Teardown(teardown_shared<Warm<Handle>>)
+      ->Threads(1)
+      ->UseRealTime();
 }
 
 // --- acquire latency percentiles ------------------------------------------
@@ -329,6 +350,7 @@ void handoff_condvar(benchmark::State& state) {
 void register_lifecycle() {
   register_all_options_hits<Handle>("handle");
   register_all_options_hits<Blob64>("blob64");
+  register_all_options_no_hooks_hits();
 
   benchmark::RegisterBenchmark(
       "latency/fresh/paced_200us",

@@ -76,6 +76,25 @@ def hit_tables(runs, cv):
         print(f"- {typ}, {threads} thread(s), {pool} {op}: {ratio:.2f}x (target {target:.0f}x): {status}")
 
 
+def hooks_decomposition(runs):
+    """Every option on, with and without the two std::function hooks: what
+    the options cost a hit and what the calls to the user's hooks cost."""
+    seed = runs.get(hit_key("seed", "acquire_release", "handle", 1))
+    if seed is None:
+        return
+    print("\nEvery lifecycle option on, 1 thread, T = handle: with the hooks (the target rows) "
+          "and without them (not a target)\n")
+    print("| path | with hooks ns | ratio | without hooks ns | ratio | hooks cost ns |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for op in ("acquire_release", "checkout"):
+        with_hooks = runs.get(hit_key("warmpool_all_options", op, "handle", 1))
+        without = runs.get(hit_key("warmpool_all_options_no_hooks", op, "handle", 1))
+        if not (with_hooks and without):
+            continue
+        w, wo, s = with_hooks["real_time"], without["real_time"], seed["real_time"]
+        print(f"| {op} | {w:.2f} | {s / w:.2f}x | {wo:.2f} | {s / wo:.2f}x | {w - wo:.2f} |")
+
+
 def simple_table(runs, prefix, title, fields):
     rows = [(name, run) for name, run in runs.items() if name.startswith(prefix)]
     if not rows:
@@ -103,6 +122,7 @@ def main():
           f"{', '.join(f'{x:.2f}' for x in context['load_avg'])}, "
           f"clock pair {float(context.get('clock_pair_ns', 'nan')):.1f} ns")
     hit_tables(runs, cv)
+    hooks_decomposition(runs)
     rate = lambda r: f"{mops(r):.2f}"
     hit_ratio = lambda r: f"{r['hit_ratio']:.3f}"
     simple_table(runs, "cold", "Cold path (every acquire a miss; instance destroyed through the pool)",

@@ -207,6 +207,62 @@ TEST(PoolLifecycle, MaxUsesDestroysOnTheReleaseEndingTheNthUse) {
   EXPECT_EQ(g.census.built.load(), 2);
 }
 
+// A release runs exactly the checks its pool is configured with, in order
+// (health, limits, reset), for each of the eight combinations and on both
+// return paths: a handle's return takes a path specialised per combination,
+// release() one that tests the configuration.
+TEST(PoolLifecycle, EveryCombinationOfChecksRunsExactlyItsOwnOnRelease) {
+  for (int plan = 0; plan < 8; ++plan) {
+    const bool health = (plan & 4) != 0, limits = (plan & 2) != 0, reset = (plan & 1) != 0;
+    for (const bool handles : {false, true}) {
+      SCOPED_TRACE(testing::Message() << "health " << health << ", limits " << limits << ", reset "
+                                      << reset << ", handles " << handles);
+      Fixture f;
+      std::atomic<int> health_calls{0}, reset_calls{0};
+      Lifecycle<Tracked> lc;
+      if (health) {
+        lc.is_healthy = [&](const Tracked&) {
+          ++health_calls;
+          return true;
+        };
+      }
+      if (reset) {
+        lc.reset = [&](Tracked& t) {
+          ++reset_calls;
+          t.state().counter = 0;
+          return true;
+        };
+      }
+      PoolConfig c = config(1, 1, Recycle::Reset);
+      if (limits) c.max_uses = 3;
+      auto pool = Pool::create(c, f.factory(), lc);
+      ASSERT_TRUE(pool.has_value());
+      for (int i = 0; i < 3; ++i) {
+        if (handles) {
+          auto h = pool->checkout();
+          ASSERT_TRUE(h.has_value());
+          (*h)->state().counter = 7;
+        } else {
+          auto a = pool->acquire();
+          ASSERT_TRUE(a.has_value());
+          a->state().counter = 7;
+          pool->release(std::move(*a));
+        }
+      }
+      // The third return ends the third use: with max_uses it destroys the
+      // instance before any reset.
+      EXPECT_EQ(health_calls.load(), health ? 3 : 0);
+      EXPECT_EQ(reset_calls.load(), reset ? (limits ? 2 : 3) : 0);
+      EXPECT_EQ(pool->metrics()->destroyed(), limits ? 1u : 0u);
+      if (!limits) {
+        auto h = pool->checkout();
+        ASSERT_TRUE(h.has_value());
+        EXPECT_EQ((*h)->state().counter, reset ? 0u : 7u);
+      }
+    }
+  }
+}
+
 TEST(PoolLifecycle, MaxLifetimeDestroysOldInstancesInsteadOfReusing) {
   Fixture f;
   PoolConfig c = config(1, 1, Recycle::Reuse, 1);

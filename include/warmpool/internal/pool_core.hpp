@@ -52,13 +52,13 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
         history_limits_(cfg.max_uses != 0 || cfg.max_lifetime.count() > 0),
         resets_(cfg.recycle == Recycle::Reset && lifecycle.reset),
         uses_cap_(cfg.max_uses != 0 ? cfg.max_uses : kUnlimited),
-        age_cap_(cfg.max_lifetime.count() > 0 ? static_cast<std::uint64_t>(cfg.max_lifetime.count())
-                                              : kUnlimited),
         asym_(enable_asymmetric_fence()),
         plain_hit_key_(fresh_ || !asym_ ? kNever : key_),
         release_key_(!fast_release_ || stamp_idle_ ? kNever : key_ | 1),
         give_back_key_(!fast_release_ || stamp_idle_ || !asym_ ? kNever : key_),
         judged_release_key_(release_key_ == kNever && !fresh_ ? key_ | 1 : kNever),
+        give_back_home_(give_back_home_for(fresh_, static_cast<bool>(lifecycle.is_healthy),
+                                           history_limits_, resets_)),
         cfg_(normalise(cfg)),
         metrics_(std::make_shared<PoolMetrics>()),
         m_(*metrics_),
@@ -239,7 +239,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
       give_back_slow(s, Verdict::keep);
       return;
     }
-    give_back_home(e, s);
+    give_back_home_(*this, e, s);
   }
 
   // PooledInstance::take(): the instance and its capacity leave the pool.
@@ -279,6 +279,22 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
 
  private:
   enum class Verdict { keep, fresh, broken, expired };
+  // What a Reuse or Reset pool checks on release: a health hook, use and age
+  // limits, a reset hook. PoolPlan asks the pool at each test; FixedPlan
+  // answers with constants, for paths specialised per configuration.
+  struct PoolPlan {
+    const PoolCore& pool;
+    bool health() const noexcept { return static_cast<bool>(pool.lifecycle_.is_healthy); }
+    bool limits() const noexcept { return pool.history_limits_; }
+    bool reset() const noexcept { return pool.resets_; }
+  };
+  template <bool kHealth, bool kLimits, bool kReset>
+  struct FixedPlan {
+    static constexpr bool health() noexcept { return kHealth; }
+    static constexpr bool limits() noexcept { return kLimits; }
+    static constexpr bool reset() noexcept { return kReset; }
+  };
+
   struct Waiter {
     std::condition_variable cv;
     bool signaled = false;
@@ -691,9 +707,39 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   // the same owner-window return, after judging the instance. Out of line,
   // unlike release_judged(): a handle's destructor is often not inlined into
   // the caller, and this path's register saves would then tax every return.
-  [[gnu::noinline]] void give_back_home(ThreadEntry& e, Slot<T>* s) noexcept {
+  // One copy per judge plan, chosen at construction (give_back_home_), so it
+  // tests no configuration: as one path serving every plan, its tests and
+  // the jumps between them cost more than the work (8.3 -> 7.3 ns per
+  // checkout with every option on, docs/PERFORMANCE.md).
+  using GiveBackHome = void (*)(PoolCore&, ThreadEntry&, Slot<T>*) noexcept;
+
+  template <bool kHealth, bool kLimits, bool kReset>
+  [[gnu::noinline]] static void give_back_judged(PoolCore& pool, ThreadEntry& e,
+                                                 Slot<T>* s) noexcept {
+    pool.give_back_home(e, s, FixedPlan<kHealth, kLimits, kReset>{});
+  }
+
+  // Fresh: never kept, so give_back_slow() does all of it.
+  [[gnu::noinline]] static void give_back_fresh(PoolCore& pool, ThreadEntry&, Slot<T>* s) noexcept {
+    pool.give_back_slow(s, std::nullopt);
+  }
+
+  static GiveBackHome give_back_home_for(bool fresh, bool health, bool limits,
+                                         bool reset) noexcept {
+    if (fresh) return &give_back_fresh;
+    constexpr GiveBackHome kByPlan[] = {
+        &give_back_judged<false, false, false>, &give_back_judged<false, false, true>,
+        &give_back_judged<false, true, false>,  &give_back_judged<false, true, true>,
+        &give_back_judged<true, false, false>,  &give_back_judged<true, false, true>,
+        &give_back_judged<true, true, false>,   &give_back_judged<true, true, true>};
+    return kByPlan[std::size_t{health} << 2 | std::size_t{limits} << 1 | std::size_t{reset}];
+  }
+
+  template <class Plan>
+  [[gnu::always_inline]] void give_back_home(ThreadEntry& e, Slot<T>* s,
+                                             const Plan& plan) noexcept {
     if (e.key == key_ && e.slot == s) {
-      const Verdict v = fast_release_ ? Verdict::keep : judge(*s->get(), *s, true);
+      const Verdict v = judge_by(plan, *s->get(), *s, true);
       if (v != Verdict::keep) [[unlikely]] {
         give_back_slow(s, v);
         return;
@@ -761,10 +807,14 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     return judge_reused(t, s, counted);
   }
 
-  // judge() for a Reuse or Reset pool: three tests of the configuration
-  // (each hook, and whether any limit is set).
   [[gnu::always_inline]] Verdict judge_reused(T& t, SlotBase& s, bool counted) noexcept {
-    if (lifecycle_.is_healthy) {
+    return judge_by(PoolPlan{*this}, t, s, counted);
+  }
+
+  template <class Plan>
+  [[gnu::always_inline]] Verdict judge_by(const Plan& plan, T& t, SlotBase& s,
+                                          bool counted) noexcept {
+    if (plan.health()) {
       try {
         if (!lifecycle_.is_healthy(std::as_const(t))) [[unlikely]]
           return Verdict::broken;
@@ -772,14 +822,12 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
         return Verdict::broken;
       }
     }
-    // With either limit set, both checks in one branch (an unset one is a
-    // cap never reached).
-    if (counted && history_limits_ &&
-        ((++s.uses >= uses_cap_) | (tick() - s.born.load(std::memory_order_relaxed) >= age_cap_)))
-        [[unlikely]] {
+    // With either limit set, both checks in one branch (an unset max_uses is
+    // a cap never reached; the reaper marks lifetimes, see reap()).
+    if (counted && plan.limits() && ((++s.uses >= uses_cap_) | s.past_lifetime())) [[unlikely]] {
       return Verdict::expired;
     }
-    if (resets_) {
+    if (plan.reset()) {
       try {
         if (!lifecycle_.reset(t)) [[unlikely]]
           return Verdict::broken;
@@ -1261,8 +1309,19 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     const auto life_ms = static_cast<std::uint64_t>(cfg_.max_lifetime.count());
     for_each_slot([&](Slot<T>& s) {
       StateWord st = s.state.load(std::memory_order_acquire);
+      std::uint64_t born = s.born.load(std::memory_order_relaxed);
+      const bool too_old = life_ms != 0 && now - (born & ~SlotBase::kPastLifetime) >= life_ms;
+      if (state_of(st) == kLent || state_of(st) == kLeased) {
+        // Its release retires it. A CAS, so an instance built in the slot
+        // since `born` was read keeps its own (unless born in the same tick,
+        // and so just as old).
+        if (too_old && (born & SlotBase::kPastLifetime) == 0) {
+          s.born.compare_exchange_strong(born, born | SlotBase::kPastLifetime,
+                                         std::memory_order_relaxed);
+        }
+        return;
+      }
       if (state_of(st) != kIdle) return;
-      const bool too_old = life_ms != 0 && now - s.born.load(std::memory_order_relaxed) >= life_ms;
       const bool too_idle = idle_ms != 0 &&
                             now - s.idle_since.load(std::memory_order_relaxed) >= idle_ms &&
                             (fresh_ ? m_.fresh_spares() > static_cast<std::int64_t>(cfg_.warm_count)
@@ -1290,10 +1349,9 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   const bool stamp_idle_;
   const bool history_limits_;
   const bool resets_;  // Recycle::Reset with a reset hook
-  // max_uses and max_lifetime (ms), or kUnlimited when unset.
+  // max_uses, or kUnlimited when unset.
   static constexpr std::uint64_t kUnlimited = ~std::uint64_t{0};
   const std::uint64_t uses_cap_;
-  const std::uint64_t age_cap_;
   // membarrier is registered: owner windows and after_idle() need only a
   // compiler barrier (asymmetric_fence.hpp); false under TSan.
   const bool asym_;
@@ -1309,6 +1367,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   const std::uint64_t give_back_key_;
   // release()'s inline judged path: Reuse and Reset pools with per-release work.
   const std::uint64_t judged_release_key_;
+  // give_back()'s path when give_back_key_ does not match.
+  const GiveBackHome give_back_home_;
   const PoolConfig cfg_;
   const std::shared_ptr<PoolMetrics> metrics_;
   PoolMetrics& m_;

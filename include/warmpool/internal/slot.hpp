@@ -80,8 +80,16 @@ struct alignas(kSlotSpacing) SlotBase {
   // Completed uses; touched only by the slot's current exclusive holder.
   std::uint64_t uses = 0;
   // Coarse ticks (ms since the pool started); read by the reaper on Idle slots.
+  // The reaper also sets kPastLifetime in `born` of an instance in use that
+  // outlived max_lifetime, so its release needs no clock: one load of a line
+  // it writes anyway.
   std::atomic<std::uint64_t> born{0};
   std::atomic<std::uint64_t> idle_since{0};
+  static constexpr std::uint64_t kPastLifetime = std::uint64_t{1} << 63;
+
+  bool past_lifetime() const noexcept {
+    return (born.load(std::memory_order_relaxed) & kPastLifetime) != 0;
+  }
 
   // The owner's window: runs `f` (which may read and plainly write `state`)
   // unless a stealer is at work; false if it did not run or `f` said no.
