@@ -96,7 +96,8 @@ struct alignas(kSlotSpacing) SlotBase {
   // `asym`: the stealers use membarrier (see above).
   // `busy`: the calling thread's own flag.
   template <class F>
-  bool owner_window(bool asym, std::atomic<std::uint32_t>& busy, F&& f) noexcept {
+  [[gnu::always_inline]] bool owner_window(bool asym, std::atomic<std::uint32_t>& busy,
+                                           F&& f) noexcept {
     bool ok = false;
     if (asym) [[likely]] {
       busy.store(1, std::memory_order_relaxed);
