@@ -66,7 +66,8 @@ namespace warmpool {
 // must wait joins a FIFO queue; the cost of not losing a wake-up is again put
 // on the waiter (membarrier), not on the release path. Background threads
 // refill and reap (the reaper keeps a coarse millisecond tick that the
-// release path reads instead of a clock). A refill thread sleeps until
+// release path reads instead of a clock, and marks instances in use that
+// outlived max_lifetime, so their release needs no clock at all). A refill thread sleeps until
 // notified, and is notified only when there is work (a destruction that
 // leaves enough instances wakes nobody); after working it lingers for a
 // bounded grace window (2 ms, re-checking every 100 µs in timed sleeps, never
@@ -92,7 +93,8 @@ namespace warmpool {
 // acquiring thread (a futex call); later hits find it lingering. The inline
 // hit path serves every Reuse and Reset pool; release() runs the lifecycle
 // work (health check, use and age limits, reset, idle stamp) inline too, and
-// a handle's return does it out of line. Fresh hits are out of line.
+// a handle's return does it out of line, in a copy specialised for the
+// pool's set of checks. Fresh hits are out of line.
 // T must be nothrow move constructible.
 template <class T, PoolResourceLimit E>
 class InstancePool {
