@@ -222,6 +222,9 @@ void stress(Recycle recycle) {
     c.refill_threads = 2;
     c.idle_timeout = 1ms;
     c.max_uses = 7;
+    // Past its lifetime while in use, an instance is marked by the reaper
+    // and retired by its release: the mark races holders and rebuilds.
+    c.max_lifetime = 3ms;
     c.acquire_timeout = recycle == Recycle::Reuse ? 2ms : 0ms;
     Lifecycle<Tracked> lc;
     lc.reset = [](Tracked& t) {
