@@ -65,21 +65,21 @@ namespace warmpool {
 // never exceeds max_instances) and builds outside any lock. An acquire that
 // must wait joins a FIFO queue; the cost of not losing a wake-up is again put
 // on the waiter (membarrier), not on the release path. Background threads
-// refill and reap (the reaper keeps a coarse millisecond tick that the
-// release path reads instead of a clock, and marks instances in use that
-// outlived max_lifetime, so their release needs no clock at all). A refill thread sleeps until
-// notified, and is notified only when there is work (a destruction that
-// leaves enough instances wakes nobody); after working it lingers for a
-// bounded grace window (2 ms, re-checking every 100 µs in timed sleeps, never
-// spinning) before it parks, and only a parked thread is notified. So an idle
-// pool costs no CPU, and under steady demand (a Fresh hit per request) the
-// acquiring thread never pays the futex wake-up. Under Fresh, the release that
-// destroys an instance makes a spare built earlier its home (the spare's line
-// crosses cores during the release, not the next acquire), leaves the slot it
-// emptied to refill, and nudges a lingering refill thread so the replacement
-// starts at once. Refill counts spares from hit counts each thread publishes
-// on a line of its own, never by reading slots: a refill thread on another
-// CPU touches no line the next Fresh hit reads.
+// refill and reap (the reaper keeps a coarse millisecond tick that the release
+// path reads instead of a clock, and marks instances in use that outlived
+// max_lifetime, so their release needs no clock at all). A refill thread sleeps
+// until notified, and is notified only when there is work (a destruction that
+// leaves enough instances wakes nobody); after working it lingers for a bounded
+// grace window (2 ms, re-checking every 100 µs in timed sleeps, never spinning)
+// before it parks, and only a parked thread is notified. So an idle pool costs
+// no CPU, and under steady demand (a Fresh hit per request) the acquiring
+// thread never pays the futex wake-up. Under Fresh, the release that destroys
+// an instance makes a spare built earlier its home (the spare's line crosses
+// cores during the release, not the next acquire), leaves the slot it emptied
+// to refill, and nudges a lingering refill thread so the replacement starts at
+// once. Refill counts spares from hit counts each thread publishes on a line of
+// its own, never by reading slots: a refill thread on another CPU touches no
+// line the next Fresh hit reads.
 //
 // Trade-offs: a steal from an owned slot costs a system call (microseconds)
 // instead of a CAS, which pays off as long as threads mostly reuse their own
