@@ -118,33 +118,19 @@ void setup_all_options(const benchmark::State&) {
   shared_pool<Warm<T>> = std::make_unique<Warm<T>>(std::move(*created));
 }
 
-template <class T>
-void register_all_options_hits(const std::string& type) {
-  benchmark::RegisterBenchmark(("hit/warmpool_all_options/acquire_release/" + type).c_str(),
-                               hit_acquire_release<Warm<T>>)
-      ->Setup(setup_all_options<T>)
-      ->Teardown(teardown_shared<Warm<T>>)
-      ->Apply(thread_counts);
-  benchmark::RegisterBenchmark(("hit/warmpool_all_options/checkout/" + type).c_str(),
-                               hit_checkout<Warm<T>>)
-      ->Setup(setup_all_options<T>)
-      ->Teardown(teardown_shared<Warm<T>>)
-      ->Apply(thread_counts);
-}
-
-void register_all_options_no_hooks_hits() {
-  benchmark::RegisterBenchmark("hit/warmpool_all_options_no_hooks/acquire_release/handle",
-                               hit_acquire_release<Warm<Handle>>)
-      ->Setup(setup_all_options<Handle, false>)
-      ->Teardown(teardown_shared<Warm<Handle>>)
-      ->Threads(1)
-      ->UseRealTime();
-  benchmark::RegisterBenchmark("hit/warmpool_all_options_no_hooks/checkout/handle",
-                               hit_checkout<Warm<Handle>>)
-      ->Setup(setup_all_options<Handle, false>)
-      ->Teardown(teardown_shared<Warm<Handle>>)
-      ->Threads(1)
-      ->UseRealTime();
+// Both hit loops, named hit/<pool>/<loop>/<type>, on pools from
+// setup_all_options<T, Hooks>, at the thread counts `apply` sets.
+template <class T, bool Hooks = true>
+void register_all_options_hits(const std::string& pool, const std::string& type,
+                               void (*apply)(benchmark::internal::Benchmark*)) {
+  const std::pair<const char*, void (*)(benchmark::State&)> loops[] = {
+      {"acquire_release", hit_acquire_release<Warm<T>>}, {"checkout", hit_checkout<Warm<T>>}};
+  for (const auto& [name, loop] : loops) {
+    benchmark::RegisterBenchmark(("hit/" + pool + "/" + name + "/" + type).c_str(), loop)
+        ->Setup(setup_all_options<T, Hooks>)
+        ->Teardown(teardown_shared<Warm<T>>)
+        ->Apply(apply);
+  }
 }
 
 // --- acquire latency percentiles ------------------------------------------
@@ -348,9 +334,11 @@ void handoff_condvar(benchmark::State& state) {
 }  // namespace
 
 void register_lifecycle() {
-  register_all_options_hits<Handle>("handle");
-  register_all_options_hits<Blob64>("blob64");
-  register_all_options_no_hooks_hits();
+  register_all_options_hits<Handle>("warmpool_all_options", "handle", thread_counts);
+  register_all_options_hits<Blob64>("warmpool_all_options", "blob64", thread_counts);
+  register_all_options_hits<Handle, false>(
+      "warmpool_all_options_no_hooks", "handle",
+      [](benchmark::internal::Benchmark* b) { b->Threads(1)->UseRealTime(); });
 
   benchmark::RegisterBenchmark(
       "latency/fresh/paced_200us",
