@@ -44,7 +44,7 @@ class PoolMetrics {
 
   // Acquires served from an idle instance (handing out a Fresh spare is a hit).
   std::uint64_t hits() const noexcept {
-    std::uint64_t n = fallback_.hits.load(std::memory_order_relaxed);
+    std::uint64_t n = 0;
     for_each_shard(
         [&](const internal::MetricShard& s) { n += s.hits.load(std::memory_order_relaxed); });
     return n;
@@ -97,8 +97,10 @@ class PoolMetrics {
   static std::uint64_t clamp(std::int64_t v) noexcept {
     return v < 0 ? 0 : static_cast<std::uint64_t>(v);
   }
+  // Every shard, the fallback one included: what the sums over shards read.
   template <class F>
   void for_each_shard(F&& f) const {
+    f(fallback_);
     for (const internal::MetricShard* s = shards_.load(std::memory_order_acquire); s != nullptr;
          s = s->next) {
       f(*s);
@@ -110,7 +112,7 @@ class PoolMetrics {
       return static_cast<std::int64_t>(s.hits.load(std::memory_order_relaxed) -
                                        s.returns.load(std::memory_order_relaxed));
     };
-    std::int64_t n = net(fallback_);
+    std::int64_t n = 0;
     for_each_shard([&](const internal::MetricShard& s) { n += net(s); });
     return n;
   }
@@ -121,7 +123,6 @@ class PoolMetrics {
   // next store; refill's next look catches up. Fresh only: no returns.
   std::int64_t fresh_spares() const noexcept {
     std::int64_t n = idle_adjust_.load(std::memory_order_relaxed);
-    n -= static_cast<std::int64_t>(fallback_.hits_published.load(std::memory_order_relaxed));
     for_each_shard([&](const internal::MetricShard& s) {
       n -= static_cast<std::int64_t>(s.hits_published.load(std::memory_order_relaxed));
     });
