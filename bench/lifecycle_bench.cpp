@@ -159,9 +159,9 @@ void report_pool_counters(benchmark::State& state, const Warm<Handle>& pool) {
 // Times acquire() alone (manual time), one request per `period` (0 = back to
 // back; a late request is not made up for); the instance is released right away.
 void acquire_latency(benchmark::State& state, warmpool::Recycle recycle,
-                     std::chrono::microseconds period, bool split_cpus = false) {
+                     std::chrono::microseconds period, bool refill_on_other_cpu = false) {
   cpu_set_t was;
-  if (split_cpus) {
+  if (refill_on_other_cpu) {
     if (std::thread::hardware_concurrency() < 2 ||
         pthread_getaffinity_np(pthread_self(), sizeof was, &was) != 0 ||
         !pin_this_thread(kRequesterCpu)) {
@@ -170,7 +170,7 @@ void acquire_latency(benchmark::State& state, warmpool::Recycle recycle,
     }
     is_requester = true;
   }
-  Warm<Handle> pool = make_latency_pool(recycle, 1, split_cpus);
+  Warm<Handle> pool = make_latency_pool(recycle, 1, refill_on_other_cpu);
   LatencySamples samples(static_cast<std::size_t>(state.max_iterations));
   auto next = Clock::now();
   for (auto _ : state) {
@@ -196,7 +196,7 @@ void acquire_latency(benchmark::State& state, warmpool::Recycle recycle,
   }
   samples.report(state);
   report_pool_counters(state, pool);
-  if (split_cpus) {
+  if (refill_on_other_cpu) {
     is_requester = false;
     pthread_setaffinity_np(pthread_self(), sizeof was, &was);
   }
