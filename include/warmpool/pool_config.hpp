@@ -49,7 +49,9 @@ struct PoolConfig {
   // 0: unlimited; otherwise an instance older than this is destroyed instead
   // of reused. Measured with the reaper's coarse clock (see InstancePool).
   std::chrono::milliseconds max_lifetime{0};
-  // Background builders (refill). 0 disables background refill.
+  // Background builders (refill). 0 disables background refill. More than
+  // the cores the request threads leave free builds less, not more: idle
+  // builders wait for a wake-up while requests build for themselves.
   std::size_t refill_threads = 1;
 };
 
