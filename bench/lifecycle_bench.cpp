@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -340,28 +341,21 @@ void register_lifecycle() {
       "warmpool_all_options_no_hooks", "handle",
       [](benchmark::internal::Benchmark* b) { b->Threads(1)->UseRealTime(); });
 
-  benchmark::RegisterBenchmark(
-      "latency/fresh/paced_200us",
-      [](benchmark::State& s) { acquire_latency(s, warmpool::Recycle::Fresh, kDemandPeriod); })
-      ->Iterations(kLatencySamples)
-      ->UseManualTime();
-  benchmark::RegisterBenchmark(
-      "latency/reuse/paced_200us",
-      [](benchmark::State& s) { acquire_latency(s, warmpool::Recycle::Reuse, kDemandPeriod); })
-      ->Iterations(kLatencySamples)
-      ->UseManualTime();
-  benchmark::RegisterBenchmark("latency/fresh/paced_200us/refill_on_other_cpu",
-                               [](benchmark::State& s) {
-                                 acquire_latency(s, warmpool::Recycle::Fresh, kDemandPeriod, true);
-                               })
-      ->Iterations(kLatencySamples)
-      ->UseManualTime();
-  benchmark::RegisterBenchmark("latency/reuse/paced_200us/refill_on_other_cpu",
-                               [](benchmark::State& s) {
-                                 acquire_latency(s, warmpool::Recycle::Reuse, kDemandPeriod, true);
-                               })
-      ->Iterations(kLatencySamples)
-      ->UseManualTime();
+  const std::pair<const char*, warmpool::Recycle> policies[] = {
+      {"fresh", warmpool::Recycle::Fresh}, {"reuse", warmpool::Recycle::Reuse}};
+  for (const bool refill_on_other_cpu : {false, true}) {
+    for (const auto& [policy, recycle] : policies) {
+      const std::string name = std::string("latency/") + policy + "/paced_200us" +
+                               (refill_on_other_cpu ? "/refill_on_other_cpu" : "");
+      benchmark::RegisterBenchmark(name.c_str(),
+                                   [recycle, refill_on_other_cpu](benchmark::State& s) {
+                                     acquire_latency(s, recycle, kDemandPeriod,
+                                                     refill_on_other_cpu);
+                                   })
+          ->Iterations(kLatencySamples)
+          ->UseManualTime();
+    }
+  }
   benchmark::RegisterBenchmark("latency/reuse/back_to_back",
                                [](benchmark::State& s) {
                                  acquire_latency(s, warmpool::Recycle::Reuse,
