@@ -6,7 +6,8 @@
 // instantiate+call versus pooled acquire+call+release, reset versus
 // re-instantiation — plus a trivial export's call cost (echo of 16 bytes, and
 // fib(1)), the pool's own overhead (acquire+release of a warm instance,
-// without any engine call), fib(25), and fib(25) with fuel metering on.
+// without any engine call), fib(25), fib(25) with fuel metering on, and
+// compiling a small .wat with and without an element segment.
 //
 //   build/<dir>/bench/warmpool_wasm_bench --benchmark_min_time=0.2
 #include <benchmark/benchmark.h>
@@ -23,6 +24,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -114,6 +116,24 @@ void compile(benchmark::State& state) {
   const std::vector<std::uint8_t> bytes = read_file(plugin("markdown.wasm"));
   for (auto _ : state) {
     auto module = need(E::Module::compile(bytes, {}, "markdown.wasm"), "compile");
+    benchmark::DoNotOptimize(module.get());
+  }
+}
+
+// A small .wat module, then the same with an element segment: text naming
+// `elem` is parsed in the probe helper process first (probe_process.hpp), and
+// the difference between the two is what that costs.
+constexpr std::string_view kTextWithoutElem =
+    R"((module (table 1 funcref) (func $f (export "f") (result i32) (i32.const 7))))";
+constexpr std::string_view kTextWithElem =
+    R"((module (table 1 funcref) (func $f (export "f") (result i32) (i32.const 7))
+               (elem (i32.const 0) func $f)))";
+
+template <class E>
+void compile_text(benchmark::State& state, std::string_view text) {
+  const std::vector<std::uint8_t> bytes(text.begin(), text.end());
+  for (auto _ : state) {
+    auto module = need(E::Module::compile(bytes, {}, "table.wat"), "compile text");
     benchmark::DoNotOptimize(module.get());
   }
 }
@@ -233,6 +253,9 @@ void register_engine() {
         ->Unit(benchmark::kMicrosecond);
   };
   add("markdown/compile", compile<E>)->Unit(benchmark::kMillisecond);
+  add("text_compile/without_elem",
+      [](benchmark::State& s) { compile_text<E>(s, kTextWithoutElem); });
+  add("text_compile/with_elem", [](benchmark::State& s) { compile_text<E>(s, kTextWithElem); });
   add("markdown/instantiate", instantiate<E>);
   add("markdown/fresh_instantiate_call", fresh_call<E>);
   add("markdown/pooled_call_reuse",

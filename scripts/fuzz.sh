@@ -3,12 +3,19 @@
 # for a short bounded time. Exits non-zero, with the crashing input saved under
 # build/fuzz/findings/, as soon as a target finds a crash, hang or leak.
 #
-#   scripts/fuzz.sh                      # every target, 30 s each
-#   FUZZ_SECONDS=300 scripts/fuzz.sh fuzz_module
+# The seed is fixed (FUZZ_SEED, default 1), so that a run's verdict is about
+# the code under test: scripts/test.sh, and so CI, walk the same inputs on
+# every run. Exploration (a new seed each time, longer) is FUZZ_SEED=0, which
+# libFuzzer takes as "pick one"; its findings go into fuzz/corpus/ as
+# regress_* inputs, which every run then replays first.
+#
+#   scripts/fuzz.sh                      # every target, 30 s each, seed 1
+#   FUZZ_SEED=0 FUZZ_SECONDS=1800 scripts/fuzz.sh fuzz_module
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build="$repo/build/fuzz"
 seconds=${FUZZ_SECONDS:-30}
+seed=${FUZZ_SEED:-1}
 targets=("$@")
 symbolizer=$(command -v llvm-symbolizer-19 || command -v llvm-symbolizer || true)
 [ -n "$symbolizer" ] && export ASAN_SYMBOLIZER_PATH="$symbolizer"
@@ -31,8 +38,8 @@ for target in "${targets[@]}"; do
   work="$build/corpus/$target"  # grows as the fuzzer learns; never committed
   findings="$build/findings/$target"
   mkdir -p "$work" "$findings"
-  echo "=== $target: ${seconds}s"
-  "$build/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -max_len="$max_len" \
+  echo "=== $target: ${seconds}s, seed $seed"
+  "$build/$target" -seed="$seed" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -max_len="$max_len" \
     -print_final_stats=1 -artifact_prefix="$findings/" \
     "$work" "$repo/fuzz/corpus/$corpus" "${seeds[@]}"
 done

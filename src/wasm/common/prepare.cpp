@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "wasm/common/binary_precheck.hpp"
+#include "wasm/common/probe_process.hpp"
 #include "wasm/common/text.hpp"
 #include "wasm/common/text_precheck.hpp"
 #include "wasm/common/wabt_types.hpp"
@@ -407,30 +408,11 @@ struct Parsed {
   std::unique_ptr<::wabt::Module> module;
 };
 
-std::expected<Parsed, WasmError> parse(std::span<const std::uint8_t> bytes, const std::string& name,
-                                       const ::wabt::Features& features) {
+std::expected<Parsed, WasmError> parse_text(std::span<const std::uint8_t> bytes,
+                                            const std::string& name,
+                                            const ::wabt::Features& features) {
   ::wabt::Errors errors;
   Parsed parsed;
-  if (is_wasm_binary(bytes)) {
-    // Never let ReadBinaryIr see a binary the validating reader rejects: on
-    // some of them it aborts the process (see binary_precheck.hpp).
-    if (!precheck_binary(bytes.data(), bytes.size(), features, &errors)) {
-      return std::unexpected(diagnostics_error(errors, ::wabt::Location::Type::Binary, name));
-    }
-    parsed.module = std::make_unique<::wabt::Module>();
-    ::wabt::ReadBinaryOptions options(features, nullptr, /*read_debug_names=*/false,
-                                      /*stop_on_first_error=*/true,
-                                      /*fail_on_custom_section_error=*/false);
-    if (::wabt::Failed(::wabt::ReadBinaryIr(name.c_str(), bytes.data(), bytes.size(), options,
-                                            &errors, parsed.module.get()))) {
-      return std::unexpected(diagnostics_error(errors, ::wabt::Location::Type::Binary, name));
-    }
-    return parsed;
-  }
-  // Never let the parser see text it would abort on (see text_precheck.hpp).
-  if (!precheck_text(bytes, &errors)) {
-    return std::unexpected(diagnostics_error(errors, ::wabt::Location::Type::Text, name));
-  }
   parsed.lexer = ::wabt::WastLexer::CreateBufferLexer(name, bytes.data(), bytes.size(), &errors);
   ::wabt::WastParseOptions options(features);
   if (::wabt::Failed(
@@ -442,6 +424,47 @@ std::expected<Parsed, WasmError> parse(std::span<const std::uint8_t> bytes, cons
     return std::unexpected(diagnostics_error(errors, ::wabt::Location::Type::Text, name));
   }
   return parsed;
+}
+
+std::expected<Parsed, WasmError> parse(std::span<const std::uint8_t> bytes, const std::string& name,
+                                       const ::wabt::Features& features) {
+  ::wabt::Errors errors;
+  if (is_wasm_binary(bytes)) {
+    // Never let ReadBinaryIr see a binary the validating reader rejects: on
+    // some of them it aborts the process (see binary_precheck.hpp).
+    if (!precheck_binary(bytes.data(), bytes.size(), features, &errors)) {
+      return std::unexpected(diagnostics_error(errors, ::wabt::Location::Type::Binary, name));
+    }
+    Parsed parsed;
+    parsed.module = std::make_unique<::wabt::Module>();
+    ::wabt::ReadBinaryOptions options(features, nullptr, /*read_debug_names=*/false,
+                                      /*stop_on_first_error=*/true,
+                                      /*fail_on_custom_section_error=*/false);
+    if (::wabt::Failed(::wabt::ReadBinaryIr(name.c_str(), bytes.data(), bytes.size(), options,
+                                            &errors, parsed.module.get()))) {
+      return std::unexpected(diagnostics_error(errors, ::wabt::Location::Type::Binary, name));
+    }
+    return parsed;
+  }
+  // Never let the parser see text it would abort on: the shapes a scan can
+  // see are reported with their line and column (see text_precheck.hpp); the
+  // rest only a parse can find, so one runs in a helper process first
+  // (probe_process.hpp).
+  if (!precheck_text(bytes, &errors)) {
+    return std::unexpected(diagnostics_error(errors, ::wabt::Location::Type::Text, name));
+  }
+  if (names_element_segment(bytes)) {
+    // For the life of the process: the helper exits when the process does.
+    static ProbeProcess& text_parser = *new ProbeProcess([](std::span<const std::uint8_t> text) {
+      (void)parse_text(text, "probe.wat", ::wabt::Features());  // prepare_module's features
+    });
+    if (auto death = text_parser.death_on(bytes)) {
+      return std::unexpected(compile_error(
+          name, cat("malformed module: wabt's text parser ", *death,
+                    " (look at the element segments: it reads their expressions past an error)")));
+    }
+  }
+  return parse_text(bytes, name, features);
 }
 
 // Last line of defence: wabt 1.0.32 throws on some malformed input (the

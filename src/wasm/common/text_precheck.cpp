@@ -3,7 +3,10 @@
 #include <wabt/token.h>
 #include <wabt/wast-lexer.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -15,13 +18,97 @@ namespace {
 using ::wabt::TokenType;
 
 // What wabt 1.0.32's parser accepts after `(` inside an element expression
-// list without asserting: `item`, or an opcode that starts a folded
-// instruction (the block-structure keywords else/end/catch do not).
+// list without asserting: `item`, or a token its IsPlainInstr/IsBlockInstr
+// lists (ParseExpr's cases). Every other opcode token aborts it: the
+// block-structure keywords else/end/catch/catch_all and ref.extern (a
+// spec-test constant, not an instruction). Listed rather than excluded so
+// that a token this list has never seen is rejected, never passed through
+// (SimdLoadSplat is left out: no keyword lexes as it; splat loads are LOAD).
 bool starts_element_expression(TokenType type) {
-  if (type == TokenType::Item) return true;
-  if (!::wabt::IsTokenTypeOpcode(type)) return false;
-  return type != TokenType::Else && type != TokenType::End && type != TokenType::Catch &&
-         type != TokenType::CatchAll;
+  switch (type) {
+    case TokenType::Item:
+    case TokenType::AtomicFence:
+    case TokenType::AtomicLoad:
+    case TokenType::AtomicNotify:
+    case TokenType::AtomicRmw:
+    case TokenType::AtomicRmwCmpxchg:
+    case TokenType::AtomicStore:
+    case TokenType::AtomicWait:
+    case TokenType::Binary:
+    case TokenType::Block:
+    case TokenType::Br:
+    case TokenType::BrIf:
+    case TokenType::BrTable:
+    case TokenType::Call:
+    case TokenType::CallIndirect:
+    case TokenType::CallRef:
+    case TokenType::Compare:
+    case TokenType::Const:
+    case TokenType::Convert:
+    case TokenType::DataDrop:
+    case TokenType::Drop:
+    case TokenType::ElemDrop:
+    case TokenType::GlobalGet:
+    case TokenType::GlobalSet:
+    case TokenType::If:
+    case TokenType::Load:
+    case TokenType::LocalGet:
+    case TokenType::LocalSet:
+    case TokenType::LocalTee:
+    case TokenType::Loop:
+    case TokenType::MemoryCopy:
+    case TokenType::MemoryFill:
+    case TokenType::MemoryGrow:
+    case TokenType::MemoryInit:
+    case TokenType::MemorySize:
+    case TokenType::Nop:
+    case TokenType::RefFunc:
+    case TokenType::RefIsNull:
+    case TokenType::RefNull:
+    case TokenType::Rethrow:
+    case TokenType::ReturnCallIndirect:
+    case TokenType::ReturnCall:
+    case TokenType::Return:
+    case TokenType::Select:
+    case TokenType::SimdLaneOp:
+    case TokenType::SimdLoadLane:
+    case TokenType::SimdStoreLane:
+    case TokenType::SimdShuffleOp:
+    case TokenType::Store:
+    case TokenType::TableCopy:
+    case TokenType::TableFill:
+    case TokenType::TableGet:
+    case TokenType::TableGrow:
+    case TokenType::TableInit:
+    case TokenType::TableSet:
+    case TokenType::TableSize:
+    case TokenType::Ternary:
+    case TokenType::Throw:
+    case TokenType::Try:
+    case TokenType::Unary:
+    case TokenType::Unreachable: return true;
+    default: return false;
+  }
+}
+
+// The token as written, at most 40 bytes of it: an opcode token carries its
+// opcode, not its text, and ref.extern carries none (Token::to_string would
+// name another instruction). The end of the input is shown as wabt names it.
+std::string written(std::span<const std::uint8_t> text, const ::wabt::Token& token) {
+  const ::wabt::Location& loc = token.loc;
+  const std::string_view all(reinterpret_cast<const char*>(text.data()), text.size());
+  std::size_t line_start = 0;
+  for (int line = 1; line < loc.line && line_start != std::string_view::npos; ++line) {
+    line_start = all.find('\n', line_start);
+    if (line_start != std::string_view::npos) ++line_start;
+  }
+  const std::size_t first = line_start + static_cast<std::size_t>(loc.first_column - 1);
+  const std::size_t last = line_start + static_cast<std::size_t>(loc.last_column - 1);
+  if (line_start == std::string_view::npos || loc.first_column < 1 || first >= last ||
+      last > all.size()) {
+    return token.to_string_clamp(40);
+  }
+  return std::string(all.substr(first, std::min<std::size_t>(last - first, 40)));
 }
 
 // One open parenthesis: the token right after it, and, for `(elem`, whether
@@ -61,7 +148,7 @@ bool precheck_text(std::span<const std::uint8_t> text, ::wabt::Errors* errors) {
       if (parent != nullptr && parent->head == TokenType::Elem && parent->in_expression_list &&
           !starts_element_expression(type)) {
         return reject(token,
-                      cat("unexpected token \"", token.to_string_clamp(40),
+                      cat("unexpected token \"", written(text, token),
                           "\" in an element segment, expected an instruction or (item ...)"));
       }
       if (type == TokenType::Elem) {
@@ -78,6 +165,16 @@ bool precheck_text(std::span<const std::uint8_t> text, ::wabt::Errors* errors) {
     } else if (type == TokenType::Rpar && !open.empty()) {
       open.pop_back();
     }
+  }
+}
+
+bool names_element_segment(std::span<const std::uint8_t> text) {
+  ::wabt::Errors lexer_errors;
+  auto lexer = ::wabt::WastLexer::CreateBufferLexer("", text.data(), text.size(), &lexer_errors);
+  for (;;) {
+    const TokenType type = lexer->GetToken().token_type();
+    if (type == TokenType::Elem) return true;
+    if (type == TokenType::Eof) return false;
   }
 }
 

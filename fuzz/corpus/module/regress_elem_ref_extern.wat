@@ -1,0 +1,1 @@
+(module (elem funcref (ref.null func) (ref.extern 1)))
