@@ -62,6 +62,23 @@ TEST(ProbeProcess, OtherDeathsAreNamed) {
   EXPECT_EQ(probe.death_on(bytes("exit 3")), "exited with status 3");
 }
 
+// With SIGCHLD ignored the kernel collects the helper's status itself: its
+// death is still reported, and said to be of unknown cause.
+TEST(ProbeProcess, ADeathWhoseStatusWasCollectedElsewhereIsStillReported) {
+  struct sigaction ignore {
+  }, previous{};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(sigaction(SIGCHLD, &ignore, &previous), 0);
+  ProbeProcess probe(act_out);
+  const auto death = probe.death_on(bytes("abort"));
+  const auto after = probe.death_on(bytes("fine"));
+  sigaction(SIGCHLD, &previous, nullptr);
+  EXPECT_EQ(death,
+            "died (its exit status was collected elsewhere in the process): "
+            "parser.cc:12: Assertion `x' failed.");
+  EXPECT_EQ(after, std::nullopt);
+}
+
 // A helper killed between requests is not the next input's fault.
 TEST(ProbeProcess, AHelperKilledFromOutsideIsReplacedWithoutBlame) {
   ProbeProcess probe(act_out);

@@ -103,16 +103,20 @@ std::string last_line(std::string_view output) {
   return std::string(start == std::string_view::npos ? output : output.substr(start + 1));
 }
 
-std::string describe(int status, std::string_view output) {
+// `status` is empty when the process collected the helper's exit status
+// elsewhere (SIGCHLD ignored, or a waitpid(-1) of its own).
+std::string describe(std::optional<int> exit_status, std::string_view output) {
   std::string how;
-  if (WIFSIGNALED(status)) {
+  if (!exit_status) {
+    how = "died (its exit status was collected elsewhere in the process)";
+  } else if (const int status = *exit_status; WIFSIGNALED(status)) {
     const int signal = WTERMSIG(status);
     const char* name = sigabbrev_np(signal);
     how = signal == SIGABRT   ? "aborted (SIGABRT)"
           : signal == SIGALRM ? cat("did not finish in ", kProbeSeconds, " s")
                               : cat("was killed by SIG", name != nullptr ? name : "?");
   } else {
-    how = cat("exited with status ", WEXITSTATUS(status));
+    how = cat("exited with status ", WEXITSTATUS(*exit_status));
   }
   const std::string line = last_line(output);
   return line.empty() ? how : cat(how, ": ", line);
@@ -160,8 +164,10 @@ bool ProbeProcess::start() {
 std::string ProbeProcess::reap_and_describe() {
   close(socket_);
   int status = 0;
-  while (waitpid(helper_, &status, 0) < 0 && errno == EINTR) {
+  pid_t reaped = -1;
+  while ((reaped = waitpid(helper_, &status, 0)) < 0 && errno == EINTR) {
   }
+  const auto exit_status = reaped == helper_ ? std::optional(status) : std::nullopt;
   // The helper is gone, so its stderr ends: read it to the end.
   std::string output;
   char buffer[512];
@@ -174,7 +180,7 @@ std::string ProbeProcess::reap_and_describe() {
   }
   close(stderr_);
   helper_ = socket_ = stderr_ = -1;
-  return describe(status, output);
+  return describe(exit_status, output);
 }
 
 std::optional<std::string> ProbeProcess::death_on(std::span<const std::uint8_t> input) {
