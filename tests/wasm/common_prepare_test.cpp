@@ -432,5 +432,31 @@ TEST(PrepareModule, RejectsAbsurdNestingInsteadOfOverflowingTheStack) {
   EXPECT_NE(prepared.error().message().find("nested"), std::string::npos) << prepared.error();
 }
 
+// Text too: wabt's parser recurses once per level, folded or not, and before
+// the pre-scan counted levels 100,000 of them crashed the process.
+TEST(PrepareModule, RejectsAbsurdNestingInTextBeforeTheParserRecurses) {
+  auto nested = [](int depth, std::string_view open, std::string_view close) {
+    std::string text = "(module (func (export \"f\")\n";
+    for (int i = 0; i < depth; ++i) text += open;
+    for (int i = 0; i < depth; ++i) text += close;
+    return text + "))";
+  };
+  for (const auto& [open, close] : {std::pair{"(block ", ")"}, std::pair{"block ", "end "},
+                                    std::pair{"(loop ", ")"}, std::pair{"if ", "end "}}) {
+    auto prepared = prepare_module(bytes_of(nested(100'000, open, close)), {}, "deep.wat");
+    ASSERT_FALSE(prepared) << open;
+    EXPECT_EQ(prepared.error().kind(), ErrorKind::compile);
+    EXPECT_TRUE(prepared.error().message().starts_with("deep.wat:2:"))
+        << prepared.error();  // the line and column where the limit was crossed
+    EXPECT_NE(prepared.error().message().find("nested deeper than 2048 levels"), std::string::npos)
+        << prepared.error();
+  }
+  // 2,000 levels, within the limit, still compile, folded or not.
+  for (const auto& [open, close] : {std::pair{"(block ", ")"}, std::pair{"block ", "end "}}) {
+    auto prepared = prepare_module(bytes_of(nested(2'000, open, close)), {}, "deep.wat");
+    EXPECT_TRUE(prepared) << open << prepared.error();
+  }
+}
+
 }  // namespace
 }  // namespace warmpool::wasm::internal

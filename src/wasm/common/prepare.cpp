@@ -28,9 +28,10 @@
 namespace warmpool::wasm::internal {
 namespace {
 
-// Deeper nesting than this is rejected: wabt's IR is destroyed and written out
-// recursively, and a hostile module must not be able to overflow the stack.
-// Compilers emit a few dozen levels at most.
+// Deeper nesting than this is rejected: wabt's text parser recurses once per
+// level, its IR is destroyed and written out recursively, and a hostile module
+// must not be able to overflow the stack. Compilers emit a few dozen levels at
+// most.
 constexpr std::size_t kMaxNesting = 2048;
 
 WasmError compile_error(std::string_view name, std::string_view what) {
@@ -450,7 +451,7 @@ std::expected<Parsed, WasmError> parse(std::span<const std::uint8_t> bytes, cons
   // see are reported with their line and column (see text_precheck.hpp); the
   // rest only a parse can find, so one runs in a helper process first
   // (probe_process.hpp).
-  if (!precheck_text(bytes, &errors)) {
+  if (!precheck_text(bytes, kMaxNesting, &errors)) {
     return std::unexpected(diagnostics_error(errors, ::wabt::Location::Type::Text, name));
   }
   if (names_element_segment(bytes)) {

@@ -119,9 +119,16 @@ struct Frame {
   bool in_expression_list = false;
 };
 
+// Blocks written without parentheses (`block ... end`) nest like folded ones.
+bool opens_block(TokenType type) {
+  return type == TokenType::Block || type == TokenType::Loop || type == TokenType::If ||
+         type == TokenType::Try;
+}
+
 }  // namespace
 
-bool precheck_text(std::span<const std::uint8_t> text, ::wabt::Errors* errors) {
+bool precheck_text(std::span<const std::uint8_t> text, std::size_t max_nesting,
+                   ::wabt::Errors* errors) {
   ::wabt::Errors lexer_errors;  // the parser reports these again, in context
   auto lexer = ::wabt::WastLexer::CreateBufferLexer("", text.data(), text.size(), &lexer_errors);
   auto reject = [errors](const ::wabt::Token& token, std::string message) {
@@ -131,10 +138,13 @@ bool precheck_text(std::span<const std::uint8_t> text, ::wabt::Errors* errors) {
     return false;
   };
   std::vector<Frame> open;
+  std::size_t open_blocks = 0;  // unfolded ones; folded ones are in `open`
   bool after_lpar = false;
   for (;;) {
     const ::wabt::Token token = lexer->GetToken();
     const TokenType type = token.token_type();
+    if (!after_lpar && opens_block(type)) ++open_blocks;
+    if ((type == TokenType::End || type == TokenType::Delegate) && open_blocks > 0) --open_blocks;
     // An annotation whose quoted name runs into a line break at the end of
     // the input comes back with an inverted text range: the parser's
     // Token::to_string then throws std::length_error (and leaks the module).
@@ -162,7 +172,12 @@ bool precheck_text(std::span<const std::uint8_t> text, ::wabt::Errors* errors) {
     if (type == TokenType::Lpar || type == TokenType::LparAnn) {
       open.emplace_back();
       after_lpar = type == TokenType::Lpar;
-    } else if (type == TokenType::Rpar && !open.empty()) {
+    }
+    if (open.size() + open_blocks > max_nesting) {
+      return reject(token,
+                    cat("nested deeper than ", max_nesting, " levels (parentheses and blocks)"));
+    }
+    if (type == TokenType::Rpar && !open.empty()) {
       open.pop_back();
     }
   }

@@ -15,12 +15,13 @@
 // parse (probe_process.hpp).
 //
 //   ::wabt::Errors errors;
-//   if (!precheck_text(text, &errors)) report(errors);
+//   if (!precheck_text(text, kMaxNesting, &errors)) report(errors);
 //   if (names_element_segment(text)) probe(text);
 #pragma once
 
 #include <wabt/error.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 
@@ -28,8 +29,13 @@ namespace warmpool::wasm::internal {
 
 // True when the text cannot reach those failures; false with one error
 // (line and column of the offending token) appended to `errors` otherwise.
-// Everything else is left to wabt's parser, which reports it cleanly.
-bool precheck_text(std::span<const std::uint8_t> text, ::wabt::Errors* errors);
+// Text nested deeper than `max_nesting` levels, parentheses and unfolded
+// blocks together, is refused too: the parser recurses once per level, and
+// some 12,000 of them
+// overflow an 8 MiB stack (wat2wasm, the same parser). Everything else is left to wabt's
+// parser, which reports it cleanly.
+bool precheck_text(std::span<const std::uint8_t> text, std::size_t max_nesting,
+                   ::wabt::Errors* errors);
 
 // Whether the parser can reach an element expression list at all: only an
 // `elem` token leads there.
