@@ -87,6 +87,23 @@ TEST(V8Limits, MemoryCapBoundsGrowth) {
   EXPECT_EQ(pages->at(0), Value{std::int32_t{40}});
 }
 
+// The same table cap as wabt's, whatever the limits (V8's own limit is the
+// same number): both engines refuse and bound the same modules.
+TEST(V8Limits, TablesStayWithinTenMillionElementsWithoutAnyLimitSet) {
+  auto huge = Module::compile(bytes("(module (table 4294967295 funcref))"), {}, "table.wat");
+  ASSERT_FALSE(huge);
+  EXPECT_EQ(huge.error().message(),
+            "table.wat: table 0 starts at 4294967295 elements, above the limit of 10000000");
+  auto instance = Instance::instantiate(wat(R"((module (table 1 funcref)
+    (func (export "grow") (param i32) (result i32) (table.grow 0 (ref.null func) (local.get 0)))
+    (func (export "size") (result i32) (table.size 0))))"));
+  ASSERT_TRUE(instance) << instance.error();
+  auto grow = [&](std::int32_t by) { return instance->call("grow", std::vector<Value>{by}); };
+  EXPECT_EQ(grow(2'000'000'000).value(), std::vector<Value>{std::int32_t{-1}});
+  EXPECT_EQ(grow(9'999'999).value(), std::vector<Value>{std::int32_t{1}});
+  EXPECT_EQ(instance->call("size", {}).value(), std::vector<Value>{std::int32_t{10'000'000}});
+}
+
 TEST(V8Limits, GrowPastTheCapThenTrapIsAMemoryLimitError) {
   auto instance = Instance::instantiate(wat(R"((module (memory 1)
       (func (export "bomb") (loop (br_if 0 (i32.ne (memory.grow (i32.const 1)) (i32.const -1))))

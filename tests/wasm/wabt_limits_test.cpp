@@ -98,6 +98,33 @@ TEST(WabtLimits, MemoryCapRefusesGrowth) {
   EXPECT_FALSE(bomb->healthy());
 }
 
+// Tables are held to 10,000,000 elements whatever the limits: the
+// interpreter allocates a table whole, and before the cap a table of 2^32-1
+// elements threw std::bad_alloc out of instantiation (the host aborted) and a
+// table.grow of 2e9 took 14 GB.
+TEST(WabtLimits, TablesStayWithinTenMillionElementsWithoutAnyLimitSet) {
+  auto huge =
+      Module::compile(testing::bytes_of("(module (table 4294967295 funcref))"), {}, "table.wat");
+  ASSERT_FALSE(huge);
+  EXPECT_EQ(huge.error().kind(), ErrorKind::compile);
+  EXPECT_EQ(huge.error().message(),
+            "table.wat: table 0 starts at 4294967295 elements, above the limit of 10000000");
+
+  auto module = Module::compile(testing::bytes_of(R"((module (table 1 funcref)
+    (func (export "grow") (param i32) (result i32) (table.grow 0 (ref.null func) (local.get 0)))
+    (func (export "size") (result i32) (table.size 0))))"),
+                                {}, "table.wat");
+  ASSERT_TRUE(module) << module.error();
+  auto instance = Instance::instantiate(*module);
+  ASSERT_TRUE(instance) << instance.error();
+  auto grow = [&](std::int32_t by) { return instance->call("grow", std::vector<Value>{by}); };
+  EXPECT_EQ(grow(2'000'000'000).value(), std::vector<Value>{std::int32_t{-1}});
+  EXPECT_EQ(grow(10'000'000).value(), std::vector<Value>{std::int32_t{-1}});  // 1 + 1e7
+  EXPECT_EQ(grow(9'999'999).value(), std::vector<Value>{std::int32_t{1}});    // up to the cap
+  EXPECT_EQ(instance->call("size", {}).value(), std::vector<Value>{std::int32_t{10'000'000}});
+  EXPECT_TRUE(instance->healthy());
+}
+
 TEST(WabtLimits, AllLimitsTogetherOnTheHostilePlugin) {
   const Limits limits{.fuel = 2'000'000, .timeout = 10s, .max_memory_pages = 64};
   auto module = Module::load_file(plugin_file("hostile.wasm"), limits);

@@ -34,6 +34,13 @@ namespace {
 // most.
 constexpr std::size_t kMaxNesting = 2048;
 
+// Every table is held to this many elements, whatever the limits: wabt's
+// interpreter allocates a table whole, so `(table 4294967295 funcref)` threw
+// std::bad_alloc out of instantiation and one `table.grow` of 2e9 elements
+// took 14 GB. It is V8's own implementation limit, so both engines refuse the
+// same modules; compilers emit tables of one entry per address-taken function.
+constexpr std::uint64_t kMaxTableElements = 10'000'000;
+
 WasmError compile_error(std::string_view name, std::string_view what) {
   return {ErrorKind::compile, cat(name, ": ", what)};
 }
@@ -531,6 +538,19 @@ std::expected<PreparedModule, WasmError> prepare_parsed(::wabt::Module& module,
     prepared.state = expose_state(module);
     const auto& state = prepared.state;
     rewritten = rewritten || !state.globals.empty() || !state.memory.empty();
+  }
+  for (::wabt::Index i = module.num_table_imports; i < module.tables.size(); ++i) {
+    ::wabt::Limits& elements = module.tables[i]->elem_limits;
+    if (elements.initial > kMaxTableElements) {
+      return std::unexpected(
+          compile_error(name, cat("table ", i, " starts at ", elements.initial,
+                                  " elements, above the limit of ", kMaxTableElements)));
+    }
+    if (!elements.has_max || elements.max > kMaxTableElements) {
+      elements.max = kMaxTableElements;  // table.grow past it returns -1
+      elements.has_max = true;
+      rewritten = true;
+    }
   }
   if (limits.max_memory_pages != 0) {
     for (::wabt::Index i = module.num_memory_imports; i < module.memories.size(); ++i) {
