@@ -432,6 +432,23 @@ TEST(PrepareModule, RejectsAbsurdNestingInsteadOfOverflowingTheStack) {
   EXPECT_NE(prepared.error().message().find("nested"), std::string::npos) << prepared.error();
 }
 
+// wabt's interpreter allocates a call's locals before it checks its stack:
+// 16 groups of 2^28 locals threw std::bad_alloc out of a call and ended the
+// host. 50,000 is V8's limit too.
+TEST(PrepareModule, RefusesFunctionsWithMoreThanFiftyThousandLocals) {
+  auto with_locals = [](int count) {
+    std::string text = "(module (func) (func (local";
+    for (int i = 0; i < count; ++i) text += " i32";
+    return text + ")))";
+  };
+  EXPECT_TRUE(prepare_module(bytes_of(with_locals(50'000)), {}, "locals.wat"));
+  auto prepared = prepare_module(bytes_of(with_locals(50'001)), {}, "locals.wat");
+  ASSERT_FALSE(prepared);
+  EXPECT_EQ(prepared.error().kind(), ErrorKind::compile);
+  EXPECT_EQ(prepared.error().message(),
+            "locals.wat: function 1 declares 50001 locals, above the limit of 50000");
+}
+
 // Text too: wabt's parser recurses once per level, folded or not, and before
 // the pre-scan counted levels 100,000 of them crashed the process.
 TEST(PrepareModule, RejectsAbsurdNestingInTextBeforeTheParserRecurses) {

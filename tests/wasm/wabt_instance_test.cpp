@@ -1,6 +1,12 @@
 // wabt Instance: numeric and bytes calls, WASI from real guests, traps and
 // health, reset.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <functional>
+#include <string>
 
 #include "test_support.hpp"
 #include "warmpool/wasm/wabt.hpp"
@@ -22,6 +28,53 @@ Instance instance_of(const std::filesystem::path& path, const Limits& limits = {
 
 std::span<const std::uint8_t> as_bytes(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+// Runs `check` in a child process whose address space is held to 1 GiB and
+// says whether it returned true there (exit 0) rather than false or a crash.
+bool holds_with_1_gib_of_address_space(const std::function<bool()>& check) {
+  const pid_t child = fork();
+  if (child == 0) {
+    const rlimit one_gib{1ull << 30, 1ull << 30};
+    setrlimit(RLIMIT_AS, &one_gib);
+    try {
+      _exit(check() ? 0 : 1);
+    } catch (...) {  // an exception escaping wabt: the crash this guards against
+      _exit(2);
+    }
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// The interpreter allocates memories whole and grows them in place; when the
+// allocation fails, the instantiation or the call fails, never the host (a
+// std::bad_alloc out of wabt used to end the process).
+TEST(WabtInstance, RunningOutOfMemoryIsAnErrorNotACrash) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "sanitizers reserve the address space and report running out themselves";
+#endif
+  auto four_gib = Module::compile(bytes_of("(module (memory 65536))"), {}, "big.wat");
+  ASSERT_TRUE(four_gib) << four_gib.error();
+  EXPECT_TRUE(holds_with_1_gib_of_address_space([&] {
+    auto instance = Instance::instantiate(*four_gib);
+    return !instance && instance.error().kind() == ErrorKind::instantiate &&
+           instance.error().message().find("ran out of memory") != std::string::npos;
+  }));
+  auto grower = Module::compile(bytes_of(R"((module (memory 1)
+    (func (export "grow") (result i32) (memory.grow (i32.const 65535)))))"),
+                                {}, "grow.wat");
+  ASSERT_TRUE(grower) << grower.error();
+  EXPECT_TRUE(holds_with_1_gib_of_address_space([&] {
+    auto instance = Instance::instantiate(*grower);
+    if (!instance) return false;
+    auto grown = instance->call("grow", {});
+    // wabt reports a failed grow as -1 itself, or the allocation throws and
+    // the call ends as a trap; either way the process goes on.
+    return grown ? grown->at(0) == Value{std::int32_t{-1}}
+                 : grown.error().message().find("ran out of memory") != std::string::npos;
+  }));
 }
 
 TEST(WabtInstance, CallsNumericExportsOfEveryType) {

@@ -490,6 +490,24 @@ std::expected<Parsed, WasmError> parse_or_reject(std::span<const std::uint8_t> b
   }
 }
 
+// A function may declare at most this many locals. wabt's interpreter
+// allocates a call's locals before it checks its stack, so 16 groups of 2^28
+// locals threw std::bad_alloc out of the call; it is V8's own limit, so both
+// engines refuse the same modules.
+constexpr std::uint64_t kMaxFunctionLocals = 50'000;
+
+std::optional<WasmError> check_local_counts(const ::wabt::Module& module, std::string_view name) {
+  for (::wabt::Index i = module.num_func_imports; i < module.funcs.size(); ++i) {
+    std::uint64_t locals = 0;
+    for (const auto& [type, count] : module.funcs[i]->local_types.decls()) locals += count;
+    if (locals > kMaxFunctionLocals) {
+      return compile_error(name, cat("function ", i, " declares ", locals,
+                                     " locals, above the limit of ", kMaxFunctionLocals));
+    }
+  }
+  return std::nullopt;
+}
+
 // The module's own requests that the host reserves for itself.
 std::optional<WasmError> check_reserved_names(const ::wabt::Module& module, std::string_view name) {
   for (const ::wabt::Import* import : module.imports) {
@@ -525,6 +543,7 @@ std::expected<PreparedModule, WasmError> prepare_parsed(::wabt::Module& module,
     }
   }
   if (auto reserved = check_reserved_names(module, name)) return std::unexpected(*reserved);
+  if (auto locals = check_local_counts(module, name)) return std::unexpected(*locals);
 
   PreparedModule prepared;
   prepared.exports = collect_exports(module);

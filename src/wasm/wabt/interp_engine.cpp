@@ -6,6 +6,7 @@
 #include <wabt/interp/interp.h>
 
 #include <cstring>
+#include <new>
 #include <optional>
 #include <utility>
 
@@ -188,7 +189,12 @@ std::unique_ptr<InterpInstance> InterpInstance::instantiate(const InterpModule& 
   interp::Module::Ptr wabt_module = interp::Module::New(store, desc);
   impl->thread.emplace(store);
   interp::Trap::Ptr trap;
-  impl->instance = interp::Instance::Instantiate(store, wabt_module.ref(), refs, &trap);
+  try {
+    impl->instance = interp::Instance::Instantiate(store, wabt_module.ref(), refs, &trap);
+  } catch (const std::bad_alloc&) {  // memories and tables are allocated whole
+    *error = "the interpreter ran out of memory (std::bad_alloc)";
+    return nullptr;
+  }
   if (!impl->instance) {
     *error = trap ? trap->message() : std::string("instantiation failed");
     return nullptr;
@@ -214,8 +220,20 @@ bool InterpInstance::call(std::uint32_t export_index, const std::vector<std::uin
     params.push_back(from_bits(args[i], type.params[i]));
   interp::Values out;
   interp::Trap::Ptr wabt_trap;
-  if (::wabt::Failed(func->Call(*self.thread, params, out, &wabt_trap))) {
-    *trap = wabt_trap ? wabt_trap->message() : std::string("trapped");
+  // Last line of defence: the interpreter allocates as it runs (a call's
+  // locals, its stacks), and what the prepare pass bounds may still not fit.
+  // Running out of memory ends this call like a trap, never the host.
+  ::wabt::Result result = ::wabt::Result::Error;
+  std::string out_of_memory;
+  try {
+    result = func->Call(*self.thread, params, out, &wabt_trap);
+  } catch (const std::bad_alloc&) {
+    out_of_memory = "the interpreter ran out of memory (std::bad_alloc)";
+  }
+  if (::wabt::Failed(result)) {
+    *trap = !out_of_memory.empty() ? out_of_memory
+            : wabt_trap            ? wabt_trap->message()
+                                   : std::string("trapped");
     // A failed call leaves frames on wabt's thread; the next call needs a clean
     // one. Collect() frees the trap objects a reused instance would pile up.
     wabt_trap.reset();
