@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <optional>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -85,6 +86,38 @@ TEST(V8Limits, MemoryCapBoundsGrowth) {
   auto pages = instance->call("grow", {});
   ASSERT_TRUE(pages) << pages.error();
   EXPECT_EQ(pages->at(0), Value{std::int32_t{40}});
+}
+
+// As on wabt: a start function runs inside instantiation under one call's
+// limits. Before, with only a deadline set, an endless one never returned.
+TEST(V8Limits, AStartFunctionRunsUnderTheLimitsOfOneCall) {
+  constexpr std::string_view kCountingStart = R"((module
+    (global $g (mut i32) (i32.const 0))
+    (func $start (local i32)
+      (loop $l (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+               (br_if $l (i32.lt_s (local.get 0) (i32.const 10))))
+      (global.set $g (local.get 0)))
+    (start $start)
+    (func (export "counted") (result i32) (global.get $g))))";
+  constexpr std::string_view kEndlessStart =
+      "(module (func $start (loop (br 0))) (start $start) (func (export \"f\")))";
+  for (const Limits& limits : {Limits{}, Limits{.fuel = 1'000'000}, Limits{.timeout = 200ms}}) {
+    auto instance = Instance::instantiate(wat(kCountingStart, limits, "start.wat"));
+    ASSERT_TRUE(instance) << instance.error();
+    EXPECT_EQ(instance->call("counted", {}).value(), std::vector<Value>{std::int32_t{10}});
+  }
+  auto out_of_fuel = Instance::instantiate(wat(kEndlessStart, {.fuel = 100'000}, "start.wat"));
+  ASSERT_FALSE(out_of_fuel);
+  EXPECT_EQ(out_of_fuel.error().kind(), ErrorKind::fuel_exhausted);
+  EXPECT_EQ(out_of_fuel.error().message(),
+            "start.wat: start function: fuel exhausted (limit 100000)");
+  const auto begun = std::chrono::steady_clock::now();
+  auto past_deadline = Instance::instantiate(wat(kEndlessStart, {.timeout = 100ms}, "start.wat"));
+  ASSERT_FALSE(past_deadline);
+  EXPECT_EQ(past_deadline.error().kind(), ErrorKind::deadline);
+  EXPECT_EQ(past_deadline.error().message(),
+            "start.wat: start function: deadline of 100 ms exceeded");
+  EXPECT_LT(std::chrono::steady_clock::now() - begun, 10s);  // liveness guard only
 }
 
 // The same table cap as wabt's, whatever the limits (V8's own limit is the

@@ -5,8 +5,12 @@
 namespace warmpool::wasm::internal {
 
 std::int64_t FuelBudget::begin(std::uint64_t limit) noexcept {
-  remaining_ = limit == 0 ? kUnlimited : limit;
+  begin_empty(limit);
   return take_slice();
+}
+
+void FuelBudget::begin_empty(std::uint64_t limit) noexcept {
+  remaining_ = limit == 0 ? kUnlimited : limit;
 }
 
 std::int64_t FuelBudget::take_slice() noexcept {

@@ -33,6 +33,11 @@ class FuelBudget {
   // store into `__warmpool_fuel` before entering the guest.
   std::int64_t begin(std::uint64_t limit) noexcept;
 
+  // Starts a call whose guest holds no fuel yet: a start function, which
+  // instantiation runs before the host can store a first slice. The global
+  // starts at 0, so the guest's first check asks refill() for it.
+  void begin_empty(std::uint64_t limit) noexcept;
+
   // The guest ran out of its current slice: the next slice, or why it must stop.
   std::expected<std::int64_t, StopReason> refill(bool deadline_passed) noexcept;
 

@@ -303,10 +303,25 @@ std::optional<WasmError> Instance::Impl::instantiate_module(::v8::Local<::v8::Co
   }
   std::array<::v8::Local<::v8::Value>, 2> argv{module_object, handles->imports.Get(isolate)};
   ::v8::Local<::v8::Object> instance;
-  if (!instance_ctor.As<::v8::Function>()
-           ->NewInstance(context, static_cast<int>(argv.size()), argv.data())
-           .ToLocal(&instance) ||
-      !get(context, instance, "exports").ToLocal(&exports_value)) {
+  // A start function runs inside the constructor, under one call's limits.
+  stop = HostStop::none;
+  budget.begin_empty(spec.limits.fuel);
+  if (spec.limits.timeout.count() > 0) timer.arm(spec.limits.timeout);
+  const bool constructed = instance_ctor.As<::v8::Function>()
+                               ->NewInstance(context, static_cast<int>(argv.size()), argv.data())
+                               .ToLocal(&instance);
+  timer.disarm();  // settle expired() before reading it
+  if (stop != HostStop::none || timer.expired()) {
+    auto error = classify_failure(context, try_catch, "start function");
+    end_call();
+    if (!error) {  // proc_exit(0): the instance never finished being built
+      return WasmError(ErrorKind::instantiate,
+                       cat(spec.name, ": start function: exited with code 0"));
+    }
+    return WasmError(error->kind() == ErrorKind::trap ? ErrorKind::instantiate : error->kind(),
+                     error->message());
+  }
+  if (!constructed || !get(context, instance, "exports").ToLocal(&exports_value)) {
     return fail("instantiation failed");
   }
   auto exports = exports_value.As<::v8::Object>();

@@ -138,7 +138,17 @@ std::expected<void, WasmError> Instance::Impl::instantiate() {
   const Module::Impl& m = mod();
   wasi.program_name = m.name;
   std::string error;
+  // A start function runs inside instantiation, under one call's limits.
+  stop = Stop::none;
+  budget.begin_empty(m.limits.fuel);
+  if (m.limits.timeout.count() > 0) timer.arm(m.limits.timeout);
   engine = internal::InterpInstance::instantiate(*m.engine, host_functions(), &error);
+  end_call();
+  if (!engine && stop != Stop::none) {
+    const WasmError e = failure("start function", error);
+    return std::unexpected(
+        WasmError(e.kind() == ErrorKind::trap ? ErrorKind::instantiate : e.kind(), e.message()));
+  }
   if (!engine) {
     return std::unexpected(WasmError(ErrorKind::instantiate, internal::cat(m.name, ": ", error)));
   }
@@ -200,7 +210,7 @@ WasmError Instance::Impl::failure(std::string_view what, const std::string& trap
       return {ErrorKind::trap, internal::cat(m.name, ": ", what, ": exited with code ", exit_code)};
     case Stop::none: break;
   }
-  if (m.grow_global && engine->global(*m.grow_global) != 0) {
+  if (m.grow_global && engine && engine->global(*m.grow_global) != 0) {
     return {ErrorKind::memory_limit,
             internal::cat(m.name, ": ", what, ": memory limit of ", m.limits.max_memory_pages,
                           " pages reached (then: ", trap, ")")};
