@@ -628,7 +628,9 @@ std::expected<PreparedModule, WasmError> prepare_module(std::span<const std::uin
     return std::unexpected(
         compile_error(name, "empty module (expected a .wasm binary or .wat text)"));
   }
-  const ::wabt::Features features;  // wabt's defaults: the finished proposals clang emits
+  // wabt's defaults: the finished proposals clang emits. Annotations stay off:
+  // with them on, wabt 1.0.32's parser loops forever on `(module (@a`.
+  const ::wabt::Features features;
   auto parsed = parse_or_reject(wasm_or_wat, name, features);
   if (!parsed) return std::unexpected(parsed.error());
   ::wabt::Module& module = *parsed->module;
