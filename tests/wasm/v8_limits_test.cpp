@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "test_support.hpp"
 #include "v8_test_support.hpp"
 
 namespace warmpool::wasm::v8 {
@@ -88,35 +89,32 @@ TEST(V8Limits, MemoryCapBoundsGrowth) {
   EXPECT_EQ(pages->at(0), Value{std::int32_t{40}});
 }
 
+// A module from tests/wasm/data, compiled with `limits`.
+std::shared_ptr<const Module> data(const char* file, const Limits& limits) {
+  auto module = Module::load_file(wasm::testing::data_file(file), limits);
+  EXPECT_TRUE(module) << module.error();
+  return module ? *module : nullptr;
+}
+
 // As on wabt: a start function runs inside instantiation under one call's
 // limits. Before, with only a deadline set, an endless one never returned.
 TEST(V8Limits, AStartFunctionRunsUnderTheLimitsOfOneCall) {
-  constexpr std::string_view kCountingStart = R"((module
-    (global $g (mut i32) (i32.const 0))
-    (func $start (local i32)
-      (loop $l (local.set 0 (i32.add (local.get 0) (i32.const 1)))
-               (br_if $l (i32.lt_s (local.get 0) (i32.const 10))))
-      (global.set $g (local.get 0)))
-    (start $start)
-    (func (export "counted") (result i32) (global.get $g))))";
-  constexpr std::string_view kEndlessStart =
-      "(module (func $start (loop (br 0))) (start $start) (func (export \"f\")))";
   for (const Limits& limits : {Limits{}, Limits{.fuel = 1'000'000}, Limits{.timeout = 200ms}}) {
-    auto instance = Instance::instantiate(wat(kCountingStart, limits, "start.wat"));
+    auto instance = Instance::instantiate(data("counting_start.wat", limits));
     ASSERT_TRUE(instance) << instance.error();
     EXPECT_EQ(instance->call("counted", {}).value(), std::vector<Value>{std::int32_t{10}});
   }
-  auto out_of_fuel = Instance::instantiate(wat(kEndlessStart, {.fuel = 100'000}, "start.wat"));
+  auto out_of_fuel = Instance::instantiate(data("endless_start.wat", {.fuel = 100'000}));
   ASSERT_FALSE(out_of_fuel);
   EXPECT_EQ(out_of_fuel.error().kind(), ErrorKind::fuel_exhausted);
   EXPECT_EQ(out_of_fuel.error().message(),
-            "start.wat: start function: fuel exhausted (limit 100000)");
+            "endless_start.wat: start function: fuel exhausted (limit 100000)");
   const auto begun = std::chrono::steady_clock::now();
-  auto past_deadline = Instance::instantiate(wat(kEndlessStart, {.timeout = 100ms}, "start.wat"));
+  auto past_deadline = Instance::instantiate(data("endless_start.wat", {.timeout = 100ms}));
   ASSERT_FALSE(past_deadline);
   EXPECT_EQ(past_deadline.error().kind(), ErrorKind::deadline);
   EXPECT_EQ(past_deadline.error().message(),
-            "start.wat: start function: deadline of 100 ms exceeded");
+            "endless_start.wat: start function: deadline of 100 ms exceeded");
   EXPECT_LT(std::chrono::steady_clock::now() - begun, 10s);  // liveness guard only
 }
 

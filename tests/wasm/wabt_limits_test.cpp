@@ -102,41 +102,30 @@ TEST(WabtLimits, MemoryCapRefusesGrowth) {
 // A start function runs inside instantiation, under the limits of one call:
 // before, any start function that passed a metering check failed to
 // instantiate once fuel or a deadline was set ("stopped by the host").
-constexpr std::string_view kCountingStart = R"((module
-  (global $g (mut i32) (i32.const 0))
-  (func $start (local i32)
-    (loop $l (local.set 0 (i32.add (local.get 0) (i32.const 1)))
-             (br_if $l (i32.lt_s (local.get 0) (i32.const 10))))
-    (global.set $g (local.get 0)))
-  (start $start)
-  (func (export "counted") (result i32) (global.get $g))))";
-constexpr std::string_view kEndlessStart =
-    "(module (func $start (loop (br 0))) (start $start) (func (export \"f\")))";
-
 TEST(WabtLimits, AStartFunctionRunsUnderTheLimitsOfOneCall) {
   for (const Limits& limits : {Limits{}, Limits{.fuel = 1'000'000}, Limits{.timeout = 200ms}}) {
-    auto module = Module::compile(testing::bytes_of(kCountingStart), limits, "start.wat");
+    auto module = Module::load_file(testing::data_file("counting_start.wat"), limits);
     ASSERT_TRUE(module) << module.error();
     auto instance = Instance::instantiate(*module);
     ASSERT_TRUE(instance) << instance.error();
     EXPECT_EQ(instance->call("counted", {}).value(), std::vector<Value>{std::int32_t{10}});
   }
-  auto starved = Module::compile(testing::bytes_of(kEndlessStart), {.fuel = 100'000}, "start.wat");
+  auto starved = Module::load_file(testing::data_file("endless_start.wat"), {.fuel = 100'000});
   ASSERT_TRUE(starved) << starved.error();
   auto out_of_fuel = Instance::instantiate(*starved);
   ASSERT_FALSE(out_of_fuel);
   EXPECT_EQ(out_of_fuel.error().kind(), ErrorKind::fuel_exhausted);
   EXPECT_EQ(out_of_fuel.error().message(),
-            "start.wat: start function: fuel exhausted (limit 100000)");
+            "endless_start.wat: start function: fuel exhausted (limit 100000)");
 
-  auto late = Module::compile(testing::bytes_of(kEndlessStart), {.timeout = 100ms}, "start.wat");
+  auto late = Module::load_file(testing::data_file("endless_start.wat"), {.timeout = 100ms});
   ASSERT_TRUE(late) << late.error();
   const auto begun = std::chrono::steady_clock::now();
   auto past_deadline = Instance::instantiate(*late);
   ASSERT_FALSE(past_deadline);
   EXPECT_EQ(past_deadline.error().kind(), ErrorKind::deadline);
   EXPECT_EQ(past_deadline.error().message(),
-            "start.wat: start function: deadline of 100 ms exceeded");
+            "endless_start.wat: start function: deadline of 100 ms exceeded");
   EXPECT_LT(std::chrono::steady_clock::now() - begun, 10s);  // liveness guard only
 }
 
