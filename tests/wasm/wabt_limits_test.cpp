@@ -14,6 +14,14 @@ namespace {
 using namespace std::chrono_literals;
 using testing::plugin_file;
 
+// The 2x bounds on deadlines are checked in the Release and ASan runs: TSan
+// slows the guest down unevenly (the V8 tests leave them out the same way).
+#if defined(__SANITIZE_THREAD__)
+constexpr bool kCheckTwiceTheDeadline = false;
+#else
+constexpr bool kCheckTwiceTheDeadline = true;
+#endif
+
 std::expected<Instance, WasmError> instance_of(const char* plugin, const Limits& limits) {
   auto module = Module::load_file(plugin_file(plugin), limits);
   if (!module) return std::unexpected(module.error());
@@ -55,7 +63,9 @@ TEST(WabtLimits, DeadlineStopsAnEndlessLoopInTime) {
   EXPECT_EQ(r.error().kind(), ErrorKind::deadline);
   EXPECT_EQ(r.error().message(), "spin.wasm: spin: deadline of 200 ms exceeded");
   EXPECT_GE(elapsed, kTimeout);
-  EXPECT_LT(elapsed, 2 * kTimeout);
+  if (kCheckTwiceTheDeadline) {
+    EXPECT_LT(elapsed, 2 * kTimeout);
+  }
   EXPECT_FALSE(spin->healthy());
 }
 
@@ -67,7 +77,9 @@ TEST(WabtLimits, DeadlineAppliesToBytesCallsAndCompiledCPlugins) {
   auto r = hostile->call_bytes("spin", {});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind(), ErrorKind::deadline);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 2 * kTimeout);
+  if (kCheckTwiceTheDeadline) {
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 2 * kTimeout);
+  }
 }
 
 TEST(WabtLimits, AFastCallFinishesWellInsideItsDeadline) {
