@@ -18,6 +18,7 @@
 #include "warmpool/wasm/v8.hpp"
 #include "wasm/common/bytes_abi.hpp"
 #include "wasm/common/fuel.hpp"
+#include "wasm/common/instantiation_error.hpp"
 #include "wasm/common/memory_snapshot.hpp"
 #include "wasm/common/prepare.hpp"
 #include "wasm/common/text.hpp"
@@ -318,8 +319,7 @@ std::optional<WasmError> Instance::Impl::instantiate_module(::v8::Local<::v8::Co
       return WasmError(ErrorKind::instantiate,
                        cat(spec.name, ": start function: exited with code 0"));
     }
-    return WasmError(error->kind() == ErrorKind::trap ? ErrorKind::instantiate : error->kind(),
-                     error->message());
+    return common::failed_while_instantiating(*error);
   }
   if (!constructed || !get(context, instance, "exports").ToLocal(&exports_value)) {
     return fail("instantiation failed");
@@ -371,11 +371,7 @@ std::optional<WasmError> Instance::Impl::instantiate_module(::v8::Local<::v8::Co
       return WasmError(ErrorKind::instantiate,
                        cat(spec.name, ": ", common::kInitializeExport, ": exited with code 0"));
     }
-    if (outcome.error) {
-      const auto kind = outcome.error->kind();
-      return WasmError(kind == ErrorKind::trap ? ErrorKind::instantiate : kind,
-                       outcome.error->message());
-    }
+    if (outcome.error) return common::failed_while_instantiating(*outcome.error);
   }
   capture_initial_state(context, exports);
   return std::nullopt;

@@ -8,6 +8,7 @@
 #include "warmpool/wasm/wabt.hpp"
 #include "wasm/common/bytes_abi.hpp"
 #include "wasm/common/fuel.hpp"
+#include "wasm/common/instantiation_error.hpp"
 #include "wasm/common/text.hpp"
 #include "wasm/common/wasi.hpp"
 #include "wasm/common/watchdog.hpp"
@@ -145,9 +146,7 @@ std::expected<void, WasmError> Instance::Impl::instantiate() {
   engine = internal::InterpInstance::instantiate(*m.engine, host_functions(), &error);
   end_call();
   if (!engine && stop != Stop::none) {
-    const WasmError e = failure("start function", error);
-    return std::unexpected(
-        WasmError(e.kind() == ErrorKind::trap ? ErrorKind::instantiate : e.kind(), e.message()));
+    return std::unexpected(internal::failed_while_instantiating(failure("start function", error)));
   }
   if (!engine) {
     return std::unexpected(WasmError(ErrorKind::instantiate, internal::cat(m.name, ": ", error)));
@@ -160,11 +159,7 @@ std::expected<void, WasmError> Instance::Impl::instantiate() {
     begin_call();
     auto result = run(init->position, {}, internal::kInitializeExport);
     end_call();
-    if (!result) {
-      const WasmError& e = result.error();
-      return std::unexpected(
-          WasmError(e.kind() == ErrorKind::trap ? ErrorKind::instantiate : e.kind(), e.message()));
-    }
+    if (!result) return std::unexpected(internal::failed_while_instantiating(result.error()));
   }
   engine->snapshot();
   return {};
