@@ -458,10 +458,11 @@ std::expected<Parsed, WasmError> parse(std::span<const std::uint8_t> bytes, cons
   // see are reported with their line and column (see text_precheck.hpp); the
   // rest only a parse can find, so one runs in a helper process first
   // (probe_process.hpp).
-  if (!precheck_text(bytes, kMaxNesting, &errors)) {
+  const TextPrecheck scan = precheck_text(bytes, kMaxNesting, &errors);
+  if (scan == TextPrecheck::refused) {
     return std::unexpected(diagnostics_error(errors, ::wabt::Location::Type::Text, name));
   }
-  if (names_element_segment(bytes)) {
+  if (scan == TextPrecheck::passed_naming_elem) {
     // For the life of the process: the helper exits when the process does.
     static ProbeProcess& text_parser = *new ProbeProcess([](std::span<const std::uint8_t> text) {
       (void)parse_text(text, "probe.wat", ::wabt::Features());  // prepare_module's features

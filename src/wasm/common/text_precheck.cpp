@@ -127,22 +127,24 @@ bool opens_block(TokenType type) {
 
 }  // namespace
 
-bool precheck_text(std::span<const std::uint8_t> text, std::size_t max_nesting,
-                   ::wabt::Errors* errors) {
+TextPrecheck precheck_text(std::span<const std::uint8_t> text, std::size_t max_nesting,
+                           ::wabt::Errors* errors) {
   ::wabt::Errors lexer_errors;  // the parser reports these again, in context
   auto lexer = ::wabt::WastLexer::CreateBufferLexer("", text.data(), text.size(), &lexer_errors);
   auto reject = [errors](const ::wabt::Token& token, std::string message) {
     ::wabt::Location loc = token.loc;
     loc.filename = {};  // a view into the lexer, which is about to go
     errors->emplace_back(::wabt::ErrorLevel::Error, loc, std::move(message));
-    return false;
+    return TextPrecheck::refused;
   };
   std::vector<Frame> open;
   std::size_t open_blocks = 0;  // unfolded ones; folded ones are in `open`
   bool after_lpar = false;
+  bool names_elem = false;
   for (;;) {
     const ::wabt::Token token = lexer->GetToken();
     const TokenType type = token.token_type();
+    names_elem = names_elem || type == TokenType::Elem;
     if (!after_lpar && opens_block(type)) ++open_blocks;
     if ((type == TokenType::End || type == TokenType::Delegate) && open_blocks > 0) --open_blocks;
     // An annotation whose quoted name runs into a line break at the end of
@@ -168,7 +170,9 @@ bool precheck_text(std::span<const std::uint8_t> text, std::size_t max_nesting,
                open.back().head == TokenType::Elem) {
       open.back().in_expression_list = true;
     }
-    if (type == TokenType::Eof) return true;
+    if (type == TokenType::Eof) {
+      return names_elem ? TextPrecheck::passed_naming_elem : TextPrecheck::passed;
+    }
     if (type == TokenType::Lpar || type == TokenType::LparAnn) {
       open.emplace_back();
       after_lpar = type == TokenType::Lpar;
@@ -180,16 +184,6 @@ bool precheck_text(std::span<const std::uint8_t> text, std::size_t max_nesting,
     if (type == TokenType::Rpar && !open.empty()) {
       open.pop_back();
     }
-  }
-}
-
-bool names_element_segment(std::span<const std::uint8_t> text) {
-  ::wabt::Errors lexer_errors;
-  auto lexer = ::wabt::WastLexer::CreateBufferLexer("", text.data(), text.size(), &lexer_errors);
-  for (;;) {
-    const TokenType type = lexer->GetToken().token_type();
-    if (type == TokenType::Elem) return true;
-    if (type == TokenType::Eof) return false;
   }
 }
 

@@ -15,8 +15,11 @@
 // parse (probe_process.hpp).
 //
 //   ::wabt::Errors errors;
-//   if (!precheck_text(text, kMaxNesting, &errors)) report(errors);
-//   if (names_element_segment(text)) probe(text);
+//   switch (precheck_text(text, kMaxNesting, &errors)) {
+//     case TextPrecheck::refused: report(errors); break;
+//     case TextPrecheck::passed_naming_elem: probe(text); [[fallthrough]];
+//     case TextPrecheck::passed: parse(text);
+//   }
 #pragma once
 
 #include <wabt/error.h>
@@ -27,18 +30,21 @@
 
 namespace warmpool::wasm::internal {
 
-// True when the text cannot reach those failures; false with one error
-// (line and column of the offending token) appended to `errors` otherwise.
-// Text nested deeper than `max_nesting` levels, parentheses and unfolded
-// blocks together, is refused too: the parser recurses once per level, and
-// some 12,000 of them
-// overflow an 8 MiB stack (wat2wasm, the same parser). Everything else is left to wabt's
-// parser, which reports it cleanly.
-bool precheck_text(std::span<const std::uint8_t> text, std::size_t max_nesting,
-                   ::wabt::Errors* errors);
+enum class TextPrecheck {
+  refused,  // one error (line and column of the offending token) was appended
+  passed,
+  // Passed, and names `elem`: only that token leads to an element expression
+  // list, which the scan cannot follow once the parser has resynchronised
+  // after an error, so such text is also parsed in a helper process.
+  passed_naming_elem,
+};
 
-// Whether the parser can reach an element expression list at all: only an
-// `elem` token leads there.
-bool names_element_segment(std::span<const std::uint8_t> text);
+// Refuses text that can reach those failures. Text nested deeper than
+// `max_nesting` levels, parentheses and unfolded blocks together, is refused
+// too: the parser recurses once per level, and some 12,000 of them overflow
+// an 8 MiB stack (wat2wasm, the same parser). Everything else is left to
+// wabt's parser, which reports it cleanly.
+TextPrecheck precheck_text(std::span<const std::uint8_t> text, std::size_t max_nesting,
+                           ::wabt::Errors* errors);
 
 }  // namespace warmpool::wasm::internal
