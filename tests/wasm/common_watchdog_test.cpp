@@ -39,6 +39,25 @@ TEST(Watchdog, RaisesTheFlagAndRunsTheCallbackAfterTheDeadline) {
   EXPECT_EQ(fired.load(), 1);
 }
 
+TEST(Watchdog, ExpireAllEndsEveryArmedTimerNowAndNoOther) {
+  Watchdog watchdog;
+  std::atomic<int> fired{0};
+  DeadlineTimer first([&] { ++fired; }, watchdog), second([&] { ++fired; }, watchdog);
+  DeadlineTimer disarmed([&] { fired += 100; }, watchdog);
+  first.arm(1h);
+  second.arm(2h);
+  disarmed.arm(1h);
+  disarmed.disarm();
+  EXPECT_EQ(watchdog.expire_all(), 2u);
+  EXPECT_TRUE(first.expired());
+  EXPECT_TRUE(second.expired());
+  EXPECT_FALSE(disarmed.expired());
+  EXPECT_EQ(fired.load(), 2);
+  EXPECT_EQ(watchdog.expire_all(), 0u);  // nothing is armed any more
+  first.arm(1h);                         // a later arming is a new deadline
+  EXPECT_FALSE(first.expired());
+}
+
 TEST(Watchdog, DisarmedTimersNeverFire) {
   Watchdog watchdog;
   std::atomic<int> fired{0};

@@ -10,6 +10,7 @@
 
 #include "test_support.hpp"
 #include "v8_test_support.hpp"
+#include "warmpool/wasm/interrupt.hpp"
 
 namespace warmpool::wasm::v8 {
 namespace {
@@ -65,6 +66,23 @@ TEST(V8Limits, DeadlineStopsAnInfiniteLoopWithinTwiceTheTimeout) {
     EXPECT_LT(elapsed, 2 * timeout);
     EXPECT_FALSE(instance->healthy());
   }
+}
+
+// A host that shuts down ends a call long before its own deadline.
+TEST(V8Limits, InterruptRunningCallsEndsASpinningCallEarly) {
+  auto instance = Instance::instantiate(plugin("spin", {.timeout = 600s}));
+  ASSERT_TRUE(instance) << instance.error();
+  std::jthread interrupter([](std::stop_token stop) {
+    while (!stop.stop_requested() && interrupt_running_calls() == 0) {
+      std::this_thread::sleep_for(5ms);
+    }
+  });
+  const auto start = std::chrono::steady_clock::now();
+  auto r = instance->call("spin", {});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind(), ErrorKind::deadline);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 60s);
+  EXPECT_FALSE(instance->healthy());
 }
 
 TEST(V8Limits, ACallThatFinishesInTimeIsUnaffectedByTheDeadline) {

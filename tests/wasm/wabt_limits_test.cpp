@@ -4,8 +4,10 @@
 
 #include <chrono>
 #include <string_view>
+#include <thread>
 
 #include "test_support.hpp"
+#include "warmpool/wasm/interrupt.hpp"
 #include "warmpool/wasm/wabt.hpp"
 
 namespace warmpool::wasm::wabt {
@@ -66,6 +68,23 @@ TEST(WabtLimits, DeadlineStopsAnEndlessLoopInTime) {
   if (kCheckTwiceTheDeadline) {
     EXPECT_LT(elapsed, 2 * kTimeout);
   }
+  EXPECT_FALSE(spin->healthy());
+}
+
+// A host that shuts down ends a call long before its own deadline.
+TEST(WabtLimits, InterruptRunningCallsEndsASpinningCallEarly) {
+  auto spin = instance_of("spin.wasm", {.timeout = 600s});
+  ASSERT_TRUE(spin) << spin.error();
+  std::jthread interrupter([](std::stop_token stop) {
+    while (!stop.stop_requested() && interrupt_running_calls() == 0) {
+      std::this_thread::sleep_for(5ms);
+    }
+  });
+  const auto start = std::chrono::steady_clock::now();
+  auto r = spin->call("spin", {});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind(), ErrorKind::deadline);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 60s);
   EXPECT_FALSE(spin->healthy());
 }
 

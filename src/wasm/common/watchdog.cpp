@@ -54,13 +54,24 @@ void Watchdog::run() {
       wake_.wait_until(lock, when);
       continue;
     }
-    DeadlineTimer* timer = next->second;
-    queue_.erase(next);
-    timer->queued_ = false;
-    timer->expired_.store(true, std::memory_order_release);
-    // Under the lock, so disarm() can promise the callback is over.
-    if (timer->on_expire_) timer->on_expire_();
+    expire(next);
   }
+}
+
+void Watchdog::expire(Queue::iterator position) {
+  DeadlineTimer* timer = position->second;
+  queue_.erase(position);
+  timer->queued_ = false;
+  timer->expired_.store(true, std::memory_order_release);
+  // Under the lock, so disarm() can promise the callback is over.
+  if (timer->on_expire_) timer->on_expire_();
+}
+
+std::size_t Watchdog::expire_all() {
+  std::lock_guard lock(mutex_);
+  std::size_t expired = 0;
+  for (; !queue_.empty(); ++expired) expire(queue_.begin());
+  return expired;
 }
 
 DeadlineTimer::DeadlineTimer(std::function<void()> on_expire, Watchdog& watchdog)

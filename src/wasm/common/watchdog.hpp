@@ -41,6 +41,12 @@ class Watchdog {
   // and is never torn down (timers may be disarmed during static destruction).
   static Watchdog& global();
 
+  // Expires every armed timer now, as if its deadline had passed: raises each
+  // flag and runs each callback. For a host that must end the calls still
+  // running (a server's drain deadline), not for one call's limit. Returns
+  // how many timers it expired.
+  std::size_t expire_all();
+
  private:
   friend class DeadlineTimer;
   using Queue = std::multimap<Clock::time_point, DeadlineTimer*>;
@@ -48,6 +54,8 @@ class Watchdog {
   void arm(DeadlineTimer& timer, Clock::time_point deadline);
   void disarm(DeadlineTimer& timer);
   void run();
+  // Under `mutex_`: takes `position` off the queue and expires its timer.
+  void expire(Queue::iterator position);
 
   std::mutex mutex_;
   std::condition_variable wake_;
