@@ -1,6 +1,8 @@
 // Issue 3 benchmarks: the hit path with every lifecycle option on, Fresh
 // acquire latency against Reuse, Fresh saturation versus refill_threads, and
 // the acquire_timeout handoff latency from a release to a waiting thread.
+// Issue 17: the same hit paths with the hooks given as a type (inline), and a
+// Reuse pool whose only per-release work is a typed is_healthy reading a flag.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -102,36 +104,107 @@ warmpool::PoolConfig all_options_config() {
   return cfg;
 }
 
-// `Hooks` false leaves the Lifecycle empty: the same options without the two
-// calls through std::function per release, to tell the options' cost from
-// the hooks' (a decomposition, not a target: Reset without a reset hook keeps
-// the instance as it is).
-template <class T, bool Hooks = true>
-void setup_all_options(const benchmark::State&) {
+// The erased hooks: trivial lambdas behind std::function. An empty
+// Lifecycle (kNoHooks) is the same options without the two calls through
+// std::function per release, to tell the options' cost from the hooks' (a
+// decomposition: Reset without a reset hook keeps the instance as it is).
+enum class ErasedHooks { kTrivial, kNoHooks, kHealthFlagOnly };
+
+// A word of the instance that a real health check would read (never set here).
+inline std::uint64_t health_flag(const Handle& h) {
+  return h->value;
+}
+inline std::uint64_t health_flag(const Blob64& b) {
+  return b.words[0];
+}
+
+template <class T, ErasedHooks Hooks>
+warmpool::Lifecycle<T> erased_lifecycle() {
   warmpool::Lifecycle<T> lifecycle;
-  if (Hooks) {
+  if (Hooks == ErasedHooks::kTrivial) {
     lifecycle.reset = [](T&) { return true; };
     lifecycle.is_healthy = [](const T&) { return true; };
     lifecycle.on_destroy = [](T&) {};
+  } else if (Hooks == ErasedHooks::kHealthFlagOnly) {
+    lifecycle.is_healthy = [](const T& t) { return health_flag(t) == 0; };
   }
-  auto created = Warm<T>::create(all_options_config(), make_instance<T>, lifecycle);
-  if (!created) die_create(created.error());
-  shared_pool<Warm<T>> = std::make_unique<Warm<T>>(std::move(*created));
+  return lifecycle;
 }
 
-// Both hit loops, named hit/<pool>/<loop>/<type>, on pools from
-// setup_all_options<T, Hooks>, at the thread counts `apply` sets.
-template <class T, bool Hooks = true>
-void register_all_options_hits(const std::string& pool, const std::string& type,
-                               void (*apply)(benchmark::internal::Benchmark*)) {
+// The erased rows' trivial hooks as a type, so they inline (and, being
+// trivial, fold away: the row shows what calling typed hooks costs, not what
+// a hook does; the health-flag rows below add a hook that does something).
+template <class T>
+struct TrivialHooks {
+  static bool is_healthy(const T&) noexcept { return true; }
+  static bool reset(T&) noexcept { return true; }
+  static void on_destroy(T&) noexcept {}
+};
+
+// A Reuse pool's usual hook: only is_healthy, reading a flag (what both wasm
+// lifecycles do).
+template <class T>
+struct HealthFlagHooks {
+  static bool is_healthy(const T& t) noexcept { return health_flag(t) == 0; }
+};
+
+template <class T, class L>
+void setup_pool(warmpool::PoolConfig cfg, L lifecycle) {
+  auto created = Warm<T, L>::create(cfg, make_instance<T>, std::move(lifecycle));
+  if (!created) die_create(created.error());
+  shared_pool<Warm<T, L>> = std::make_unique<Warm<T, L>>(std::move(*created));
+}
+
+template <class T, ErasedHooks Hooks>
+void setup_all_options_erased(const benchmark::State&) {
+  setup_pool<T>(all_options_config(), erased_lifecycle<T, Hooks>());
+}
+
+template <class T, class L>
+void setup_all_options_typed(const benchmark::State&) {
+  setup_pool<T>(all_options_config(), L{});
+}
+
+// The hit pools' default configuration (as hit/warmpool/*) with a lifecycle.
+warmpool::PoolConfig plain_hit_config() {
+  warmpool::PoolConfig cfg;
+  cfg.max_instances = kHitPoolSize;
+  cfg.warm_count = kHitPoolSize;
+  return cfg;
+}
+
+template <class T, class L>
+void setup_plain_typed(const benchmark::State&) {
+  setup_pool<T>(plain_hit_config(), L{});
+}
+
+template <class T, ErasedHooks Hooks>
+void setup_plain_erased(const benchmark::State&) {
+  setup_pool<T>(plain_hit_config(), erased_lifecycle<T, Hooks>());
+}
+
+// Both hit loops, named hit/<pool>/<loop>/<type>, on pools of type Warm<T, L>
+// built by `setup`, at the thread counts `apply` sets.
+template <class T, class L>
+void register_hit_loops(const std::string& pool, const std::string& type,
+                        void (*setup)(const benchmark::State&),
+                        void (*apply)(benchmark::internal::Benchmark*)) {
   const std::pair<const char*, void (*)(benchmark::State&)> loops[] = {
-      {"acquire_release", hit_acquire_release<Warm<T>>}, {"checkout", hit_checkout<Warm<T>>}};
+      {"acquire_release", hit_acquire_release<Warm<T, L>>}, {"checkout", hit_checkout<Warm<T, L>>}};
   for (const auto& [name, loop] : loops) {
     benchmark::RegisterBenchmark(("hit/" + pool + "/" + name + "/" + type).c_str(), loop)
-        ->Setup(setup_all_options<T, Hooks>)
-        ->Teardown(teardown_shared<Warm<T>>)
+        ->Setup(setup)
+        ->Teardown(teardown_shared<Warm<T, L>>)
         ->Apply(apply);
   }
+}
+
+void one_thread(benchmark::internal::Benchmark* b) {
+  b->Threads(1)->UseRealTime();
+}
+
+void one_and_two_threads(benchmark::internal::Benchmark* b) {
+  b->Threads(1)->Threads(2)->UseRealTime();
 }
 
 // --- acquire latency percentiles ------------------------------------------
@@ -335,11 +408,34 @@ void handoff_condvar(benchmark::State& state) {
 }  // namespace
 
 void register_lifecycle() {
-  register_all_options_hits<Handle>("warmpool_all_options", "handle", thread_counts);
-  register_all_options_hits<Blob64>("warmpool_all_options", "blob64", thread_counts);
-  register_all_options_hits<Handle, false>(
-      "warmpool_all_options_no_hooks", "handle",
-      [](benchmark::internal::Benchmark* b) { b->Threads(1)->UseRealTime(); });
+  using Erased = warmpool::Lifecycle<Handle>;
+  register_hit_loops<Handle, Erased>("warmpool_all_options", "handle",
+                                     setup_all_options_erased<Handle, ErasedHooks::kTrivial>,
+                                     thread_counts);
+  register_hit_loops<Blob64, warmpool::Lifecycle<Blob64>>(
+      "warmpool_all_options", "blob64", setup_all_options_erased<Blob64, ErasedHooks::kTrivial>,
+      thread_counts);
+  register_hit_loops<Handle, Erased>("warmpool_all_options_no_hooks", "handle",
+                                     setup_all_options_erased<Handle, ErasedHooks::kNoHooks>,
+                                     one_thread);
+  // Issue 17: typed hooks against a typed lifecycle without hooks, same options.
+  register_hit_loops<Handle, TrivialHooks<Handle>>(
+      "warmpool_all_options_typed", "handle", setup_all_options_typed<Handle, TrivialHooks<Handle>>,
+      one_and_two_threads);
+  register_hit_loops<Blob64, TrivialHooks<Blob64>>(
+      "warmpool_all_options_typed", "blob64", setup_all_options_typed<Blob64, TrivialHooks<Blob64>>,
+      one_and_two_threads);
+  register_hit_loops<Handle, warmpool::NoHooks>("warmpool_all_options_typed_no_hooks", "handle",
+                                                setup_all_options_typed<Handle, warmpool::NoHooks>,
+                                                one_thread);
+  // Issue 17: a Reuse pool whose only hook is is_healthy reading a flag,
+  // typed (the plain release paths, the check inline) and erased.
+  register_hit_loops<Handle, HealthFlagHooks<Handle>>(
+      "warmpool_health_flag_typed", "handle", setup_plain_typed<Handle, HealthFlagHooks<Handle>>,
+      one_and_two_threads);
+  register_hit_loops<Handle, Erased>("warmpool_health_flag_erased", "handle",
+                                     setup_plain_erased<Handle, ErasedHooks::kHealthFlagOnly>,
+                                     one_thread);
 
   const std::pair<const char*, warmpool::Recycle> policies[] = {
       {"fresh", warmpool::Recycle::Fresh}, {"reuse", warmpool::Recycle::Reuse}};

@@ -1,7 +1,8 @@
 // bench/pool_types.hpp — the pools under test behind one construction call,
 // and the shared pool a multi-threaded benchmark run works on.
 //
-// `Warm<T>` is the library's pool; `Seed<T>`, `Naive<T>` are the baselines.
+// `Warm<T>` is the library's pool (`Warm<T, L>` with a lifecycle type L);
+// `Seed<T>`, `Naive<T>` are the baselines.
 // Each benchmark's Setup builds `shared_pool<Pool>` once per run (before its
 // threads start) and Teardown destroys it, so every thread of a run hits the
 // same pool, as a server's request threads would.
@@ -25,8 +26,8 @@
 
 namespace bench {
 
-template <class T>
-using Warm = warmpool::InstancePool<T, BenchError>;
+template <class T, class L = warmpool::Lifecycle<T>>
+using Warm = warmpool::InstancePool<T, BenchError, L>;
 template <class T>
 using Seed = baselines::SeedPool<T, BenchError>;
 template <class T>
@@ -39,8 +40,8 @@ inline constexpr std::size_t kHitPoolSize = 8;
 
 template <class Pool>
 struct is_warmpool : std::false_type {};
-template <class T>
-struct is_warmpool<Warm<T>> : std::true_type {};
+template <class T, class L>
+struct is_warmpool<Warm<T, L>> : std::true_type {};
 
 [[noreturn]] inline void die(const char* what, const BenchError& error) {
   std::fprintf(stderr, "benchmark setup failed: %s: %s\n", what, error.message.c_str());
@@ -69,8 +70,8 @@ inline std::unique_ptr<Pool> shared_pool;
 
 template <class T>
 struct pooled;
-template <class T>
-struct pooled<Warm<T>> {
+template <class T, class L>
+struct pooled<Warm<T, L>> {
   using type = T;
 };
 template <class T>

@@ -96,11 +96,11 @@ namespace warmpool {
 // a handle's return does it out of line, in a copy specialised for the
 // pool's set of checks. Fresh hits are out of line.
 // T must be nothrow move constructible.
-template <class T, PoolResourceLimit E>
+template <class T, PoolResourceLimit E, PoolLifecycle<T> L = Lifecycle<T>>
 class InstancePool {
   static_assert(std::is_nothrow_move_constructible_v<T>,
                 "InstancePool<T, E>: T must be nothrow move constructible");
-  using Core = internal::PoolCore<T, E>;
+  using Core = internal::PoolCore<T, E, L>;
 
  public:
   using Factory = typename Core::Factory;
@@ -111,7 +111,7 @@ class InstancePool {
   // once (callers missing the pool, refill threads).
   template <class F>
   requires std::is_invocable_r_v<std::expected<T, E>, F&> static std::expected<InstancePool, E>
-  create(PoolConfig cfg, F factory, Lifecycle<T> lifecycle = {}) {
+  create(PoolConfig cfg, F factory, L lifecycle = {}) {
     if (cfg.max_instances == 0) {
       return std::unexpected(E::resource_limit("invalid pool config: max_instances must be >= 1"));
     }
@@ -157,10 +157,10 @@ class InstancePool {
   [[gnu::always_inline]] void release(T instance) { raw_->release(std::move(instance)); }
 
   // Like acquire(), as an RAII handle that returns the instance on scope exit.
-  std::expected<PooledInstance<T, E>, E> checkout() {
+  std::expected<PooledInstance<T, E, L>, E> checkout() {
     std::expected<internal::Slot<T>*, E> s = raw_->lease();
     if (!s) return std::unexpected(std::move(s.error()));
-    return PooledInstance<T, E>(raw_, *s);
+    return PooledInstance<T, E, L>(raw_, *s);
   }
 
   std::shared_ptr<const PoolMetrics> metrics() const noexcept { return raw_->metrics(); }

@@ -25,7 +25,7 @@
 namespace warmpool {
 
 namespace internal {
-template <class T, class E>
+template <class T, class E, class L>
 class PoolCore;
 }  // namespace internal
 
@@ -88,7 +88,7 @@ class PoolMetrics {
   std::string to_prometheus(std::string pool_name) const;
 
  private:
-  template <class T, class E>
+  template <class T, class E, class L>
   friend class internal::PoolCore;
 
   static std::uint64_t load(const std::atomic<std::uint64_t>& a) noexcept {

@@ -16,14 +16,17 @@
 #include <utility>
 
 #include "warmpool/internal/pool_core.hpp"
+#include "warmpool/lifecycle.hpp"
 #include "warmpool/pool_resource_limit.hpp"
 
 namespace warmpool {
 
-template <class T, PoolResourceLimit E>
+template <class T, PoolResourceLimit E, PoolLifecycle<T> L>
 class InstancePool;
 
-template <class T, PoolResourceLimit E>
+// L: the pool's lifecycle (see lifecycle.hpp); InstancePool<T, E, L>::checkout()
+// hands out PooledInstance<T, E, L>.
+template <class T, PoolResourceLimit E, PoolLifecycle<T> L = Lifecycle<T>>
 class PooledInstance {
  public:
   PooledInstance(PooledInstance&& other) noexcept
@@ -70,8 +73,8 @@ class PooledInstance {
   }
 
  private:
-  friend class InstancePool<T, E>;
-  using Core = internal::PoolCore<T, E>;
+  friend class InstancePool<T, E, L>;
+  using Core = internal::PoolCore<T, E, L>;
 
   PooledInstance(Core* core, internal::Slot<T>* slot) noexcept : core_(core), slot_(slot) {}
 

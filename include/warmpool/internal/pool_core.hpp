@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "warmpool/internal/asymmetric_fence.hpp"
+#include "warmpool/internal/lifecycle_hooks.hpp"
 #include "warmpool/internal/slot.hpp"
 #include "warmpool/internal/thread_cache.hpp"
 #include "warmpool/lifecycle.hpp"
@@ -35,30 +36,39 @@
 
 namespace warmpool::internal {
 
-template <class T, class E>
-class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
+template <class T, class E, class L>
+class PoolCore : public std::enable_shared_from_this<PoolCore<T, E, L>> {
+  using Hooks = LifecycleHooks<L, T>;
+  // A health hook the lifecycle's type declares as a function: the plain
+  // release paths call it inline, so a pool whose only per-release work it is
+  // keeps them.
+  static constexpr bool kInlineHealth = Hooks::kHealth == HookKind::always;
+
  public:
   using Factory = std::move_only_function<std::expected<T, E>()>;
   using Clock = std::chrono::steady_clock;
 
-  PoolCore(PoolConfig cfg, Factory factory, Lifecycle<T> lifecycle)
+  PoolCore(PoolConfig cfg, Factory factory, L lifecycle)
       : id_(next_pool_id.fetch_add(1, std::memory_order_relaxed)),
         key_(ThreadEntry::key_of(id_, false)),
         entry_offset_(id_ % kThreadCacheSize * sizeof(ThreadEntry)),
         fresh_(cfg.recycle == Recycle::Fresh),
-        fast_release_(cfg.recycle == Recycle::Reuse && !lifecycle.is_healthy && cfg.max_uses == 0 &&
-                      cfg.max_lifetime.count() == 0),
+        fast_release_(cfg.recycle == Recycle::Reuse && !Hooks::has_health(lifecycle) &&
+                      cfg.max_uses == 0 && cfg.max_lifetime.count() == 0),
+        plain_release_(cfg.recycle == Recycle::Reuse && cfg.max_uses == 0 &&
+                       cfg.max_lifetime.count() == 0 &&
+                       (kInlineHealth || !Hooks::has_health(lifecycle))),
         stamp_idle_(cfg.idle_timeout.count() > 0),
         history_limits_(cfg.max_uses != 0 || cfg.max_lifetime.count() > 0),
-        resets_(cfg.recycle == Recycle::Reset && lifecycle.reset),
+        resets_(cfg.recycle == Recycle::Reset && Hooks::has_reset(lifecycle)),
         uses_cap_(cfg.max_uses != 0 ? cfg.max_uses : kUnlimited),
         asym_(enable_asymmetric_fence()),
         plain_hit_key_(fresh_ || !asym_ ? kNever : key_),
-        release_key_(!fast_release_ || stamp_idle_ ? kNever : key_ | 1),
-        give_back_key_(!fast_release_ || stamp_idle_ || !asym_ ? kNever : key_),
+        release_key_(!plain_release_ || stamp_idle_ ? kNever : key_ | 1),
+        give_back_key_(!plain_release_ || stamp_idle_ || !asym_ ? kNever : key_),
         judged_release_key_(release_key_ == kNever && !fresh_ ? key_ | 1 : kNever),
-        give_back_home_(give_back_home_for(fresh_, static_cast<bool>(lifecycle.is_healthy),
-                                           history_limits_, resets_)),
+        give_back_home_(
+            give_back_home_for(fresh_, Hooks::has_health(lifecycle), history_limits_, resets_)),
         cfg_(normalise(cfg)),
         metrics_(std::make_shared<PoolMetrics>()),
         m_(*metrics_),
@@ -201,6 +211,12 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
     if (e.key == release_key_) [[likely]] {
       // A Lent slot belongs to its borrower alone: a plain store returns it.
       auto* s = static_cast<Slot<T>*>(e.slot);
+      if constexpr (kInlineHealth) {
+        if (!Hooks::healthy(lifecycle_, t)) [[unlikely]] {
+          drop_lent(e, std::move(t), Verdict::broken);
+          return;
+        }
+      }
       s->emplace(std::move(t));
       e.key = key_;
       e.shard->returned_owned();
@@ -233,6 +249,12 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   [[gnu::always_inline]] void give_back(Slot<T>* s) noexcept {
     ThreadEntry& e = thread_entry_at(entry_offset_);
     if (e.key == give_back_key_ && e.slot == s) [[likely]] {
+      if constexpr (kInlineHealth) {
+        if (!Hooks::healthy(lifecycle_, *s->get())) [[unlikely]] {
+          give_back_slow(s, Verdict::broken);
+          return;
+        }
+      }
       MetricShard* shard = e.shard;
       if (return_home(*s, shard->busy)) [[likely]] {
         shard->returned_owned();
@@ -285,11 +307,12 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   // What a Reuse or Reset pool checks on release: a health hook, use and age
   // limits, a reset hook. PoolPlan asks the pool at each test; FixedPlan
   // answers with constants, for paths specialised per configuration.
+  // A hook the lifecycle's type does not declare is a constant false in both.
   struct PoolPlan {
     const PoolCore& pool;
-    bool health() const noexcept { return static_cast<bool>(pool.lifecycle_.is_healthy); }
+    bool health() const noexcept { return Hooks::has_health(pool.lifecycle_); }
     bool limits() const noexcept { return pool.history_limits_; }
-    bool reset() const noexcept { return pool.resets_; }
+    bool reset() const noexcept { return Hooks::kReset != HookKind::absent && pool.resets_; }
   };
   template <bool kHealth, bool kLimits, bool kReset>
   struct FixedPlan {
@@ -643,19 +666,25 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   // kept.
   [[gnu::always_inline]] void release_judged(ThreadEntry& e, T&& t) {
     auto* s = static_cast<Slot<T>*>(e.slot);
-    e.key = key_;
     // fast_release_ here: only an idle stamp to do.
     const Verdict v = fast_release_ ? Verdict::keep : judge_reused(t, *s, true);
     if (v != Verdict::keep) [[unlikely]] {
-      s->state.store(thread_owner_bits | kEmpty, std::memory_order_release);
-      destroy_released(std::move(t), v);
+      drop_lent(e, std::move(t), v);
       return;
     }
+    e.key = key_;
     stamp_idle(*s);
     s->emplace(std::move(t));
     e.shard->returned_owned();
     s->state.store(thread_owner_bits | kIdle, std::memory_order_release);
     after_idle(*s);
+  }
+
+  // release() into this thread's Lent slot of an instance the pool will not keep.
+  [[gnu::noinline]] void drop_lent(ThreadEntry& e, T&& t, Verdict v) noexcept {
+    e.key = key_;
+    e.slot->state.store(thread_owner_bits | kEmpty, std::memory_order_release);
+    destroy_released(std::move(t), v);
   }
 
   // release() of an instance this thread does not hold Lent.
@@ -818,26 +847,18 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   template <class Plan>
   [[gnu::always_inline]] Verdict judge_by(const Plan& plan, T& t, SlotBase& s,
                                           bool counted) noexcept {
-    if (plan.health()) {
-      try {
-        if (!lifecycle_.is_healthy(std::as_const(t))) [[unlikely]]
-          return Verdict::broken;
-      } catch (...) {
+    if constexpr (Hooks::kHealth != HookKind::absent) {
+      if (plan.health() && !Hooks::healthy(lifecycle_, t)) [[unlikely]]
         return Verdict::broken;
-      }
     }
     // With either limit set, both checks in one branch (an unset max_uses is
     // a cap never reached; the reaper marks lifetimes, see reap()).
     if (counted && plan.limits() && ((++s.uses >= uses_cap_) | s.past_lifetime())) [[unlikely]] {
       return Verdict::expired;
     }
-    if (plan.reset()) {
-      try {
-        if (!lifecycle_.reset(t)) [[unlikely]]
-          return Verdict::broken;
-      } catch (...) {
+    if constexpr (Hooks::kReset != HookKind::absent) {
+      if (plan.reset() && !Hooks::reset(lifecycle_, t)) [[unlikely]]
         return Verdict::broken;
-      }
     }
     return Verdict::keep;
   }
@@ -858,13 +879,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
 
   // Runs on_destroy; the caller destroys the object itself.
   void destroy_instance(T& t) noexcept {
-    if (lifecycle_.on_destroy) {
-      try {
-        lifecycle_.on_destroy(t);
-      } catch (...) {
-        // A failing hook must not take the pool's bookkeeping down with it.
-      }
-    }
+    Hooks::on_destroy(lifecycle_, t);
     PoolMetrics::bump(m_.destroyed_);
   }
 
@@ -1350,6 +1365,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   const bool fresh_;
   // Reuse without health check or use/age limits: a release keeps the instance.
   const bool fast_release_;
+  // Reuse without use/age limits, and no health check but an inline one.
+  const bool plain_release_;
   const bool stamp_idle_;
   const bool history_limits_;
   const bool resets_;  // Recycle::Reset with a reset hook
@@ -1377,7 +1394,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E>> {
   const std::shared_ptr<PoolMetrics> metrics_;
   PoolMetrics& m_;
   Factory factory_;
-  const Lifecycle<T> lifecycle_;
+  [[no_unique_address]] const L lifecycle_;
   const std::size_t chunk_size_;
   const Clock::time_point epoch_;
   std::array<std::unique_ptr<Slot<T>[]>, kMaxChunks> chunks_;
