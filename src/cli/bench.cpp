@@ -18,9 +18,11 @@
 #include "exit_code.hpp"
 #include "export_lookup.hpp"
 #include "input_file.hpp"
-#include "json_writer.hpp"
+#include "interrupt.hpp"
+#include "json_text.hpp"
 #include "latency_stats.hpp"
 #include "load_driver.hpp"
+#include "options.hpp"
 #include "pool_flags.hpp"
 #include "subcommands.hpp"
 #include "svg_report.hpp"
@@ -30,41 +32,31 @@
 namespace warmpool::cli {
 namespace {
 
-constexpr FlagSpec kBenchFlags[] = {
-    {"export", "NAME"},      {"threads", "N"},    {"duration", "S"}, {"calls", "N"},
-    {"rate", "CALLS_PER_S"}, {"input", "FILE|-"}, {"json", ""},      {"report", "FILE.svg"}};
 constexpr double kDefaultDurationS = 2.0;
+constexpr std::uint64_t kDefaultThreads = 2;
 constexpr auto kBenchAcquireTimeout = std::chrono::milliseconds(10'000);
 
-void print_help() {
-  std::cout
-      << "Usage: warmpool bench [PLUGIN [ARGS...]] [options]\n\n"
-         "Runs one workload twice, side by side: through the pool (the chosen --policy) and\n"
-         "with no pool (a fresh instance per call from the already-compiled module), and\n"
-         "prints calls/s, p50/p90/p99/p99.9 latency, pool hits/misses/exhausted and the\n"
-         "speed-up. With no PLUGIN it runs the Markdown renderer embedded in this binary on a\n"
-         "built-in sample page.\n\n"
-         "Closed loop by default (each thread calls again as soon as a call returns). With\n"
-         "--rate, open loop: calls arrive on a fixed schedule and latency counts from the\n"
-         "scheduled arrival, so stalls are not hidden (no coordinated omission).\n\n"
-         "Options:\n"
-         "  --export NAME           export to call (default: the plugin's only bytes export)\n"
-         "  --input FILE|-          input for a bytes export (default: the built-in sample page)\n"
-         "  ARGS...                 arguments for a numeric export, after PLUGIN\n"
-         "  --threads N             concurrent callers (default 2)\n"
-         "  --duration S            seconds per mode (default 2)\n"
-         "  --calls N               run N calls per mode instead of a duration\n"
-         "  --rate CALLS_PER_S      open loop at this total arrival rate\n"
-      << pool_flags_help(2, "10000; default --max is --threads") << engine_flags_help()
-      << "  --json                  print the figures as JSON instead of a table\n"
-         "  --report FILE.svg       write a latency-percentile chart (opens in a browser)\n"
-         "  -h, --help              show this help\n\n"
-      << kExitCodesHelp
-      << "\nExamples:\n"
-         "  warmpool bench\n"
-         "  warmpool bench --policy reset --threads 2 --duration 5 --report latency.svg\n"
-         "  warmpool bench --rate 2000 --policy fresh --json\n"
-         "  warmpool bench build/plugins/fib.wasm 20 --export fib --engine v8\n";
+CommandHelp bench_help() {
+  return {
+      .usage = "warmpool bench [PLUGIN [ARGS...]] [options]",
+      .description =
+          "Runs one workload twice, side by side: through the pool (the chosen --policy) and\n"
+          "with no pool (a fresh instance per call from the already-compiled module), and\n"
+          "prints calls/s, p50/p90/p99/p99.9 latency, pool hits/misses/exhausted and the\n"
+          "speed-up. With no PLUGIN it runs the Markdown renderer embedded in this binary on a\n"
+          "built-in sample page.\n\n"
+          "Closed loop by default (each thread calls again as soon as a call returns). With\n"
+          "--rate, open loop: calls arrive on a fixed schedule and latency counts from the\n"
+          "scheduled arrival, so stalls are not hidden (no coordinated omission).\n"
+          "Ctrl-C (SIGINT) or SIGTERM stops it at once, with exit code 130 or 143.\n",
+      .footer = std::string(kExitCodesHelp) +
+                "\nExamples:\n  # paths as in a checkout built with 'cmake --preset release'\n"
+                "  warmpool bench\n"
+                "  warmpool bench --policy reset --threads 2 --duration 5 --report latency.svg\n"
+                "  warmpool bench --rate 2000 --policy fresh --json\n"
+                "  warmpool bench build/release/plugins/fib.wasm 20 --export fib --calls 1000\n"
+                "  warmpool bench build/release/plugins/echo.wasm --input README.md --engine " +
+                std::string(engine_names().back()) + "\n"};
 }
 
 struct BenchOptions {
@@ -144,54 +136,48 @@ void print_table(const std::string& heading, const std::vector<ModeReport>& mode
 
 void print_json(const BenchOptions& o, const Workload& w, const std::string& plugin_name,
                 const std::vector<ModeReport>& modes) {
-  JsonWriter j;
-  j.begin_object();
-  j.key("plugin").string(plugin_name);
-  j.key("export").string(w.export_name);
-  j.key("engine").string(o.engine.engine);
-  j.key("threads").integer(o.shape.threads);
-  j.key("loop").string(o.shape.rate > 0 ? "open" : "closed");
-  if (o.shape.rate > 0) j.key("rate").number(o.shape.rate);
-  j.key("policy").string(policy_name(o.pool.recycle));
-  j.key("warm").integer(o.pool.warm_count);
-  j.key("max").integer(o.pool.max_instances);
-  j.key("modes").begin_array();
+  Json j;
+  j["plugin"] = plugin_name;
+  j["export"] = w.export_name;
+  j["engine"] = o.engine.engine;
+  j["threads"] = o.shape.threads;
+  j["loop"] = o.shape.rate > 0 ? "open" : "closed";
+  if (o.shape.rate > 0) j["rate"] = o.shape.rate;
+  j["policy"] = policy_name(o.pool.recycle);
+  j["warm"] = o.pool.warm_count;
+  j["max"] = o.pool.max_instances;
+  j["modes"] = Json::array();
   for (const auto& m : modes) {
-    j.begin_object();
-    j.key("mode").string(m.name);
-    j.key("pooled").boolean(m.pool.has_value());
-    j.key("calls").integer(m.result.ok);
-    j.key("failed").integer(m.result.failed);
-    j.key("seconds").number(m.result.seconds);
-    j.key("calls_per_s").number(m.calls_per_s());
-    j.key("latency_us").begin_object();
+    Json mode;
+    mode["mode"] = m.name;
+    mode["pooled"] = m.pool.has_value();
+    mode["calls"] = m.result.ok;
+    mode["failed"] = m.result.failed;
+    mode["seconds"] = m.result.seconds;
+    mode["calls_per_s"] = m.calls_per_s();
+    Json& latency = mode["latency_us"];
     for (std::size_t i = 0; i < std::size(kPercentiles); ++i) {
-      j.key(kPercentileKeys[i]).number(m.latencies.percentile_us(kPercentiles[i]));
+      latency[kPercentileKeys[i]] = m.latencies.percentile_us(kPercentiles[i]);
     }
-    j.key("mean").number(m.latencies.mean_us());
-    j.key("max").number(m.latencies.max_us());
-    j.end_object();
+    latency["mean"] = m.latencies.mean_us();
+    latency["max"] = m.latencies.max_us();
     if (m.pool) {
-      j.key("hits").integer(m.pool->hits);
-      j.key("misses").integer(m.pool->misses);
-      j.key("exhausted").integer(m.pool->exhausted);
+      mode["hits"] = m.pool->hits;
+      mode["misses"] = m.pool->misses;
+      mode["exhausted"] = m.pool->exhausted;
     }
-    if (m.result.first_error) j.key("first_error").string(*m.result.first_error);
-    j.end_object();
+    if (m.result.first_error) mode["first_error"] = *m.result.first_error;
+    j["modes"].push_back(std::move(mode));
   }
-  j.end_array();
   const auto& pooled = modes.front();
   const auto& fresh = modes.back();
-  j.key("speedup").begin_object();
-  j.key("calls_per_s")
-      .number(fresh.calls_per_s() > 0 ? pooled.calls_per_s() / fresh.calls_per_s() : 0);
-  j.key("p50_latency")
-      .number(pooled.latencies.percentile_us(50) > 0
-                  ? fresh.latencies.percentile_us(50) / pooled.latencies.percentile_us(50)
-                  : 0);
-  j.end_object();
-  j.end_object();
-  std::cout << j.str() << '\n';
+  j["speedup"]["calls_per_s"] =
+      fresh.calls_per_s() > 0 ? pooled.calls_per_s() / fresh.calls_per_s() : 0;
+  j["speedup"]["p50_latency"] =
+      pooled.latencies.percentile_us(50) > 0
+          ? fresh.latencies.percentile_us(50) / pooled.latencies.percentile_us(50)
+          : 0;
+  std::cout << to_json_text(j) << '\n';
 }
 
 std::string error_text(const wasm::WasmError& e) {
@@ -205,6 +191,7 @@ int bench_with(const BenchOptions& o) {
   using Instance = typename Engine::Instance;
   using Error = wasm::WasmError;
 
+  set_interrupted_activity("loading " + o.plugin.value_or(std::string(kEmbeddedPluginName)));
   auto module = o.plugin ? Engine::Module::load_file(*o.plugin, o.engine.limits)
                          : Engine::Module::compile(embedded_plugin_bytes(), o.engine.limits,
                                                    std::string(kEmbeddedPluginName));
@@ -261,6 +248,8 @@ int bench_with(const BenchOptions& o) {
     }
   }
 
+  const std::string activity = "benchmarking '" + w.export_name + "' in " + compiled->name();
+  set_interrupted_activity(activity);
   // One untimed call first: a plugin that cannot run the workload fails here
   // with its own error instead of producing a table of failures.
   {
@@ -354,34 +343,74 @@ int bench_with(const BenchOptions& o) {
 }  // namespace
 
 int bench_main(std::span<const std::string> args) {
-  auto specs = with_flags({kEngineFlags, kPoolFlags, kBenchFlags});
-  auto parsed = parse_args(args, specs);
-  if (!parsed) return usage_error("bench", parsed.error());
-  if (parsed->help) {
-    print_help();
-    return kExitOk;
-  }
-  FlagReader flags(*parsed);
+  CLI::App app;
+  configure_command(app, bench_help());
   BenchOptions o;
-  o.engine = read_engine_options(flags);
-  o.export_name = flags.string("export");
-  o.input = flags.string("input");
-  o.json = flags.flag("json");
-  o.report = flags.string("report");
-  o.shape.threads = flags.u64("threads", 2, 1, 256);
-  o.shape.calls = flags.u64("calls", 0, 1, 1'000'000'000);
-  o.shape.duration =
-      std::chrono::duration<double>(flags.number("duration", kDefaultDurationS, 0.01, 86400));
-  o.shape.rate = flags.number("rate", 0, 0.001, 10'000'000);
-  if (flags.given("calls") && flags.given("duration")) {
-    flags.fail("--calls and --duration exclude each other");
+  std::string export_name, input, report;
+  std::uint64_t threads = kDefaultThreads;
+  std::uint64_t calls = 0;
+  double duration_s = kDefaultDurationS;
+  app.add_option("--export", export_name,
+                 "export to call\n(default: the plugin's only bytes export)")
+      ->type_name("NAME");
+  app.add_option("--input", input,
+                 "input for a bytes export ('-' = stdin;\ndefault: the built-in sample page)")
+      ->type_name("FILE|-");
+  app.add_option("--threads", threads, "concurrent callers (1..256, default 2)")
+      ->type_name("N")
+      ->check(integer_in(1, 256));
+  app.add_option("--duration", duration_s, "seconds per mode (0.01..86400, default 2)")
+      ->type_name("S")
+      ->check(number_in(0.01, 86400));
+  app.add_option("--calls", calls,
+                 "run N calls per mode instead of a duration\n(1..1000000000; not with --duration)")
+      ->type_name("N")
+      ->check(integer_in(1, 1'000'000'000));
+  app.add_option("--rate", o.shape.rate,
+                 "open loop at this total arrival rate\n(0.001..10000000; default: closed loop)")
+      ->type_name("CALLS_PER_S")
+      ->check(number_in(0.001, 10'000'000));
+  app.add_flag("--json", o.json, "print the figures as JSON instead of a table");
+  app.add_option("--report", report,
+                 "write a latency-percentile chart (SVG, opens in a\nbrowser); checked before the "
+                 "benchmark starts")
+      ->type_name("FILE.svg");
+  PoolFlags pool_flags(app, {.acquire_timeout = kBenchAcquireTimeout,
+                             .acquire_timeout_help = "how long a call waits for a free instance "
+                                                     "when all\n--max are busy"});
+  EngineFlags engine_flags(app, {});
+  std::string plugin;
+  app.add_option("PLUGIN", plugin, "a .wasm or .wat file (default: the embedded Markdown plugin)")
+      ->type_name("");
+  app.add_option("ARGS", o.args, "arguments for a numeric export")->type_name("");
+  if (auto exit_code = parse_command(app, "bench", args)) return *exit_code;
+  if (auto conflict = excluding_each_other(app, "--calls", {"--duration"})) {
+    return usage_error("bench", *conflict);
   }
-  o.pool = read_pool_config(flags, o.shape.threads, kBenchAcquireTimeout);
-  if (flags.error()) return usage_error("bench", *flags.error());
-  if (!parsed->positionals.empty()) {
-    o.plugin = parsed->positionals.front();
-    o.args.assign(parsed->positionals.begin() + 1, parsed->positionals.end());
+  o.engine = engine_flags.options();
+  if (given(app, "--export")) o.export_name = export_name;
+  if (given(app, "--input")) o.input = input;
+  if (given(app, "--report")) o.report = report;
+  if (given(app, "PLUGIN")) o.plugin = plugin;
+  o.shape.threads = threads;
+  o.shape.calls = calls;
+  o.shape.duration = std::chrono::duration<double>(duration_s);
+  auto pool = pool_flags.config(o.shape.threads);
+  if (!pool) return usage_error("bench", pool.error());
+  o.pool = *pool;
+
+  if (o.plugin) {
+    if (auto bad = check_readable_file(*o.plugin, "PLUGIN")) return fail(kExitUsage, "bench", *bad);
   }
+  if (o.input && *o.input != "-") {
+    if (auto bad = check_readable_file(*o.input, "--input")) return fail(kExitUsage, "bench", *bad);
+  }
+  if (o.report) {
+    if (auto bad = check_writable_file(*o.report, "--report")) {
+      return fail(kExitUsage, "bench", *bad);
+    }
+  }
+  exit_on_interrupt("bench");
   return with_engine(o.engine.engine, [&]<class E>(E) { return bench_with<E>(o); });
 }
 

@@ -10,9 +10,12 @@
 #include <string_view>
 
 #include "exit_code.hpp"
-#include "options.hpp"
 
 namespace warmpool::cli {
+
+struct UsageError {
+  std::string message;
+};
 
 template <class Message>
 int fail(int exit_code, std::string_view command, const Message& message) {

@@ -4,46 +4,75 @@
 #include <limits>
 
 #include "engines.hpp"
+#include "options.hpp"
 
 namespace warmpool::cli {
+namespace {
 
-std::string engine_flags_help() {
-  std::string engines;
-  for (auto name : engine_names()) {
-    if (!engines.empty()) engines += '|';
-    engines += name;
-  }
-  return "  --engine " + engines + "      WebAssembly engine (default wabt; built in: " + engines +
-         ")\n"
-         "  --fuel N                instruction budget per call (0 = unlimited, default)\n"
-         "  --timeout-ms N          wall-clock deadline per call in ms (0 = none, default)\n"
-         "  --max-memory-pages N    cap on linear memory in 64 KiB pages (0 = module's own)\n";
+constexpr const char* kGroup = "Engine and limits";
+
+std::string joined_engine_names() {
+  std::string names;
+  for (auto name : engine_names()) names += (names.empty() ? "" : "|") + std::string(name);
+  return names;
 }
 
-EngineOptions read_engine_options(FlagReader& flags) {
+CLI::Validator built_in_engine() {
+  return CLI::Validator(
+      [](std::string& name) {
+        auto names = engine_names();
+        if (std::ranges::find(names, std::string_view(name)) != names.end()) return std::string();
+        if (name == "v8") return std::string("this warmpool was built without V8 support");
+        return "expected wabt or v8, got '" + name + "'";
+      },
+      "");
+}
+
+std::string timeout_help(std::chrono::milliseconds fallback) {
+  return "wall-clock deadline per call in ms\n(0..86400000; default " +
+         (fallback.count() == 0 ? std::string("0 = none")
+                                : std::to_string(fallback.count()) + "; 0 = none") +
+         ")";
+}
+
+std::string memory_help(std::uint32_t fallback) {
+  return "cap on linear memory in 64 KiB pages\n(0..65536; default " + std::to_string(fallback) +
+         " = " + std::to_string(fallback / 16) + " MiB;\n0 = only the module's own maximum)";
+}
+
+}  // namespace
+
+EngineFlags::EngineFlags(CLI::App& app, EngineDefaults defaults)
+    : engine_(engine_names().front()),
+      timeout_ms_(static_cast<std::uint64_t>(defaults.timeout.count())),
+      max_memory_pages_(defaults.max_memory_pages) {
+  const std::string names = joined_engine_names();
+  app.add_option("--engine", engine_,
+                 "WebAssembly engine (default " + engine_ + "; built in: " + names + ")")
+      ->type_name("wabt|v8")
+      ->check(built_in_engine())
+      ->group(kGroup);
+  app.add_option("--fuel", fuel_,
+                 "instruction budget per call\n(0..9223372036854775807; 0 = unlimited, default)")
+      ->type_name("N")
+      ->check(integer_in(0, std::numeric_limits<std::int64_t>::max()))
+      ->group(kGroup);
+  app.add_option("--timeout-ms", timeout_ms_, timeout_help(defaults.timeout))
+      ->type_name("N")
+      ->check(integer_in(0, 24ULL * 3600 * 1000))
+      ->group(kGroup);
+  app.add_option("--max-memory-pages", max_memory_pages_, memory_help(defaults.max_memory_pages))
+      ->type_name("N")
+      ->check(integer_in(0, 65536))
+      ->group(kGroup);
+}
+
+EngineOptions EngineFlags::options() const {
   EngineOptions out;
-  out.engine = std::string(engine_names().front());
-  if (auto name = flags.string("engine")) {
-    auto names = engine_names();
-    if (std::ranges::find(names, std::string_view(*name)) != names.end()) {
-      out.engine = *name;
-    } else if (*name == "v8") {
-      flags.fail("--engine v8: this warmpool was built without V8 support");
-    } else {
-      flags.fail("--engine: expected wabt or v8, got '" + *name + "'");
-    }
-  }
-  out.limits.fuel = flags.u64("fuel", 0, 0, std::numeric_limits<std::int64_t>::max());
-  out.limits.timeout =
-      std::chrono::milliseconds(flags.u64("timeout-ms", 0, 0, 24ULL * 3600 * 1000));
-  out.limits.max_memory_pages =
-      static_cast<std::uint32_t>(flags.u64("max-memory-pages", 0, 0, 65536));
-  return out;
-}
-
-std::vector<FlagSpec> with_flags(std::initializer_list<std::span<const FlagSpec>> tables) {
-  std::vector<FlagSpec> out;
-  for (auto t : tables) out.insert(out.end(), t.begin(), t.end());
+  out.engine = engine_;
+  out.limits.fuel = fuel_;
+  out.limits.timeout = std::chrono::milliseconds(timeout_ms_);
+  out.limits.max_memory_pages = max_memory_pages_;
   return out;
 }
 

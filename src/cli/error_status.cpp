@@ -1,6 +1,6 @@
 #include "error_status.hpp"
 
-#include "json_writer.hpp"
+#include "json_text.hpp"
 
 namespace warmpool::cli {
 
@@ -22,9 +22,8 @@ unsigned http_status_for(wasm::ErrorKind kind) {
 }
 
 HttpResponse json_error(unsigned status, std::string_view kind, std::string_view message) {
-  JsonWriter j;
-  j.begin_object().key("error").string(kind).key("message").string(message).end_object();
-  return {.status = status, .body = j.str() + "\n", .content_type = "application/json"};
+  const Json body = {{"error", kind}, {"message", message}};
+  return {.status = status, .body = to_json_text(body) + "\n", .content_type = "application/json"};
 }
 
 HttpResponse error_response(const wasm::WasmError& error) {

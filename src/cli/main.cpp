@@ -19,10 +19,10 @@ void print_help() {
                "  serve   serve a plugin over HTTP with the pool behind it\n\n"
                "Run 'warmpool <command> --help' for a command's options and examples.\n\n"
             << warmpool::cli::kExitCodesHelp
-            << "\nExamples:\n"
+            << "\nExamples:\n  # paths as in a checkout built with 'cmake --preset release'\n"
                "  warmpool bench\n"
-               "  warmpool run build/plugins/fib.wasm fib 25\n"
-               "  warmpool serve build/plugins/echo.wasm --listen 127.0.0.1:8080\n";
+               "  warmpool run build/release/plugins/fib.wasm fib 25\n"
+               "  warmpool serve build/release/plugins/echo.wasm --listen 127.0.0.1:8080\n";
 }
 
 }  // namespace

@@ -1,80 +1,62 @@
-// A small, strict command-line parser for the `warmpool` subcommands.
+// Command-line parsing for the `warmpool` subcommands, on top of CLI11.
 //
-// Each subcommand declares its flags; anything else is a usage error with a
-// message naming the offending argument. Typed reads validate ranges and
-// remember the first error, so a subcommand reads all its flags and checks
-// once:
+// Each subcommand builds a CLI::App, binds its flags to variables, and calls
+// parse_command(), which prints --help (exit 0) or a usage error naming the
+// flag and the bad value (exit 2):
 //
-//   static constexpr FlagSpec kFlags[] = {{"threads", "N"}, {"json", ""}};
-//   auto parsed = parse_args(args, kFlags);
-//   if (!parsed) return usage_error("bench", parsed.error());
-//   FlagReader flags(*parsed);
-//   auto threads = flags.u64("threads", 1, 1, 1024);
-//   bool json = flags.flag("json");
-//   if (flags.error()) return usage_error("bench", *flags.error());
+//   CLI::App app;
+//   configure_command(app, {.usage = "warmpool bench [options]", ...});
+//   std::uint64_t threads = 2;
+//   app.add_option("--threads", threads, "concurrent callers (1..256, default 2)")
+//       ->type_name("N")->check(integer_in(1, 256));
+//   if (auto exit_code = parse_command(app, "bench", args)) return *exit_code;
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <expected>
 #include <initializer_list>
-#include <map>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "diagnostics.hpp"
+
 namespace warmpool::cli {
 
-struct FlagSpec {
-  std::string_view name;        // without the leading "--"
-  std::string_view value_name;  // empty: a boolean flag that takes no value
+// What --help shows around the flags CLI11 lists itself.
+struct CommandHelp {
+  std::string usage;        // after "Usage: ", e.g. "warmpool run [options] PLUGIN EXPORT"
+  std::string description;  // paragraphs between the usage line and the flags
+  std::string footer;       // after the flags: exit codes, examples
 };
 
-struct UsageError {
-  std::string message;
-};
+// Sets up `app` for one subcommand: our help layout, -h/--help, every flag
+// given at most once.
+void configure_command(CLI::App& app, CommandHelp help);
 
-struct ParsedArgs {
-  std::map<std::string, std::string, std::less<>> values;  // "--name" -> value ("" for booleans)
-  std::vector<std::string> positionals;
-  bool help = false;  // -h or --help anywhere
-};
+// Parses `args` (without program and subcommand names) into `app`'s bound
+// variables. nullopt: carry on. Otherwise the exit code to return at once,
+// after --help went to stdout (0) or a usage error to stderr (2).
+std::optional<int> parse_command(CLI::App& app, std::string_view command,
+                                 std::span<const std::string> args);
 
-// Accepts "--name value", "--name=value", "--" (the rest is positional) and
-// treats "-" and negative numbers ("-5", "-1.5") as positionals so numeric
-// export arguments need no quoting. A flag given twice is an error.
-std::expected<ParsedArgs, UsageError> parse_args(std::span<const std::string> args,
-                                                 std::span<const FlagSpec> specs);
+// Whether `flag` ("--calls") was given on the command line.
+bool given(const CLI::App& app, std::string_view flag);
 
-class FlagReader {
- public:
-  explicit FlagReader(const ParsedArgs& parsed) : parsed_(parsed) {}
+// "--no-pool and --max exclude each other" when `flag` and one of `others`
+// were both given; nullopt otherwise.
+std::optional<UsageError> excluding_each_other(const CLI::App& app, std::string_view flag,
+                                               std::initializer_list<std::string_view> others);
 
-  bool flag(std::string_view name) const { return parsed_.values.contains(name); }
-  bool given(std::string_view name) const { return parsed_.values.contains(name); }
-  std::optional<std::string> string(std::string_view name) const;
-
-  // An integer in [min, max]; `fallback` when the flag is absent.
-  std::uint64_t u64(std::string_view name, std::uint64_t fallback, std::uint64_t min,
-                    std::uint64_t max);
-  // A finite number in [min, max]; `fallback` when the flag is absent.
-  double number(std::string_view name, double fallback, double min, double max);
-  // One of `choices`; `fallback` when the flag is absent.
-  std::string choice(std::string_view name, std::string_view fallback,
-                     std::initializer_list<std::string_view> choices);
-  // "host:port" with port 0..65535.
-  std::optional<std::pair<std::string, std::uint16_t>> endpoint(std::string_view name,
-                                                                std::string_view fallback);
-
-  // Records an error found by the caller (e.g. two flags that exclude each
-  // other); only the first error is kept.
-  void fail(std::string message);
-  const std::optional<UsageError>& error() const { return error_; }
-
- private:
-  const ParsedArgs& parsed_;
-  std::optional<UsageError> error_;
-};
+// Value checks whose messages name the expected range and the value, e.g.
+// "expected an integer from 1 to 256, got 'x'" (CLI11 prefixes the flag).
+std::expected<std::uint64_t, std::string> parse_integer(std::string_view text, std::uint64_t min,
+                                                        std::uint64_t max);
+CLI::Validator integer_in(std::uint64_t min, std::uint64_t max);
+CLI::Validator number_in(double min, double max);
+CLI::Validator one_of(std::vector<std::string> choices);
 
 }  // namespace warmpool::cli

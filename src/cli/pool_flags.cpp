@@ -1,36 +1,55 @@
 #include "pool_flags.hpp"
 
-namespace warmpool::cli {
+#include "options.hpp"
 
-std::string pool_flags_help(std::size_t default_max, std::string_view default_acquire_timeout) {
-  return "  --max L                 at most L live instances (default " +
-         std::to_string(default_max) +
-         ")\n"
-         "  --warm K                instances built up front and kept ready (default: --max)\n"
-         "  --policy reuse|reset|fresh\n"
-         "                          after a call: keep the instance as is (default), restore it\n"
-         "                          to its post-instantiation state, or replace it with a new one\n"
-         "  --acquire-timeout-ms N  how long a call waits for a free instance when all L are\n"
-         "                          busy (default " +
-         std::string(default_acquire_timeout) + ")\n";
+namespace warmpool::cli {
+namespace {
+
+constexpr const char* kGroup = "Pool";
+constexpr std::uint64_t kMostInstances = 4096;
+
+}  // namespace
+
+PoolFlags::PoolFlags(CLI::App& app, PoolDefaults defaults)
+    : acquire_timeout_ms_(static_cast<std::uint64_t>(defaults.acquire_timeout.count())) {
+  max_option_ =
+      app.add_option("--max", max_, "at most L live instances (1..4096; default: --threads)")
+          ->type_name("L")
+          ->check(integer_in(1, kMostInstances))
+          ->group(kGroup);
+  warm_option_ = app.add_option("--warm", warm_,
+                                "instances built up front and kept ready\n(0..4096, at most "
+                                "--max; default: --max)")
+                     ->type_name("K")
+                     ->check(integer_in(0, kMostInstances))
+                     ->group(kGroup);
+  policy_option_ =
+      app.add_option("--policy", policy_,
+                     "after a call: keep the instance as is (reuse, default),\nrestore it to its "
+                     "post-instantiation state (reset),\nor replace it with a new one (fresh)")
+          ->type_name("reuse|reset|fresh")
+          ->check(one_of({"reuse", "reset", "fresh"}))
+          ->group(kGroup);
+  app.add_option("--acquire-timeout-ms", acquire_timeout_ms_,
+                 defaults.acquire_timeout_help + "\n(0..3600000; default " +
+                     std::to_string(defaults.acquire_timeout.count()) + ")")
+      ->type_name("N")
+      ->check(integer_in(0, 3600 * 1000))
+      ->group(kGroup);
 }
 
-PoolConfig read_pool_config(FlagReader& flags, std::size_t default_max,
-                            std::chrono::milliseconds default_acquire_timeout) {
+std::expected<PoolConfig, UsageError> PoolFlags::config(std::size_t default_max) const {
   PoolConfig cfg;
-  cfg.max_instances = flags.u64("max", default_max, 1, 4096);
-  cfg.warm_count = flags.u64("warm", cfg.max_instances, 0, 4096);
+  cfg.max_instances = max_option_->count() > 0 ? max_ : default_max;
+  cfg.warm_count = warm_option_->count() > 0 ? warm_ : cfg.max_instances;
   if (cfg.warm_count > cfg.max_instances) {
-    flags.fail("--warm " + std::to_string(cfg.warm_count) + " is more than --max " +
-               std::to_string(cfg.max_instances));
+    return std::unexpected(UsageError{"--warm " + std::to_string(cfg.warm_count) +
+                                      " is more than --max " + std::to_string(cfg.max_instances)});
   }
-  auto policy = flags.choice("policy", "reuse", {"reuse", "reset", "fresh"});
-  cfg.recycle = policy == "reset"   ? Recycle::Reset
-                : policy == "fresh" ? Recycle::Fresh
-                                    : Recycle::Reuse;
-  cfg.acquire_timeout = std::chrono::milliseconds(
-      flags.u64("acquire-timeout-ms", static_cast<std::uint64_t>(default_acquire_timeout.count()),
-                0, 3600 * 1000));
+  cfg.recycle = policy_ == "reset"   ? Recycle::Reset
+                : policy_ == "fresh" ? Recycle::Fresh
+                                     : Recycle::Reuse;
+  cfg.acquire_timeout = std::chrono::milliseconds(acquire_timeout_ms_);
   return cfg;
 }
 

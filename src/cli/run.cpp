@@ -10,32 +10,33 @@
 #include "exit_code.hpp"
 #include "export_lookup.hpp"
 #include "input_file.hpp"
+#include "interrupt.hpp"
+#include "options.hpp"
 #include "subcommands.hpp"
 #include "value_text.hpp"
 
 namespace warmpool::cli {
 namespace {
 
-constexpr FlagSpec kRunFlags[] = {{"input", "FILE|-"}};
-
-void print_help() {
-  std::cout
-      << "Usage: warmpool run [options] PLUGIN EXPORT [ARGS...]\n\n"
-         "Loads PLUGIN (.wasm or .wat), calls EXPORT once and prints the result.\n"
-         "A numeric export gets ARGS parsed by its parameter types and prints one result per\n"
-         "line. A bytes export ((i32 ptr, i32 len) -> i64, see docs/plugin-abi.md) reads its\n"
-         "input from --input and writes its output bytes to stdout; what the plugin prints to\n"
-         "its stdout/stderr is passed through.\n\n"
-         "Options:\n"
-      << engine_flags_help()
-      << "  --input FILE|-          input bytes for a bytes export ('-' = stdin; default empty)\n"
-         "  -h, --help              show this help\n\n"
-      << kExitCodesHelp
-      << "\nExamples:\n"
-         "  warmpool run build/plugins/fib.wasm fib 25\n"
-         "  echo 'hello' | warmpool run --input - build/plugins/upper.wasm upper\n"
-         "  warmpool run --input README.md build/plugins/markdown.wasm render > readme.html\n"
-         "  warmpool run --fuel 1000000 --timeout-ms 100 build/plugins/spin.wasm spin\n";
+CommandHelp run_help() {
+  return {
+      .usage = "warmpool run [options] PLUGIN EXPORT [ARGS...]",
+      .description =
+          "Loads PLUGIN (.wasm or .wat), calls EXPORT once and prints the result.\n"
+          "A numeric export gets ARGS parsed by its parameter types (negative numbers need no\n"
+          "quoting: add -5 3) and prints one result per line. A bytes export ((i32 ptr, i32 len)\n"
+          "-> i64, see docs/plugin-abi.md) reads its input from --input and writes its output\n"
+          "bytes to stdout; what the plugin prints to its stdout/stderr is passed through.\n"
+          "'--' ends the options: every argument after it is PLUGIN, EXPORT or ARGS.\n"
+          "Ctrl-C (SIGINT) or SIGTERM stops a call at once, with exit code 130 or 143.\n",
+      .footer = std::string(kExitCodesHelp) +
+                "\nExamples:\n  # paths as in a checkout built with 'cmake --preset release'\n"
+                "  warmpool run build/release/plugins/fib.wasm fib 25\n"
+                "  echo 'hello' | warmpool run --input - build/release/plugins/upper.wasm upper\n"
+                "  warmpool run --input README.md build/release/plugins/markdown.wasm render > "
+                "readme.html\n"
+                "  warmpool run --fuel 1000000 --timeout-ms 100 build/release/plugins/spin.wasm "
+                "spin\n"};
 }
 
 struct RunOptions {
@@ -48,8 +49,10 @@ struct RunOptions {
 
 template <class Engine>
 int run_with(const RunOptions& o) {
+  set_interrupted_activity("loading " + o.plugin);
   auto module = Engine::Module::load_file(o.plugin, o.engine.limits);
   if (!module) return fail_loading(kExitUsage, "run", o.plugin, module.error());
+  set_interrupted_activity("calling '" + o.export_name + "' in " + (*module)->name());
   auto fn = find_export_or_explain(**module, o.export_name);
   if (!fn) return fail(kExitUsage, "run", fn.error());
   const wasm::FunctionType& type = (*fn)->type;
@@ -112,24 +115,26 @@ int run_with(const RunOptions& o) {
 }  // namespace
 
 int run_main(std::span<const std::string> args) {
-  auto specs = with_flags({kEngineFlags, kRunFlags});
-  auto parsed = parse_args(args, specs);
-  if (!parsed) return usage_error("run", parsed.error());
-  if (parsed->help) {
-    print_help();
-    return kExitOk;
-  }
-  FlagReader flags(*parsed);
+  CLI::App app;
+  configure_command(app, run_help());
   RunOptions o;
-  o.engine = read_engine_options(flags);
-  o.input = flags.string("input");
-  if (flags.error()) return usage_error("run", *flags.error());
-  if (parsed->positionals.size() < 2) {
-    return usage_error("run", {"expected PLUGIN and EXPORT"});
+  std::string input;
+  app.add_option("--input", input, "input bytes for a bytes export\n('-' = stdin; default: empty)")
+      ->type_name("FILE|-");
+  EngineFlags engine_flags(app, {});
+  app.add_option("PLUGIN", o.plugin, "the plugin, a .wasm or .wat file")->type_name("");
+  app.add_option("EXPORT", o.export_name, "the export to call")->type_name("");
+  app.add_option("ARGS", o.args, "arguments for a numeric export")->type_name("");
+  if (auto exit_code = parse_command(app, "run", args)) return *exit_code;
+  if (!given(app, "EXPORT")) return usage_error("run", {"expected PLUGIN and EXPORT"});
+  o.engine = engine_flags.options();
+  if (given(app, "--input")) o.input = input;
+
+  if (auto bad = check_readable_file(o.plugin, "PLUGIN")) return fail(kExitUsage, "run", *bad);
+  if (o.input && *o.input != "-") {
+    if (auto bad = check_readable_file(*o.input, "--input")) return fail(kExitUsage, "run", *bad);
   }
-  o.plugin = parsed->positionals[0];
-  o.export_name = parsed->positionals[1];
-  o.args.assign(parsed->positionals.begin() + 2, parsed->positionals.end());
+  exit_on_interrupt("run");
   return with_engine(o.engine.engine, [&]<class E>(E) { return run_with<E>(o); });
 }
 

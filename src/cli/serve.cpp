@@ -16,6 +16,9 @@
 #include "exit_code.hpp"
 #include "http_metrics.hpp"
 #include "http_server.hpp"
+#include "input_file.hpp"
+#include "listen_address.hpp"
+#include "options.hpp"
 #include "pool_flags.hpp"
 #include "subcommands.hpp"
 #include "url_path.hpp"
@@ -25,53 +28,46 @@
 namespace warmpool::cli {
 namespace {
 
-constexpr FlagSpec kServeFlags[] = {
-    {"listen", "HOST:PORT"}, {"threads", "N"}, {"max-body", "BYTES"}, {"no-pool", ""}};
 constexpr auto kServeAcquireTimeout = std::chrono::milliseconds(1000);
+constexpr auto kServeCallTimeout = std::chrono::milliseconds(10'000);
 constexpr std::size_t kDefaultMaxBody = 1 << 20;
 
 std::size_t default_threads() {
   return std::max<std::size_t>(4, 2 * std::thread::hardware_concurrency());
 }
 
-void print_help() {
-  std::cout
-      << "Usage: warmpool serve PLUGIN --listen HOST:PORT [options]\n\n"
-         "Serves PLUGIN's bytes exports (docs/plugin-abi.md) over HTTP/1.1 with a pool of\n"
-         "pre-warmed instances behind it.\n\n"
-         "  POST /call/<export>   request body in, the export's output out (200);\n"
-         "                        <export> may be percent-encoded (%65cho = echo)\n"
-         "  GET  /metrics         Prometheus text: pool counters and histograms, HTTP requests\n"
-         "                        and latency by status\n"
-         "  GET  /healthz         200 \"ok\"\n\n"
-         "Errors have a JSON body {\"error\": kind, \"message\": text}:\n"
-         "  404 not_found                    no such export (or route)\n"
-         "  400 bad_request                  the export is not a bytes export, or the\n"
-         "                                   path has a malformed %-escape or %00\n"
-         "  413                              body larger than --max-body\n"
-         "  500 trap | memory_limit | abi    the plugin failed (its instance is discarded)\n"
-         "  503 resource_limit               no instance free within --acquire-timeout-ms\n"
-         "                                   (with Retry-After)\n"
-         "  504 fuel_exhausted | deadline    the call ran out of fuel or time\n\n"
-         "SIGINT/SIGTERM: stop accepting, finish the requests in flight, exit 0. During\n"
-         "start-up (compile, warm-up) they stop it before it listens, also with exit 0.\n\n"
-         "Options:\n"
-         "  --listen HOST:PORT      address to listen on (port 0: any free port; the chosen\n"
-         "                          address is printed on the first line of stdout)\n"
-         "  --threads N             server threads, each runs one call at a time (default " +
-             std::to_string(default_threads()) +
-             ")\n"
-             "  --max-body BYTES        largest request body accepted (default 1048576)\n"
-             "  --no-pool               a fresh instance per request (for comparison)\n"
-      << pool_flags_help(default_threads(), "1000; default --max is --threads")
-      << engine_flags_help() << "  -h, --help              show this help\n\n"
-      << kExitCodesHelp
-      << "\nExamples:\n"
-         "  warmpool serve build/plugins/markdown.wasm --listen 127.0.0.1:8080\n"
-         "  curl --data-binary @README.md http://127.0.0.1:8080/call/render\n"
-         "  warmpool serve build/plugins/echo.wasm --listen 127.0.0.1:8080 --policy reset \\\n"
-         "      --fuel 10000000 --timeout-ms 100 --max-memory-pages 256\n"
-         "  curl -s http://127.0.0.1:8080/metrics | grep warmpool_http_requests_total\n";
+CommandHelp serve_help() {
+  return {
+      .usage = "warmpool serve PLUGIN --listen HOST:PORT [options]",
+      .description =
+          "Serves PLUGIN's bytes exports (docs/plugin-abi.md) over HTTP/1.1 with a pool of\n"
+          "pre-warmed instances behind it.\n\n"
+          "  POST /call/<export>   request body in, the export's output out (200);\n"
+          "                        <export> may be percent-encoded (%65cho = echo)\n"
+          "  GET  /metrics         Prometheus text: pool counters and histograms, HTTP requests\n"
+          "                        and latency by status\n"
+          "  GET  /healthz         200 \"ok\"\n\n"
+          "Errors have a JSON body {\"error\": kind, \"message\": text}:\n"
+          "  404 not_found                    no such export (or route)\n"
+          "  400 bad_request                  the export is not a bytes export, or the\n"
+          "                                   path has a malformed %-escape or %00\n"
+          "  413                              body larger than --max-body\n"
+          "  500 trap | memory_limit | abi    the plugin failed (its instance is discarded)\n"
+          "  503 resource_limit               no call thread or instance free within\n"
+          "                                   --acquire-timeout-ms, or --queue requests\n"
+          "                                   already waiting (with Retry-After)\n"
+          "  504 fuel_exhausted | deadline    the call ran out of fuel or time\n\n"
+          "SIGINT/SIGTERM: stop accepting, finish the requests in flight (calls still running\n"
+          "after --drain-timeout-ms are interrupted), exit 0. During start-up (compile,\n"
+          "warm-up) they stop it before it listens, also with exit 0.\n",
+      .footer = std::string(kExitCodesHelp) +
+                "\nExamples:\n  # paths as in a checkout built with 'cmake --preset release'\n"
+                "  warmpool serve build/release/plugins/markdown.wasm --listen 127.0.0.1:8080\n"
+                "  curl --data-binary @README.md http://127.0.0.1:8080/call/render\n"
+                "  warmpool serve build/release/plugins/echo.wasm --listen [::1]:8080 --policy "
+                "reset \\\n"
+                "      --fuel 10000000 --timeout-ms 100 --max-memory-pages 256\n"
+                "  curl -s 'http://[::1]:8080/metrics' | grep warmpool_http_requests_total\n"};
 }
 
 struct ServeOptions {
@@ -83,6 +79,12 @@ struct ServeOptions {
   std::size_t max_body = kDefaultMaxBody;
   bool no_pool = false;
   PoolConfig pool;
+  std::size_t io_threads = 1;
+  std::optional<std::size_t> max_connections;  // default: from the open-file limit
+  std::size_t queue = 0;
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{30'000};
+  std::chrono::milliseconds drain_timeout{10'000};
 };
 
 std::string path_of(const std::string& target) {
@@ -260,32 +262,92 @@ int serve_with(const ServeOptions& o) {
 }  // namespace
 
 int serve_main(std::span<const std::string> args) {
-  auto specs = with_flags({kEngineFlags, kPoolFlags, kServeFlags});
-  auto parsed = parse_args(args, specs);
-  if (!parsed) return usage_error("serve", parsed.error());
-  if (parsed->help) {
-    print_help();
-    return kExitOk;
-  }
-  FlagReader flags(*parsed);
+  CLI::App app;
+  configure_command(app, serve_help());
   ServeOptions o;
-  o.engine = read_engine_options(flags);
-  if (!flags.given("listen")) flags.fail("--listen HOST:PORT is required");
-  auto endpoint = flags.endpoint("listen", "");
-  if (endpoint) std::tie(o.host, o.port) = *endpoint;
-  o.threads = flags.u64("threads", default_threads(), 1, 1024);
-  o.max_body = flags.u64("max-body", kDefaultMaxBody, 0, 1ULL << 32);
-  o.no_pool = flags.flag("no-pool");
-  o.pool = read_pool_config(flags, o.threads, kServeAcquireTimeout);
-  if (flags.error()) return usage_error("serve", *flags.error());
-  if (parsed->positionals.size() != 1) {
-    return usage_error(
-        "serve", {parsed->positionals.empty()
-                      ? "expected PLUGIN"
-                      : "expected one PLUGIN, got " + std::to_string(parsed->positionals.size()) +
-                            " arguments"});
+  o.threads = default_threads();
+  std::string listen;
+  std::uint64_t max_connections = 0;
+  std::uint64_t header_timeout_ms = static_cast<std::uint64_t>(o.header_timeout.count());
+  std::uint64_t idle_timeout_ms = static_cast<std::uint64_t>(o.idle_timeout.count());
+  std::uint64_t drain_timeout_ms = static_cast<std::uint64_t>(o.drain_timeout.count());
+  app.add_option("--listen", listen,
+                 "address to listen on; HOST is an IPv4 address, an\n[IPv6] address or a host "
+                 "name (port 0: any free\nport; the chosen address is printed on the first "
+                 "line\nof stdout)")
+      ->type_name("HOST:PORT")
+      ->required()
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            auto address = parse_listen_address(text);
+            return address ? std::string() : address.error();
+          },
+          ""));
+  app.add_option("--threads", o.threads,
+                 "calls that run at once, each on its own call thread\n(1..1024, default " +
+                     std::to_string(default_threads()) + " = max(4, 2 x cores))")
+      ->type_name("N")
+      ->check(integer_in(1, 1024));
+  app.add_option("--io-threads", o.io_threads,
+                 "threads that accept, parse and write HTTP; they\nnever run plugin code "
+                 "(1..64, default 1)")
+      ->type_name("N")
+      ->check(integer_in(1, 64));
+  app.add_option("--max-connections", max_connections,
+                 "open connections at most; more wait to be accepted\n(1..1000000; default: "
+                 "open-file limit minus 64,\nat most 10000)")
+      ->type_name("N")
+      ->check(integer_in(1, 1'000'000));
+  app.add_option("--queue", o.queue,
+                 "requests that may wait for a free call thread; beyond\nit 503 at once "
+                 "(0..100000, default 4 x --threads)")
+      ->type_name("N")
+      ->check(integer_in(0, 100'000));
+  app.add_option("--header-timeout-ms", header_timeout_ms,
+                 "a request's head and body must arrive within this;\nslower clients are closed "
+                 "(1..3600000, default 10000)")
+      ->type_name("N")
+      ->check(integer_in(1, 3'600'000));
+  app.add_option("--idle-timeout-ms", idle_timeout_ms,
+                 "a keep-alive connection with no request is closed\nafter this (1..3600000, "
+                 "default 30000)")
+      ->type_name("N")
+      ->check(integer_in(1, 3'600'000));
+  app.add_option("--drain-timeout-ms", drain_timeout_ms,
+                 "on SIGTERM/SIGINT, calls still running after this are\ninterrupted and the "
+                 "process exits (0..3600000,\ndefault 10000)")
+      ->type_name("N")
+      ->check(integer_in(0, 3'600'000));
+  app.add_option("--max-body", o.max_body,
+                 "largest request body accepted in bytes\n(0..4294967296, default 1048576)")
+      ->type_name("BYTES")
+      ->check(integer_in(0, 1ULL << 32));
+  app.add_flag("--no-pool", o.no_pool,
+               "a fresh instance per request (for comparison; not\nwith --policy, --max, --warm)");
+  PoolFlags pool_flags(app, {.acquire_timeout = kServeAcquireTimeout,
+                             .acquire_timeout_help = "how long a request may wait for a free call "
+                                                     "thread\nor instance before 503 + "
+                                                     "Retry-After"});
+  EngineFlags engine_flags(app, {.timeout = kServeCallTimeout});
+  app.add_option("PLUGIN", o.plugin, "the plugin, a .wasm or .wat file")->type_name("");
+  if (auto exit_code = parse_command(app, "serve", args)) return *exit_code;
+  if (!given(app, "PLUGIN")) return usage_error("serve", {"expected PLUGIN"});
+  if (auto conflict = excluding_each_other(app, "--no-pool", {"--policy", "--max", "--warm"})) {
+    return usage_error("serve", *conflict);
   }
-  o.plugin = parsed->positionals.front();
+  auto address = parse_listen_address(listen);
+  o.host = std::move(address->host);
+  o.port = address->port;
+  if (given(app, "--max-connections")) o.max_connections = max_connections;
+  if (!given(app, "--queue")) o.queue = 4 * o.threads;
+  o.header_timeout = std::chrono::milliseconds(header_timeout_ms);
+  o.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
+  o.drain_timeout = std::chrono::milliseconds(drain_timeout_ms);
+  o.engine = engine_flags.options();
+  auto pool = pool_flags.config(o.threads);
+  if (!pool) return usage_error("serve", pool.error());
+  o.pool = *pool;
+  if (auto bad = check_readable_file(o.plugin, "PLUGIN")) return fail(kExitUsage, "serve", *bad);
   block_stop_signals();
   return with_engine(o.engine.engine, [&]<class E>(E) { return serve_with<E>(o); });
 }

@@ -5,6 +5,7 @@
 
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -117,6 +118,67 @@ TEST(BenchCommand, ErrorsAndExitCodes) {
   auto trap = warmpool({"bench", plugin("trap.wasm"), "--export", "trap_bytes", "--calls", "5"});
   EXPECT_EQ(trap.exit_code, 1);
   EXPECT_NE(trap.err.find("trap"), std::string::npos) << trap.err;
+}
+
+TEST(BenchCommand, BadFilesExitTwoBeforeTheBenchmarkRuns) {
+  const std::string dir = std::filesystem::temp_directory_path().string();
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"--input", dir}, "warmpool bench: --input: cannot read '" + dir + "': is a directory"},
+      {{dir}, "warmpool bench: PLUGIN: cannot read '" + dir + "': is a directory"},
+      {{"--report", "/nonexistent/dir/latency.svg"},
+       "warmpool bench: --report: cannot write '/nonexistent/dir/latency.svg': directory "
+       "'/nonexistent/dir': No such file or directory"},
+      {{"--report", dir}, "warmpool bench: --report: cannot write '" + dir + "': is a directory"},
+      {{"--report", plugin("fib.wasm") + "/latency.svg"}, "Not a directory"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> args = {"bench", "--duration", "60"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    const auto start = std::chrono::steady_clock::now();
+    auto r = warmpool(args);
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    EXPECT_EQ(r.exit_code, 2) << c.message << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos)
+        << "want: " << c.message << "\ngot: " << r.err;
+    EXPECT_EQ(r.out, "") << "no table: the benchmark must not have run";
+    EXPECT_LT(elapsed, std::chrono::seconds(20)) << "a 2 x 60 s benchmark ran first";
+  }
+}
+
+TEST(BenchCommand, ContradictoryFlagsNameBoth) {
+  auto r = warmpool({"bench", "--duration=1", "--calls=5"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("warmpool bench: --calls and --duration exclude each other"),
+            std::string::npos)
+      << r.err;
+
+  auto threads = warmpool({"bench", "--threads", "x"});
+  EXPECT_EQ(threads.exit_code, 2);
+  EXPECT_NE(
+      threads.err.find("warmpool bench: --threads: expected an integer from 1 to 256, got 'x'"),
+      std::string::npos)
+      << threads.err;
+}
+
+TEST(BenchCommand, JsonFieldsKeepTheirOrder) {
+  auto r = warmpool({"bench", "--calls", "20", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::size_t at = 0;
+  for (const char* key :
+       {"\"plugin\":",     "\"export\":",     "\"engine\":", "\"threads\":", "\"loop\":",
+        "\"policy\":",     "\"warm\":",       "\"max\":",    "\"modes\":",   "\"mode\":",
+        "\"pooled\":",     "\"calls\":",      "\"failed\":", "\"seconds\":", "\"calls_per_s\":",
+        "\"latency_us\":", "\"p50\":",        "\"p99_9\":",  "\"mean\":",    "\"hits\":",
+        "\"speedup\":",    "\"p50_latency\":"}) {
+    auto next = r.out.find(key, at);
+    ASSERT_NE(next, std::string::npos) << key << " after offset " << at << " in " << r.out;
+    at = next;
+  }
+  EXPECT_TRUE(r.out.ends_with("}\n")) << r.out;
 }
 
 }  // namespace

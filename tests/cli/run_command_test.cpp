@@ -1,9 +1,11 @@
 // `warmpool run` as a user runs it: results, output bytes, exit codes, messages.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "cli_paths.hpp"
 #include "subprocess.hpp"
@@ -124,6 +126,124 @@ TEST(RunCommand, HelpHasExamplesAndExitCodes) {
   auto top = warmpool({"--help"});
   EXPECT_EQ(top.exit_code, 0);
   EXPECT_NE(top.out.find("bench"), std::string::npos);
+}
+
+TEST(RunCommand, NegativeNumbersDoubleDashAndInlineValues) {
+  auto negative = warmpool({"run", plugin("fib.wasm"), "fib", "-5"});
+  EXPECT_EQ(negative.exit_code, 0) << negative.err;
+  EXPECT_EQ(negative.out, "-5\n");
+
+  auto inline_value = warmpool({"run", "--fuel=100000000", plugin("fib.wasm"), "fib", "10"});
+  EXPECT_EQ(inline_value.exit_code, 0) << inline_value.err;
+  EXPECT_EQ(inline_value.out, "55\n");
+
+  auto after_double_dash = warmpool({"run", "--", plugin("fib.wasm"), "fib", "-3"});
+  EXPECT_EQ(after_double_dash.exit_code, 0) << after_double_dash.err;
+  EXPECT_EQ(after_double_dash.out, "-3\n");
+}
+
+TEST(RunCommand, FlagErrorsNameTheFlagAndTheValue) {
+  auto bad = warmpool({"run", "--timeout-ms=soon", plugin("fib.wasm"), "fib", "1"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("warmpool run: --timeout-ms: expected an integer from 0 to 86400000, "
+                         "got 'soon'\n"),
+            std::string::npos)
+      << bad.err;
+
+  auto missing = warmpool({"run", plugin("fib.wasm"), "fib", "1", "--fuel"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("warmpool run: --fuel: needs a value"), std::string::npos)
+      << missing.err;
+
+  auto twice = warmpool({"run", "--fuel", "1", "--fuel", "2", plugin("fib.wasm"), "fib", "1"});
+  EXPECT_EQ(twice.exit_code, 2);
+  EXPECT_NE(twice.err.find("option '--fuel' given twice"), std::string::npos) << twice.err;
+}
+
+TEST(RunCommand, DirectoriesAsFilesExitTwoBeforeLoading) {
+  const std::string dir = std::filesystem::temp_directory_path().string();
+  auto input = warmpool({"run", "--input", dir, plugin("echo.wasm"), "echo"});
+  EXPECT_EQ(input.exit_code, 2) << input.err;
+  EXPECT_NE(input.err.find("warmpool run: --input: cannot read '" + dir + "': is a directory"),
+            std::string::npos)
+      << input.err;
+
+  auto plugin_dir = warmpool({"run", dir, "f"});
+  EXPECT_EQ(plugin_dir.exit_code, 2) << plugin_dir.err;
+  EXPECT_NE(plugin_dir.err.find("warmpool run: PLUGIN: cannot read '" + dir + "': is a directory"),
+            std::string::npos)
+      << plugin_dir.err;
+}
+
+TEST(RunCommand, MemoryIsCappedAt4096PagesByDefault) {
+  auto r = warmpool({"run", plugin("grow.wasm"), "grow"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "4096\n");  // 256 MiB, not the module's own 65536 pages
+}
+
+TEST(RunCommand, HelpListsEveryFlagWithItsDefault) {
+  const std::vector<std::string> engine = {"--engine", "--fuel", "--timeout-ms",
+                                           "--max-memory-pages", "default 4096 = 256 MiB"};
+  const std::vector<std::string> pool = {"--max", "--warm", "--policy", "--acquire-timeout-ms"};
+  struct Case {
+    std::string command;
+    std::vector<std::string> texts;
+  };
+  const std::vector<Case> cases = {
+      {"run", {"--input", "(0..86400000; default 0 = none)"}},
+      {"bench",
+       {"--export", "--input", "--threads", "--duration", "--calls", "--rate", "--json", "--report",
+        "(0..86400000; default 0 = none)", "(1..256, default 2)"}},
+      {"serve",
+       {"--listen", "--threads", "--io-threads", "--max-connections", "--queue",
+        "--header-timeout-ms", "--idle-timeout-ms", "--drain-timeout-ms", "--max-body", "--no-pool",
+        "(0..86400000; default 10000; 0 = none)", "(1..64, default 1)", "open-file limit minus 64",
+        "default 4 x --threads", "(0..3600000; default 1000)"}},
+  };
+  for (const auto& c : cases) {
+    auto r = warmpool({c.command, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << c.command;
+    EXPECT_EQ(r.err, "") << c.command;
+    auto expected = c.texts;
+    expected.insert(expected.end(), engine.begin(), engine.end());
+    if (c.command != "run") expected.insert(expected.end(), pool.begin(), pool.end());
+    for (const auto& text : expected) {
+      EXPECT_NE(r.out.find(text), std::string::npos) << c.command << " --help lacks " << text;
+    }
+    EXPECT_EQ(r.out.find("build/plugins/"), std::string::npos) << "stale example path";
+    EXPECT_NE(r.out.find("130, 143"), std::string::npos) << c.command;
+  }
+  auto top = warmpool({"--help"});
+  EXPECT_EQ(top.exit_code, 0);
+  EXPECT_EQ(top.out.find("build/plugins/"), std::string::npos) << top.out;
+}
+
+// A call with no deadline, stopped from outside: the process ends at once
+// with 128 + the signal number and says what it was doing.
+void expect_interrupted(std::vector<std::string> args, int sig, int exit_code,
+                        const std::string& message) {
+  args.insert(args.begin(), warmpool_bin());
+  ChildProcess child(args);
+  // The signals are blocked within milliseconds of start; this leaves time
+  // for a slow (sanitized, loaded) start and for the call to begin.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  child.signal(sig);
+  auto code = child.wait(std::chrono::seconds(10));
+  ASSERT_TRUE(code.has_value()) << "did not exit in time: " << child.stderr_text();
+  EXPECT_EQ(*code, exit_code) << child.stderr_text();
+  EXPECT_NE(child.stderr_text().find(message), std::string::npos) << child.stderr_text();
+}
+
+TEST(RunCommand, CtrlCStopsASpinningCall) {
+  expect_interrupted({"run", "--timeout-ms", "0", plugin("spin.wasm"), "spin"}, SIGINT, 130,
+                     "warmpool run: interrupted by SIGINT while calling 'spin' in spin.wasm\n");
+}
+
+TEST(RunCommand, SigtermStopsASpinningBench) {
+  expect_interrupted({"bench", plugin("spin.wasm"), "--export", "spin_bytes", "--calls", "1"},
+                     SIGTERM, 143,
+                     "warmpool bench: interrupted by SIGTERM while benchmarking 'spin_bytes' in "
+                     "spin.wasm\n");
 }
 
 }  // namespace
