@@ -15,7 +15,7 @@ packages=(
   clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32
   clang-19 libclang-rt-19-dev
   wabt
-  libboost-dev
+  libboost-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
   libuv1-dev libssl-dev libbrotli1 libc-ares2 libicu72 libnghttp2-14 libuv1 zlib1g zlib1g-dev
   wrk curl chromium clang-format
 )
