@@ -45,6 +45,10 @@ struct ThreadEntry {
 };
 static_assert(sizeof(ThreadEntry) == 32);
 
+// A key no entry ever holds (pool ids start at 1, so every used key is >= 2):
+// what a pool's hit-path key is when that path does not serve it.
+inline constexpr std::uint64_t kNoEntryKey = 1;
+
 inline std::atomic<std::uint64_t> next_pool_id{1};
 inline std::atomic<std::uint64_t> next_thread_ordinal{0};
 
