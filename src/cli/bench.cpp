@@ -226,6 +226,7 @@ int bench_with(const BenchOptions& o) {
   w.bytes = is_bytes_export((*fn)->type) && o.args.empty();
   if (w.bytes) {
     if (o.input) {
+      set_interrupted_activity("reading --input " + *o.input);
       auto data = read_input(*o.input);
       if (!data) return fail(kExitUsage, "bench", data.error());
       w.input = std::move(*data);

@@ -43,7 +43,7 @@ bool is_number_with_leading_dot(std::string_view arg) {
 bool takes_value(const CLI::App& app, std::string_view arg) {
   if (!arg.starts_with("--") || arg.find('=') != std::string_view::npos) return false;
   const CLI::Option* option = app.get_option_no_throw(std::string(arg));
-  return option != nullptr && option->get_type_size() != 0;
+  return option != nullptr && option->get_expected_max() > 0;
 }
 
 // CLI11 already takes "-5" and "-1.5" as positionals (no flag here starts
@@ -58,6 +58,23 @@ std::vector<std::string> with_numbers_spelled_out(const CLI::App& app,
     }
   }
   return out;
+}
+
+// "--json=yes": CLI11 would read a value into a boolean flag ("--json=false"
+// turns it off); here a flag that takes no value says so, as before CLI11.
+std::optional<std::string> value_given_to_flag(const CLI::App& app,
+                                               std::span<const std::string> args) {
+  for (const std::string& arg : args) {
+    if (arg == "--") break;
+    const auto eq = arg.find('=');
+    if (!arg.starts_with("--") || eq == std::string::npos) continue;
+    const std::string name = arg.substr(0, eq);
+    const CLI::Option* option = app.get_option_no_throw(name);
+    if (option != nullptr && option->get_expected_max() == 0) {
+      return "option '" + name + "' takes no value";
+    }
+  }
+  return std::nullopt;
 }
 
 std::string describe(const CLI::ParseError& error, const CLI::App& app) {
@@ -97,6 +114,7 @@ void configure_command(CLI::App& app, CommandHelp help) {
 
 std::optional<int> parse_command(CLI::App& app, std::string_view command,
                                  std::span<const std::string> args) {
+  if (auto message = value_given_to_flag(app, args)) return usage_error(command, {*message});
   std::vector<std::string> reversed = with_numbers_spelled_out(app, args);
   std::ranges::reverse(reversed);  // CLI11 takes them last-first
   try {

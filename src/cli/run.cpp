@@ -52,7 +52,6 @@ int run_with(const RunOptions& o) {
   set_interrupted_activity("loading " + o.plugin);
   auto module = Engine::Module::load_file(o.plugin, o.engine.limits);
   if (!module) return fail_loading(kExitUsage, "run", o.plugin, module.error());
-  set_interrupted_activity("calling '" + o.export_name + "' in " + (*module)->name());
   auto fn = find_export_or_explain(**module, o.export_name);
   if (!fn) return fail(kExitUsage, "run", fn.error());
   const wasm::FunctionType& type = (*fn)->type;
@@ -71,6 +70,7 @@ int run_with(const RunOptions& o) {
       return usage_error("run", {"a bytes export takes its input from --input, not ARGS"});
     }
     if (o.input) {
+      set_interrupted_activity("reading --input " + *o.input);
       auto data = read_input(*o.input);
       if (!data) return fail(kExitUsage, "run", data.error());
       input = std::move(*data);
@@ -91,6 +91,7 @@ int run_with(const RunOptions& o) {
     }
   }
 
+  set_interrupted_activity("calling '" + o.export_name + "' in " + (*module)->name());
   auto instance = Engine::Instance::instantiate(*module);
   if (!instance) return fail(kExitUsage, "run", instance.error());
 

@@ -73,9 +73,10 @@ TEST(Options, ValuesFlagsAndPositionals) {
 
 TEST(Options, AFlagValueThatLooksLikeANumberStaysAsGiven) {
   Command c;
-  auto r = c.parse({"--input", "-.5", "x"});
+  auto r = c.parse({"--input", "-.5", "--json", "-.25"});
   ASSERT_EQ(r.exit_code, -1) << r.err;
   EXPECT_EQ(c.input, "-.5");
+  EXPECT_EQ(c.positionals, (std::vector<std::string>{"-0.25"}));
 }
 
 TEST(Options, DoubleDashEndsOptions) {
@@ -120,6 +121,8 @@ TEST(Options, ErrorsNameTheFlagAndTheValue) {
       {{"-x"}, "unknown option '-x'"},
       {{"--threads"}, "--threads: needs a value"},
       {{"--json", "--json"}, "option '--json' given twice"},
+      {{"--json=yes"}, "option '--json' takes no value"},
+      {{"--json=false"}, "option '--json' takes no value"},
       {{"--threads", "2", "--threads=3"}, "option '--threads' given twice"},
   };
   for (const auto& c : cases) {
