@@ -95,6 +95,56 @@ def hooks_decomposition(runs):
         print(f"| {op} | {w:.2f} | {s / w:.2f}x | {wo:.2f} | {s / wo:.2f}x | {w - wo:.2f} |")
 
 
+def typed_hooks(runs):
+    """Issue 17: every option on with the hooks as a type (inline) against the
+    same options with a lifecycle that has no hooks, and a Reuse pool whose
+    only hook is is_healthy reading a flag, against the default pool."""
+    seed = runs.get(hit_key("seed", "acquire_release", "handle", 1))
+    rows = []
+    for threads in (1, 2):
+        for op in ("acquire_release", "checkout"):
+            typed = runs.get(hit_key("warmpool_all_options_typed", op, "handle", threads))
+            bare = runs.get(hit_key("warmpool_all_options_typed_no_hooks", op, "handle", threads))
+            erased = runs.get(hit_key("warmpool_all_options", op, "handle", threads))
+            erased_bare = runs.get(hit_key("warmpool_all_options_no_hooks", op, "handle", threads))
+            if typed and bare:
+                rows.append((threads, op, typed, bare, erased, erased_bare))
+    if rows:
+        print("\nEvery lifecycle option on, T = handle: hooks as a type against a lifecycle "
+              "without hooks (issue 17 target: checkout <= 1.1x), and the std::function hooks "
+              "against an empty Lifecycle<T>, same run (ns per round trip, per thread)\n")
+        print("| threads | path | typed hooks ns | no hooks ns | typed / no hooks | "
+              "erased hooks ns | erased no hooks ns | erased / no hooks | seed / typed |")
+        print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+        for threads, op, typed, bare, erased, erased_bare in rows:
+            t, b = typed["real_time"], bare["real_time"]
+            e = f"{erased['real_time']:.2f}" if erased else "n/a"
+            eb = f"{erased_bare['real_time']:.2f}" if erased_bare else "n/a"
+            er = (f"{erased['real_time'] / erased_bare['real_time']:.2f}x"
+                  if erased and erased_bare else "n/a")
+            sr = f"{seed['real_time'] / t:.2f}x" if seed and threads == 1 else "n/a"
+            print(f"| {threads} | {op} | {t:.2f} | {b:.2f} | {t / b:.2f}x | {e} | {eb} | {er} | {sr} |")
+    flag = []
+    for threads in (1, 2):
+        for op in ("acquire_release", "checkout"):
+            typed = runs.get(hit_key("warmpool_health_flag_typed", op, "handle", threads))
+            plain = runs.get(hit_key("warmpool", op, "handle", threads))
+            erased = runs.get(hit_key("warmpool_health_flag_erased", op, "handle", threads))
+            if typed and plain:
+                flag.append((threads, op, typed, plain, erased))
+    if flag:
+        print("\nReuse pool whose only hook is is_healthy reading a flag in the instance, "
+              "against the default pool (no hooks), same run (ns per round trip)\n")
+        print("| threads | path | typed is_healthy ns | default ns | typed / default | "
+              "erased is_healthy ns | erased / default |")
+        print("|---:|---|---:|---:|---:|---:|---:|")
+        for threads, op, typed, plain, erased in flag:
+            t, p = typed["real_time"], plain["real_time"]
+            e = f"{erased['real_time']:.2f}" if erased else "n/a"
+            er = f"{erased['real_time'] / p:.2f}x" if erased else "n/a"
+            print(f"| {threads} | {op} | {t:.2f} | {p:.2f} | {t / p:.2f}x | {e} | {er} |")
+
+
 def simple_table(runs, prefix, title, fields):
     rows = [(name, run) for name, run in runs.items() if name.startswith(prefix)]
     if not rows:
@@ -123,6 +173,7 @@ def main():
           f"clock pair {float(context.get('clock_pair_ns', 'nan')):.1f} ns")
     hit_tables(runs, cv)
     hooks_decomposition(runs)
+    typed_hooks(runs)
     rate = lambda r: f"{mops(r):.2f}"
     hit_ratio = lambda r: f"{r['hit_ratio']:.3f}"
     simple_table(runs, "cold", "Cold path (every acquire a miss; instance destroyed through the pool)",

@@ -1,10 +1,10 @@
 // warmpool/instance_pool.hpp — a thread-safe pool of pre-warmed instances.
 //
-// Generic over the instance type T (for warmpool, a WebAssembly instance) and
-// the loader's error type E. The pool builds instances with a factory, keeps
-// `warm_count` of them ready so the first call is a hit, caps the total at
-// `max_instances`, and decides with `Recycle` and a `Lifecycle` what happens
-// to an instance between uses.
+// Generic over the instance type T (for warmpool, a WebAssembly instance), the
+// loader's error type E and a lifecycle L (lifecycle.hpp). The pool builds
+// instances with a factory, keeps `warm_count` of them ready so the first call
+// is a hit, caps the total at `max_instances`, and decides with `Recycle` and
+// the lifecycle what happens to an instance between uses.
 //
 //   warmpool::PoolConfig cfg{.max_instances = 8, .warm_count = 2};
 //   auto pool = warmpool::InstancePool<Instance, WasmError>::create(
@@ -17,6 +17,17 @@
 //   auto t = pool->acquire();                    // or by value ...
 //   if (t) pool->release(std::move(*t));         // ... and back
 //   std::cout << *pool << '\n';
+//
+// The lifecycle above is the type-erased Lifecycle<T> (the default L). Given
+// as a type, its hooks inline into the release paths and the hooks it does
+// not declare cost nothing:
+//
+//   struct InstanceHooks {
+//     static bool is_healthy(const Instance& i) noexcept { return i.healthy(); }
+//     static bool reset(Instance& i) { return i.reset(); }
+//   };
+//   auto typed = warmpool::InstancePool<Instance, WasmError, InstanceHooks>::create(
+//       cfg, [&] { return Instance::instantiate(module); });
 #pragma once
 
 #include <chrono>
@@ -94,7 +105,17 @@ namespace warmpool {
 // hit path serves every Reuse and Reset pool; release() runs the lifecycle
 // work (health check, use and age limits, reset, idle stamp) inline too, and
 // a handle's return does it out of line, in a copy specialised for the
-// pool's set of checks. Fresh hits are out of line.
+// pool's set of checks. Fresh hits are out of line. A typed lifecycle's hooks
+// inline into those paths; a Reuse pool whose only hook is a typed is_healthy
+// keeps the plain inline release and return, with the check inline.
+//
+// The parts, each file opening with its own design notes: internal/pool_core.hpp
+// (hit paths, judge), internal/path_plan.hpp (what each PoolConfig field means
+// for the paths), internal/pool_core_acquire.hpp (misses, waits, builds),
+// internal/pool_core_return.hpp (other returns, destruction, shutdown),
+// internal/slot_array.hpp, internal/slot.hpp (owner window), internal/waiters.hpp
+// (FIFO queue), internal/background.hpp (refill and reaper threads),
+// internal/thread_cache.hpp, internal/lifecycle_hooks.hpp.
 // T must be nothrow move constructible.
 template <class T, PoolResourceLimit E, PoolLifecycle<T> L = Lifecycle<T>>
 class InstancePool {
@@ -108,7 +129,9 @@ class InstancePool {
   // Builds min(warm_count, max_instances) instances before returning; a
   // factory error during warm-up is returned (an exception is rethrown) after
   // destroying what was built. `factory` is called from several threads at
-  // once (callers missing the pool, refill threads).
+  // once (callers missing the pool, refill threads). `lifecycle` may be left
+  // out when L is default constructible (a stateless hook type, NoHooks, or an
+  // empty Lifecycle<T>).
   template <class F>
   requires std::is_invocable_r_v<std::expected<T, E>, F&> static std::expected<InstancePool, E>
   create(PoolConfig cfg, F factory, L lifecycle = {}) {

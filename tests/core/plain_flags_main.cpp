@@ -22,5 +22,16 @@ int main() {
   if (!a) return 1;
   pool->release(std::move(*a));
   auto h = pool->checkout();
-  return h && **h && pool->metrics()->hits() == 2 ? 0 : 1;
+  if (!h || !**h || pool->metrics()->hits() != 2) return 1;
+
+  // The typed lifecycle form.
+  struct Hooks {
+    static bool is_healthy(const std::unique_ptr<int>& p) noexcept { return *p == 1; }
+    static bool reset(std::unique_ptr<int>&) noexcept { return true; }
+  };
+  auto typed = warmpool::InstancePool<std::unique_ptr<int>, Error, Hooks>::create(
+      cfg, [] { return std::expected<std::unique_ptr<int>, Error>(std::make_unique<int>(1)); });
+  if (!typed) return 1;
+  auto t = typed->checkout();
+  return t && **t ? 0 : 1;
 }

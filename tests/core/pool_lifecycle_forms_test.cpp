@@ -1,6 +1,7 @@
 // Issue 17: a lifecycle given as a type behaves exactly like the type-erased
 // Lifecycle<T> with the same hooks, for every hook, every subset of hooks,
-// every Recycle policy, both return paths, with and without use limits. The
+// every Recycle policy, both return paths, with and without use limits and
+// idle timeout (which route releases through different paths). The
 // typed form compiles absent hooks out and calls present ones inline, which
 // must change nothing a caller can observe.
 #include <gtest/gtest.h>
@@ -98,15 +99,17 @@ struct ErasedForm {
 
 struct Scenario {
   Recycle recycle;
-  bool handles;      // checkout() handles, else acquire()/release()
-  bool limits;       // max_uses = 3
-  bool reset_fails;  // the reset hook returns false
+  bool handles;       // checkout() handles, else acquire()/release()
+  bool limits;        // max_uses = 3
+  bool idle_timeout;  // set (never reached): releases stamp, the plain paths step aside
+  bool reset_fails;   // the reset hook returns false
   bool hooks_throw;
 };
 
 std::ostream& operator<<(std::ostream& os, const Scenario& s) {
   return os << "recycle " << static_cast<int>(s.recycle) << ", handles " << s.handles << ", limits "
-            << s.limits << ", reset fails " << s.reset_fails << ", hooks throw " << s.hooks_throw;
+            << s.limits << ", idle timeout " << s.idle_timeout << ", reset fails " << s.reset_fails
+            << ", hooks throw " << s.hooks_throw;
 }
 
 // Everything a caller can observe of a run.
@@ -140,6 +143,7 @@ Outcome run(const Scenario& sc) {
   log.hooks_throw = sc.hooks_throw;
   PoolConfig c = config(2, 1, sc.recycle);
   if (sc.limits) c.max_uses = 3;
+  if (sc.idle_timeout) c.idle_timeout = std::chrono::hours{1};
   Outcome o{};
   {
     auto pool = InstancePool<Tracked, TestError, typename Form::Lifecycle>::create(c, f.factory(),
@@ -183,10 +187,11 @@ template <unsigned Hooks>
 void expect_same_for_every_scenario() {
   for (const Recycle recycle : {Recycle::Reuse, Recycle::Reset, Recycle::Fresh}) {
     for (const bool handles : {false, true}) {
-      for (const bool limits : {false, true}) {
+      for (const int options : {0, 1, 2, 3}) {
+        const bool limits = (options & 1) != 0, idle_timeout = (options & 2) != 0;
         for (const bool reset_fails : {false, true}) {
           for (const bool hooks_throw : {false, true}) {
-            const Scenario sc{recycle, handles, limits, reset_fails, hooks_throw};
+            const Scenario sc{recycle, handles, limits, idle_timeout, reset_fails, hooks_throw};
             SCOPED_TRACE(testing::Message() << "hooks " << Hooks << ", " << sc);
             const Outcome typed = run<TypedForm<Hooks>>(sc);
             const Outcome erased = run<ErasedForm<Hooks>>(sc);

@@ -23,11 +23,20 @@ namespace warmpool::internal {
 
 enum class HookKind { absent, always, when_set };
 
-// `when_set` for a data member that tests as a bool, else `always`.
-template <class L, auto Member>
+template <class MemberPointer>
+struct MemberType {};
+template <class Field, class Class>
+struct MemberType<Field Class::*> {
+  using type = Field;
+};
+
+// `when_set` for a data member that tests as a bool, else `always`. Takes
+// the member pointer's type, not its value: a local class's members cannot
+// be template arguments.
+template <class MemberPointer>
 consteval HookKind declared_hook_kind() {
-  if constexpr (std::is_member_object_pointer_v<decltype(Member)>) {
-    using Field = std::remove_cvref_t<decltype(std::declval<const L&>().*Member)>;
+  if constexpr (std::is_member_object_pointer_v<MemberPointer>) {
+    using Field = typename MemberType<MemberPointer>::type;
     if constexpr (std::is_constructible_v<bool, const Field&>) return HookKind::when_set;
   }
   return HookKind::always;
@@ -38,7 +47,7 @@ consteval HookKind health_kind() {
   if constexpr (!health_hook<L, T>) {
     return HookKind::absent;
   } else if constexpr (names_is_healthy<L>) {
-    return declared_hook_kind<L, &L::is_healthy>();
+    return declared_hook_kind<decltype(&L::is_healthy)>();
   } else {
     return HookKind::always;
   }
@@ -49,7 +58,7 @@ consteval HookKind reset_kind() {
   if constexpr (!reset_hook<L, T>) {
     return HookKind::absent;
   } else if constexpr (names_reset<L>) {
-    return declared_hook_kind<L, &L::reset>();
+    return declared_hook_kind<decltype(&L::reset)>();
   } else {
     return HookKind::always;
   }
@@ -60,7 +69,7 @@ consteval HookKind destroy_kind() {
   if constexpr (!destroy_hook<L, T>) {
     return HookKind::absent;
   } else if constexpr (names_on_destroy<L>) {
-    return declared_hook_kind<L, &L::on_destroy>();
+    return declared_hook_kind<decltype(&L::on_destroy)>();
   } else {
     return HookKind::always;
   }
