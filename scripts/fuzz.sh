@@ -9,6 +9,9 @@
 # libFuzzer takes as "pick one"; its findings go into fuzz/corpus/ as
 # regress_* inputs, which every run then replays first.
 #
+# Each target's progress goes to build/fuzz/logs/<target>.log; the console
+# gets one summary line per target, or the log's tail when it fails.
+#
 #   scripts/fuzz.sh                      # every target, 30 s each, seed 1
 #   FUZZ_SEED=0 FUZZ_SECONDS=1800 scripts/fuzz.sh fuzz_module
 set -euo pipefail
@@ -21,9 +24,15 @@ symbolizer=$(command -v llvm-symbolizer-19 || command -v llvm-symbolizer || true
 [ -n "$symbolizer" ] && export ASAN_SYMBOLIZER_PATH="$symbolizer"
 ((${#targets[@]})) || targets=(fuzz_module fuzz_bytes_abi fuzz_markdown)
 
+logs="$build/logs"
+mkdir -p "$logs"
 CC=clang-19 CXX=clang++-19 cmake -S "$repo/fuzz" -B "$build" -G Ninja \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j2 --target "${targets[@]}"
+if ! cmake --build "$build" -j2 --target "${targets[@]}" >"$logs/build.log" 2>&1; then
+  tail -n 60 "$logs/build.log"
+  echo "=== fuzz: build failed (whole log: $logs/build.log)" >&2
+  exit 1
+fi
 
 for target in "${targets[@]}"; do
   # Seeds: the committed corpus plus, read-only, inputs the build already has.
@@ -38,9 +47,16 @@ for target in "${targets[@]}"; do
   work="$build/corpus/$target"  # grows as the fuzzer learns; never committed
   findings="$build/findings/$target"
   mkdir -p "$work" "$findings"
-  echo "=== $target: ${seconds}s, seed $seed"
-  "$build/$target" -seed="$seed" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -max_len="$max_len" \
-    -print_final_stats=1 -artifact_prefix="$findings/" \
-    "$work" "$repo/fuzz/corpus/$corpus" "${seeds[@]}"
+  log="$logs/$target.log"
+  if ! "$build/$target" -seed="$seed" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
+    -max_len="$max_len" -print_final_stats=1 -artifact_prefix="$findings/" \
+    "$work" "$repo/fuzz/corpus/$corpus" "${seeds[@]}" >"$log" 2>&1; then
+    tail -n 80 "$log"
+    echo "=== $target: FAILED, seed $seed; input saved under $findings/ (whole log: $log)" >&2
+    exit 1
+  fi
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+  rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -n 1)
+  echo "=== $target: ${runs:-?} inputs in ${seconds}s, seed $seed, peak RSS ${rss:-?} MB, no findings"
 done
 echo "=== fuzz: no findings (${targets[*]})"

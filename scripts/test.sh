@@ -16,13 +16,21 @@ bash scripts/setup.sh
 stages=${WARMPOOL_STAGES:-"release asan tsan fuzz"}
 export CTEST_PARALLEL_LEVEL=${CTEST_PARALLEL_LEVEL:-2}
 
+# Build output goes to build/logs/<preset>.log and is shown only when the
+# build fails; ctest prints one line per test and its summary.
+mkdir -p build/logs
 run_preset() {  # preset, extra ctest args...
   local preset=$1; shift
-  echo "=== $preset: configure + build"
-  cmake --preset "$preset" >/dev/null
-  cmake --build --preset "$preset"
+  local log="build/logs/$preset.log" start=$SECONDS
+  echo "=== $preset: configure + build (log: $log)"
+  if ! { cmake --preset "$preset" && cmake --build --preset "$preset"; } >"$log" 2>&1; then
+    tail -n 60 "$log"
+    echo "=== $preset: build FAILED (whole log: $log)" >&2
+    exit 1
+  fi
   echo "=== $preset: test"
   ctest --preset "$preset" --timeout 300 "$@"
+  echo "=== $preset: passed in $((SECONDS - start)) s"
 }
 
 for stage in $stages; do

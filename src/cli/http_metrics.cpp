@@ -70,4 +70,34 @@ std::string HttpMetrics::to_prometheus() const {
   return counts + histogram;
 }
 
+std::string to_prometheus(const HttpServerStats& stats) {
+  struct Series {
+    const char* name;
+    const char* type;
+    const char* help;
+    const std::atomic<std::uint64_t>& value;
+  };
+  const Series series[] = {
+      {"warmpool_http_connections_accepted_total", "counter", "Connections accepted.",
+       stats.connections_accepted},
+      {"warmpool_http_connections_open", "gauge", "Connections open now.", stats.connections_open},
+      {"warmpool_http_connections_over_cap_total", "counter",
+       "Connections closed as soon as accepted: --max-connections were open.",
+       stats.connections_over_cap},
+      {"warmpool_http_accept_errors_total", "counter",
+       "Failed accepts (EMFILE and ENFILE included); the server backs off and retries.",
+       stats.accept_errors},
+      {"warmpool_http_connections_shed_total", "counter",
+       "Pending connections closed because no file descriptor was free.", stats.shed_for_fds},
+      {"warmpool_http_connections_timed_out_total", "counter",
+       "Connections closed by --header-timeout-ms or --idle-timeout-ms.", stats.timed_out},
+  };
+  std::string out;
+  for (const Series& s : series) {
+    out += std::string("# HELP ") + s.name + " " + s.help + "\n# TYPE " + s.name + " " + s.type +
+           "\n" + s.name + " " + std::to_string(s.value.load(std::memory_order_relaxed)) + "\n";
+  }
+  return out;
+}
+
 }  // namespace warmpool::cli

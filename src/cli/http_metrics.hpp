@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <string>
 
+#include "http_server.hpp"
+
 namespace warmpool::cli {
 
 class HttpMetrics {
@@ -37,5 +39,9 @@ class HttpMetrics {
   };
   std::array<PerStatus, kLastStatus - kFirstStatus + 1> by_status_{};
 };
+
+// The server's connection counters (accepted, open, over the cap, accept
+// errors, shed for want of a descriptor, timed out) as Prometheus text.
+std::string to_prometheus(const HttpServerStats& stats);
 
 }  // namespace warmpool::cli

@@ -1,12 +1,18 @@
 #include "http_server.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <iostream>
 #include <optional>
 #include <thread>
+
+#include "error_status.hpp"
 
 namespace warmpool::cli {
 namespace {
@@ -16,54 +22,89 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-// An idle keep-alive connection is dropped after this long.
-constexpr auto kIdleTimeout = std::chrono::seconds(30);
 // After an error response that closes the connection, unread request bytes
 // are drained for at most this long so the client sees the response rather
 // than a reset.
 constexpr auto kLingerTimeout = std::chrono::seconds(2);
+// Retrying accept while the process has no file descriptor to spare: the
+// first wait, and the longest.
+constexpr auto kFirstAcceptBackoff = std::chrono::milliseconds(10);
+constexpr auto kLongestAcceptBackoff = std::chrono::seconds(1);
+// Pending connections closed per retry when no descriptor is free.
+constexpr int kShedPerRetry = 64;
+
+bool out_of_descriptors(const beast::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+         ec == asio::error::no_memory || ec.value() == ENFILE;
+}
 
 }  // namespace
 
 class Session;
 
 struct HttpServer::Impl {
-  Impl(HttpServerOptions o, HttpHandler h, ResponseObserver obs)
+  explicit Impl(HttpServerOptions o)
       : options(std::move(o)),
-        handler(std::move(h)),
-        observer(std::move(obs)),
-        io(static_cast<int>(options.threads)),
+        io(static_cast<int>(options.io_threads)),
         control(asio::make_strand(io)),
         acceptor(control),
-        signals(control, SIGINT, SIGTERM) {}
+        signals(control, SIGINT, SIGTERM),
+        accept_retry(control),
+        drain_timer(control) {}
+  ~Impl() {
+    if (spare_fd >= 0) ::close(spare_fd);
+  }
 
+  // All on `control`.
   void accept_next();
-  void begin_shutdown();  // on `control`
+  void on_accept(beast::error_code ec, tcp::socket socket);
+  void on_accept_error(const beast::error_code& ec);
+  void shed_pending_connections();
+  void begin_shutdown();
+  void wait_for_drain(std::chrono::milliseconds timeout, bool interrupted);
+
+  // Any thread: a request got its answer.
+  void answered();
 
   HttpServerOptions options;
+  HttpServerStats stats;
   HttpHandler handler;
   ResponseObserver observer;
+  DrainOptions drain;
   asio::io_context io;
   asio::strand<asio::io_context::executor_type> control;  // accept, registry, shutdown
   tcp::acceptor acceptor;
   asio::signal_set signals;
+  asio::steady_timer accept_retry;
+  asio::steady_timer drain_timer;
+  std::chrono::milliseconds accept_backoff = kFirstAcceptBackoff;
+  std::chrono::steady_clock::time_point last_accept_log{};
+  std::uint64_t accept_errors_logged = 0;
+  // Kept open so that, when descriptors run out, closing it frees one to
+  // accept and close a pending connection with.
+  int spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   // Live sessions, so shutdown can close the idle ones. Touched on `control` only.
   std::vector<std::weak_ptr<Session>> sessions;
   std::size_t prune_at = 64;
   bool stopping = false;
+  bool drained_cleanly = true;
+  std::atomic<std::size_t> in_flight{0};  // requests handed to the handler, not yet answered
 };
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, HttpServer::Impl& server)
-      : stream_(std::move(socket)), server_(server) {}
+      : stream_(std::move(socket)), server_(server) {
+    server_.stats.connections_open.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~Session() { server_.stats.connections_open.fetch_sub(1, std::memory_order_relaxed); }
 
   void start() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
   }
 
-  // Called through the session's strand: closes the connection now if it is
-  // idle, or after the response in progress otherwise.
+  // Closes the connection now if it is not handling a request, or after the
+  // response in progress otherwise.
   void stop() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
       self->closing_ = true;
@@ -71,12 +112,51 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // The handler's answer, from any thread.
+  void deliver(HttpResponse response) {
+    asio::post(stream_.get_executor(), [self = shared_from_this(), r = std::move(response)] {
+      self->server_.answered();
+      self->write(std::move(r), !self->keep_alive_);
+    });
+  }
+
  private:
+  // Waits up to the idle timeout for the first byte of the next request
+  // (unless a pipelined one is already buffered), then reads it under the
+  // header timeout.
   void read() {
     if (closing_) return close();
+    if (buffer_.size() > 0) return read_head();
+    stream_.expires_after(server_.options.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec) return self->close_after(ec);
+                              self->buffer_.commit(n);
+                              self->read_head();
+                            });
+  }
+
+  void read_head() {
     parser_.emplace();
     parser_->body_limit(server_.options.max_body);
-    stream_.expires_after(kIdleTimeout);
+    stream_.expires_after(server_.options.header_timeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_head(ec); });
+  }
+
+  void on_head(beast::error_code ec) {
+    if (ec) return on_read(ec);
+    // RFC 9112 6.3: a request whose transfer coding does not end in chunked
+    // has no reliable length; answering it would let a proxy in front and
+    // this server disagree on where the next request starts.
+    const auto& head = parser_->get();
+    if (head.count(http::field::transfer_encoding) > 0 && !parser_->chunked()) {
+      return respond_and_close(json_error(
+          400, "bad_request",
+          "unsupported Transfer-Encoding '" + std::string(head[http::field::transfer_encoding]) +
+              "': a request body must be sent with Content-Length or chunked"));
+    }
     http::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
@@ -84,15 +164,18 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_read(beast::error_code ec) {
     if (ec == http::error::body_limit) {
-      return respond_and_close(413, "request body larger than --max-body (" +
-                                        std::to_string(server_.options.max_body) + " bytes)\n");
+      return respond_and_close(json_error(413, "payload_too_large",
+                                          "request body larger than --max-body (" +
+                                              std::to_string(server_.options.max_body) +
+                                              " bytes)"));
     }
-    if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
-        ec == beast::error::timeout || ec == asio::error::connection_reset ||
-        ec == asio::error::eof) {
-      return close();
+    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+        ec == asio::error::operation_aborted || ec == beast::error::timeout ||
+        ec == asio::error::connection_reset) {
+      return close_after(ec);
     }
-    if (ec) return respond_and_close(400, "bad request: " + ec.message() + "\n");
+    if (ec)
+      return respond_and_close(json_error(400, "bad_request", "bad request: " + ec.message()));
 
     busy_ = true;
     stream_.expires_never();
@@ -103,15 +186,18 @@ class Session : public std::enable_shared_from_this<Session> {
     HttpRequest request{std::string(req.method_string()), std::string(req.target()),
                         std::move(req.body())};
     started_ = std::chrono::steady_clock::now();
-    write(server_.handler(request), !keep_alive_);
+    server_.in_flight.fetch_add(1, std::memory_order_relaxed);
+    server_.handler(std::move(request), make_responder());
   }
 
-  void respond_and_close(unsigned status, std::string message) {
+  Responder make_responder();
+
+  void respond_and_close(HttpResponse response) {
     busy_ = true;
     head_ = false;
     started_ = std::chrono::steady_clock::now();
     if (parser_ && parser_->is_header_done()) version_ = parser_->get().version();
-    write(HttpResponse{.status = status, .body = std::move(message)}, true);
+    write(std::move(response), true);
   }
 
   void write(HttpResponse r, bool close_after) {
@@ -130,6 +216,8 @@ class Session : public std::enable_shared_from_this<Session> {
     // Recorded before the write so a client that has its response can rely on
     // /metrics already counting it.
     server_.observer(r.status, std::chrono::steady_clock::now() - started_);
+    // A client that stops reading must not hold the connection forever.
+    stream_.expires_after(server_.options.idle_timeout);
     http::async_write(
         stream_, response_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
@@ -137,8 +225,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_write(beast::error_code ec) {
     busy_ = false;
-    if (ec) return close();
-    if (close_after_) return linger_close();
+    if (ec) return close_after(ec);
+    if (close_after_ || closing_) return linger_close();
     read();
   }
 
@@ -156,6 +244,12 @@ class Session : public std::enable_shared_from_this<Session> {
                               if (ec) return self->close();
                               self->drain();
                             });
+  }
+
+  void close_after(const beast::error_code& ec) {
+    if (ec == beast::error::timeout)
+      server_.stats.timed_out.fetch_add(1, std::memory_order_relaxed);
+    close();
   }
 
   void close() {
@@ -179,20 +273,102 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closing_ = false;  // the server is shutting down
 };
 
+// One request's answer. It keeps the I/O threads running (a work guard)
+// until the answer is in, so a drain waits for calls running elsewhere.
+struct Responder::State {
+  State(std::shared_ptr<Session> s, asio::io_context& io)
+      : session(std::move(s)), keep_running(io.get_executor()) {}
+  ~State() {
+    if (!answered.exchange(true)) {
+      session->deliver(json_error(500, "internal", "the request was dropped without an answer"));
+    }
+  }
+  std::shared_ptr<Session> session;
+  asio::executor_work_guard<asio::io_context::executor_type> keep_running;
+  std::atomic<bool> answered{false};
+};
+
+void Responder::operator()(HttpResponse response) const {
+  if (!state_->answered.exchange(true)) state_->session->deliver(std::move(response));
+}
+
+Responder Session::make_responder() {
+  return Responder(std::make_shared<Responder::State>(shared_from_this(), server_.io));
+}
+
+void HttpServer::Impl::answered() {
+  if (in_flight.fetch_sub(1, std::memory_order_relaxed) == 1) {
+    asio::post(control, [this] {
+      if (stopping) drain_timer.cancel();
+    });
+  }
+}
+
 void HttpServer::Impl::accept_next() {
-  acceptor.async_accept(
-      asio::make_strand(io),
-      asio::bind_executor(control, [this](beast::error_code ec, tcp::socket socket) {
-        if (ec || stopping) return;  // closed by shutdown (or a transient accept error)
-        auto session = std::make_shared<Session>(std::move(socket), *this);
-        if (sessions.size() >= prune_at) {
-          std::erase_if(sessions, [](const auto& w) { return w.expired(); });
-          prune_at = std::max<std::size_t>(64, sessions.size() * 2);
-        }
-        sessions.push_back(session);
-        session->start();
-        accept_next();
-      }));
+  acceptor.async_accept(asio::make_strand(io),
+                        asio::bind_executor(control, [this](beast::error_code ec, tcp::socket s) {
+                          on_accept(ec, std::move(s));
+                        }));
+}
+
+void HttpServer::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
+  if (stopping) return;  // the acceptor was closed by shutdown
+  if (ec) return on_accept_error(ec);
+  accept_backoff = kFirstAcceptBackoff;
+  stats.connections_accepted.fetch_add(1, std::memory_order_relaxed);
+  if (stats.connections_open.load(std::memory_order_relaxed) >= options.max_connections) {
+    stats.connections_over_cap.fetch_add(1, std::memory_order_relaxed);
+    beast::error_code ignored;
+    socket.close(ignored);
+    return accept_next();
+  }
+  auto session = std::make_shared<Session>(std::move(socket), *this);
+  if (sessions.size() >= prune_at) {
+    std::erase_if(sessions, [](const auto& w) { return w.expired(); });
+    prune_at = std::max<std::size_t>(64, sessions.size() * 2);
+  }
+  sessions.push_back(session);
+  session->start();
+  accept_next();
+}
+
+void HttpServer::Impl::on_accept_error(const beast::error_code& ec) {
+  const auto errors = stats.accept_errors.fetch_add(1, std::memory_order_relaxed) + 1;
+  const bool no_fd = out_of_descriptors(ec);
+  if (no_fd) shed_pending_connections();
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_accept_log >= std::chrono::seconds(1)) {
+    std::cerr << "warmpool serve: accept failed: " + ec.message() + " (" +
+                     std::to_string(errors - accept_errors_logged) + " accept error" +
+                     (errors - accept_errors_logged == 1 ? "" : "s") + " since the last report" +
+                     (no_fd ? "; pending connections are closed until descriptors free up" : "") +
+                     ")\n";
+    last_accept_log = now;
+    accept_errors_logged = errors;
+  }
+  // A refused or aborted connection says nothing about the next one.
+  if (!no_fd) return accept_next();
+  accept_retry.expires_after(accept_backoff);
+  accept_backoff = std::min<std::chrono::milliseconds>(2 * accept_backoff, kLongestAcceptBackoff);
+  accept_retry.async_wait([this](beast::error_code timer_ec) {
+    if (!timer_ec && !stopping) accept_next();
+  });
+}
+
+// With every descriptor in use, pending connections would sit in the listen
+// backlog (their clients gone, the sockets in CLOSE-WAIT) for as long as the
+// shortage lasts. Closing them frees the backlog; the spare descriptor is
+// what makes accepting them possible at all.
+void HttpServer::Impl::shed_pending_connections() {
+  if (spare_fd < 0) return;
+  ::close(spare_fd);
+  for (int i = 0; i < kShedPerRetry; ++i) {
+    const int fd = ::accept4(acceptor.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) break;
+    ::close(fd);
+    stats.shed_for_fds.fetch_add(1, std::memory_order_relaxed);
+  }
+  spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 void HttpServer::Impl::begin_shutdown() {
@@ -201,30 +377,70 @@ void HttpServer::Impl::begin_shutdown() {
   beast::error_code ignored;
   acceptor.close(ignored);
   signals.cancel(ignored);
+  accept_retry.cancel();
   for (auto& weak : sessions) {
     if (auto s = weak.lock()) s->stop();
   }
   sessions.clear();
+  if (in_flight.load(std::memory_order_relaxed) > 0) wait_for_drain(drain.timeout, false);
+}
+
+// Requests still in flight when the drain timeout passes are interrupted
+// (on_timeout); those still unanswered after the grace are given up on.
+void HttpServer::Impl::wait_for_drain(std::chrono::milliseconds timeout, bool interrupted) {
+  drain_timer.expires_after(timeout);
+  drain_timer.async_wait([this, interrupted](beast::error_code ec) {
+    const std::size_t left = in_flight.load(std::memory_order_relaxed);
+    if (ec || left == 0) return;  // cancelled: the last request was answered
+    if (!interrupted) {
+      std::cerr << "warmpool serve: " + std::to_string(left) + " request" + (left == 1 ? "" : "s") +
+                       " still running after the " + std::to_string(drain.timeout.count()) +
+                       " ms drain; interrupting\n";
+      if (drain.on_timeout) drain.on_timeout(left);
+      return wait_for_drain(drain.grace, true);
+    }
+    std::cerr << "warmpool serve: " + std::to_string(left) + " request" + (left == 1 ? "" : "s") +
+                     " still running after the interrupt; giving up on them\n";
+    drained_cleanly = false;
+    io.stop();
+  });
 }
 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpServer::~HttpServer() = default;
 
 std::expected<std::unique_ptr<HttpServer>, std::string> HttpServer::bind(
-    HttpServerOptions options, HttpHandler handler, ResponseObserver observer) {
-  auto impl = std::make_unique<Impl>(std::move(options), std::move(handler), std::move(observer));
-  const std::string where = impl->options.host + ":" + std::to_string(impl->options.port);
+    HttpServerOptions options) {
+  auto impl = std::make_unique<Impl>(std::move(options));
+  const std::string& host = impl->options.host;
+  const std::string where = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+                            std::to_string(impl->options.port);
   beast::error_code ec;
-  auto address = asio::ip::make_address(impl->options.host, ec);
-  if (ec)
-    return std::unexpected("--listen " + where + ": '" + impl->options.host +
-                           "' is not an IP address");
-  tcp::endpoint endpoint(address, impl->options.port);
+  tcp::endpoint endpoint;
+  if (auto address = asio::ip::make_address(host, ec); !ec) {
+    endpoint = tcp::endpoint(address, impl->options.port);
+  } else {
+    tcp::resolver resolver(impl->io);
+    auto found = resolver.resolve(host, std::to_string(impl->options.port),
+                                  tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+    if (ec || found.empty()) {
+      return std::unexpected("--listen " + where + ": cannot resolve '" + host +
+                             "': " + (ec ? ec.message() : "no address"));
+    }
+    // A name with both families (localhost) listens on its IPv4 address:
+    // that is what clients given the name try first on most systems.
+    endpoint = found.begin()->endpoint();
+    for (const auto& entry : found) {
+      if (entry.endpoint().address().is_v4()) {
+        endpoint = entry.endpoint();
+        break;
+      }
+    }
+  }
   auto& a = impl->acceptor;
   if (a.open(endpoint.protocol(), ec); !ec)
     a.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) a.bind(endpoint, ec);
-  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return std::unexpected("cannot listen on " + where + ": " + ec.message());
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
@@ -233,10 +449,31 @@ std::uint16_t HttpServer::port() const {
   return impl_->acceptor.local_endpoint().port();
 }
 
-void HttpServer::run() {
+std::string HttpServer::address() const {
+  const auto endpoint = impl_->acceptor.local_endpoint();
+  const auto address = endpoint.address();
+  const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+  return host + ":" + std::to_string(endpoint.port());
+}
+
+const HttpServerStats& HttpServer::stats() const {
+  return impl_->stats;
+}
+
+std::expected<void, std::string> HttpServer::listen() {
+  beast::error_code ec;
+  impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return std::unexpected("cannot listen on " + address() + ": " + ec.message());
+  return {};
+}
+
+bool HttpServer::run(HttpHandler handler, ResponseObserver observer, DrainOptions drain) {
   Impl& s = *impl_;
-  s.signals.async_wait([&s](beast::error_code ec, int) {
-    if (!ec) s.begin_shutdown();
+  s.handler = std::move(handler);
+  s.observer = std::move(observer);
+  s.drain = std::move(drain);
+  s.signals.async_wait([&s](beast::error_code signal_ec, int) {
+    if (!signal_ec) s.begin_shutdown();
   });
   asio::dispatch(s.control, [&s] { s.accept_next(); });
   // `signals` has its handler installed since bind(), so a signal the caller
@@ -250,13 +487,16 @@ void HttpServer::run() {
   pthread_sigmask(SIG_UNBLOCK, &stop_signals, &caller_mask);
   {
     std::vector<std::jthread> threads;
-    for (std::size_t i = 1; i < s.options.threads; ++i) threads.emplace_back([&s] { s.io.run(); });
+    for (std::size_t i = 1; i < s.options.io_threads; ++i) {
+      threads.emplace_back([&s] { s.io.run(); });
+    }
     s.io.run();
   }
   // Back to the caller's mask once every server thread is joined: a second
   // signal during the caller's clean-up then stays pending instead of taking
   // the default action.
   pthread_sigmask(SIG_SETMASK, &caller_mask, nullptr);
+  return s.drained_cleanly;
 }
 
 }  // namespace warmpool::cli

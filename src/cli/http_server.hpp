@@ -1,26 +1,30 @@
-// A small HTTP/1.1 server on Boost.Beast for `warmpool serve`: keep-alive,
-// a request body limit (413), and graceful shutdown on SIGINT/SIGTERM.
+// The HTTP/1.1 server under `warmpool serve`, on Boost.Beast: keep-alive and
+// pipelining, limits on what one client may hold (body size, time to send a
+// request, idle time, connections), and a graceful drain on SIGINT/SIGTERM.
 //
-// Handlers run synchronously on one of the server's threads, so a slow
-// plugin call occupies a thread but never blocks another connection's
-// parsing on a different thread. HTTP parsing is Beast's; nothing here
-// parses HTTP by hand.
+// Its I/O threads only accept, parse and write. A handler that has slow work
+// to do (a plugin call) hands the request to threads of its own and answers
+// later through the `Responder`, so a busy or spinning plugin never stops
+// the server from accepting connections or answering /healthz. The accept
+// loop survives every accept error: running out of file descriptors backs
+// off and sheds the pending connection instead of leaving it in the backlog.
 //
-//   auto server = HttpServer::bind({.host = "127.0.0.1", .port = 0, .threads = 4,
-//                                   .max_body = 1 << 20},
-//                                  [](HttpRequest& r) { return HttpResponse{200, "ok\n"}; },
-//                                  [](unsigned status, std::chrono::nanoseconds d) {});
-//   std::cout << (*server)->port();
-//   (*server)->run();   // returns after SIGINT/SIGTERM once in-flight requests are answered
+//   auto server = HttpServer::bind({.host = "127.0.0.1", .port = 0});   // before warm-up
+//   if (!server) { std::cerr << server.error(); return 2; }
+//   (*server)->listen();
+//   std::cout << (*server)->address();
+//   (*server)->run([](HttpRequest r, Responder answer) { answer({.status = 200, .body = "ok\n"});
+//   },
+//                  [](unsigned status, std::chrono::nanoseconds d) {}, {});
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <expected>
 #include <functional>
 #include <memory>
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -39,38 +43,89 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers{};
 };
 
-using HttpHandler = std::function<HttpResponse(HttpRequest&)>;
-// Sees every response the server writes (including its own 413/400), with
+// Answers one request, from any thread, exactly once. Copies share the
+// answer: the first call wins. A request whose every Responder is destroyed
+// unanswered gets a 500, so a handler bug cannot leave a client hanging.
+class Responder {
+ public:
+  struct State;
+  explicit Responder(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  void operator()(HttpResponse response) const;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+using HttpHandler = std::function<void(HttpRequest, Responder)>;
+// Sees every response the server writes (including its own 400/413), with
 // the time from the complete request to the response being ready, just
 // before it is written.
 using ResponseObserver = std::function<void(unsigned status, std::chrono::nanoseconds elapsed)>;
 
 struct HttpServerOptions {
-  std::string host = "127.0.0.1";
-  std::uint16_t port = 8080;  // 0: any free port, see HttpServer::port()
-  std::size_t threads = 4;
+  std::string host = "127.0.0.1";  // an IP literal or a name such as localhost
+  std::uint16_t port = 8080;       // 0: any free port, see HttpServer::port()
+  std::size_t io_threads = 1;
   std::size_t max_body = 1 << 20;
+  // Connections beyond this are closed as soon as they are accepted.
+  std::size_t max_connections = 1024;
+  // A request's head and body must arrive within this of its first byte.
+  std::chrono::milliseconds header_timeout{10'000};
+  // A connection waiting for its next request is closed after this.
+  std::chrono::milliseconds idle_timeout{30'000};
+};
+
+// What the server saw, for /metrics. Relaxed counters: each is exact, a set
+// read together is not a snapshot.
+struct HttpServerStats {
+  std::atomic<std::uint64_t> connections_accepted{0};
+  std::atomic<std::uint64_t> connections_open{0};
+  std::atomic<std::uint64_t> connections_over_cap{0};  // closed at once: max_connections reached
+  std::atomic<std::uint64_t> accept_errors{0};         // any failed accept, EMFILE included
+  std::atomic<std::uint64_t> shed_for_fds{0};  // pending connections closed for want of an fd
+  std::atomic<std::uint64_t> timed_out{0};     // closed by the header or idle timeout
+};
+
+// What to do when SIGINT/SIGTERM has stopped the server accepting and
+// requests are still in flight.
+struct DrainOptions {
+  std::chrono::milliseconds timeout{10'000};
+  // Runs once, on a server thread, when `timeout` passes with requests still
+  // in flight (e.g. interrupt the plugin calls). Optional.
+  std::function<void(std::size_t in_flight)> on_timeout;
+  // After on_timeout, how long the interrupted requests have to be answered
+  // before run() gives up on them.
+  std::chrono::milliseconds grace{2'000};
 };
 
 class HttpServer {
  public:
-  static std::expected<std::unique_ptr<HttpServer>, std::string> bind(HttpServerOptions options,
-                                                                      HttpHandler handler,
-                                                                      ResponseObserver observer);
+  // Resolves and binds the address, so that a bad or busy address is
+  // reported before anything slow happens; connections wait for listen().
+  static std::expected<std::unique_ptr<HttpServer>, std::string> bind(HttpServerOptions options);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
   std::uint16_t port() const;
+  // "127.0.0.1:8080" or "[::1]:8080", as bound.
+  std::string address() const;
+  const HttpServerStats& stats() const;
+
+  // From here on the kernel queues connections; run() accepts them.
+  std::expected<void, std::string> listen();
+
   // Serves until SIGINT/SIGTERM. Then it stops accepting (new connections
-  // are refused), closes idle keep-alive connections, lets requests in
-  // flight finish and be answered, and returns.
+  // are refused), closes idle connections, lets requests in flight be
+  // answered within `drain`, and returns true; false when requests were
+  // still unanswered after the drain timeout and its grace (their handlers
+  // may still be running: the caller should exit without waiting for them).
   //
   // The caller may keep SIGINT/SIGTERM blocked until now (from before it
   // started any thread) so one arriving during its start-up waits instead of
   // killing the process: run() unblocks them for its threads, handles a
   // pending one at once, and restores the caller's mask before returning.
-  void run();
+  bool run(HttpHandler handler, ResponseObserver observer, DrainOptions drain);
 
   struct Impl;
 

@@ -1,7 +1,10 @@
 // `warmpool serve`: one plugin over HTTP, with the pool behind it.
 #include <signal.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -9,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "call_queue.hpp"
 #include "diagnostics.hpp"
 #include "engine_flags.hpp"
 #include "engines.hpp"
@@ -24,6 +28,7 @@
 #include "url_path.hpp"
 #include "value_text.hpp"
 #include "warmpool/instance_pool.hpp"
+#include "warmpool/wasm/interrupt.hpp"
 
 namespace warmpool::cli {
 namespace {
@@ -128,10 +133,45 @@ int stopped_before_listening(int sig) {
   return kExitOk;
 }
 
+// Descriptors the server keeps for itself beyond its connections: the
+// plugin's files, the engine, the pool's threads, stdio.
+constexpr std::size_t kReservedDescriptors = 64;
+constexpr std::size_t kMostDefaultConnections = 10'000;
+
+// The open-file limit minus a reserve, so connections alone can never use
+// every descriptor; half the limit where the limit is tiny.
+std::size_t default_max_connections() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
+    return kMostDefaultConnections;
+  }
+  const auto soft = static_cast<std::size_t>(limit.rlim_cur);
+  const std::size_t cap = soft > 2 * kReservedDescriptors ? soft - kReservedDescriptors : soft / 2;
+  return std::clamp<std::size_t>(cap, 1, kMostDefaultConnections);
+}
+
+HttpResponse busy_response(std::string message) {
+  HttpResponse r = json_error(503, "resource_limit", message);
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
 template <class Engine>
 int serve_with(const ServeOptions& o) {
   using Instance = typename Engine::Instance;
   using Pool = InstancePool<Instance, wasm::WasmError>;
+
+  // The address first: a port in use or a name that does not resolve is
+  // reported before any compile or warm-up.
+  auto server =
+      HttpServer::bind({.host = o.host,
+                        .port = o.port,
+                        .io_threads = o.io_threads,
+                        .max_body = o.max_body,
+                        .max_connections = o.max_connections.value_or(default_max_connections()),
+                        .header_timeout = o.header_timeout,
+                        .idle_timeout = o.idle_timeout});
+  if (!server) return fail(kExitUsage, "serve", server.error());
 
   auto module = Engine::Module::load_file(o.plugin, o.engine.limits);
   if (!module) return fail_loading(kExitUsage, "serve", o.plugin, module.error());
@@ -168,7 +208,6 @@ int serve_with(const ServeOptions& o) {
   }
   const std::string pool_name = std::filesystem::path(o.plugin).stem().string();
 
-  HttpMetrics http_metrics;
   auto call = [&](const std::string& export_name, const std::string& body) -> HttpResponse {
     auto input = std::span(reinterpret_cast<const std::uint8_t*>(body.data()), body.size());
     auto answer = [](std::expected<wasm::BytesOutput, wasm::WasmError>& out) -> HttpResponse {
@@ -192,69 +231,95 @@ int serve_with(const ServeOptions& o) {
     return answer(out);
   };
 
-  auto handler = [&](HttpRequest& req) -> HttpResponse {
+  HttpMetrics http_metrics;
+  CallQueue calls({.threads = o.threads, .capacity = o.queue, .max_wait = o.pool.acquire_timeout});
+  const std::string full_message = "every call thread is busy and " + std::to_string(o.queue) +
+                                   " requests are already waiting (--threads " +
+                                   std::to_string(o.threads) + ", --queue " +
+                                   std::to_string(o.queue) + ")";
+  const std::string wait_message = "no call thread was free within --acquire-timeout-ms (" +
+                                   std::to_string(o.pool.acquire_timeout.count()) + " ms)";
+
+  auto handler = [&](HttpRequest req, Responder respond) {
     const std::string path = path_of(req.target);
     const bool get = req.method == "GET" || req.method == "HEAD";
     if (path == "/healthz" || path == "/metrics") {
       if (!get) {
         HttpResponse r = json_error(405, "method_not_allowed", path + " takes GET");
         r.headers.emplace_back("Allow", "GET, HEAD");
-        return r;
+        return respond(std::move(r));
       }
-      if (path == "/healthz") return {.status = 200, .body = "ok\n"};
+      if (path == "/healthz") return respond({.status = 200, .body = "ok\n"});
       std::string text = pool ? pool->metrics()->to_prometheus(pool_name) : std::string();
-      return {.status = 200,
-              .body = text + http_metrics.to_prometheus(),
-              .content_type = "text/plain; version=0.0.4; charset=utf-8"};
+      return respond({.status = 200,
+                      .body = text + http_metrics.to_prometheus() +
+                              to_prometheus((*server)->stats()) + calls.to_prometheus(),
+                      .content_type = "text/plain; version=0.0.4; charset=utf-8"});
     }
-    if (path.starts_with("/call/")) {
-      auto decoded = percent_decode(std::string_view(path).substr(6));
-      if (!decoded) {
-        return json_error(400, "bad_request", "bad path '" + path + "': " + decoded.error());
-      }
-      const std::string& export_name = *decoded;
-      if (req.method != "POST") {
-        HttpResponse r = json_error(405, "method_not_allowed", path + " takes POST");
-        r.headers.emplace_back("Allow", "POST");
-        return r;
-      }
-      const auto* fn = compiled->find_export(export_name);
-      if (fn == nullptr) {
-        std::string list;
-        for (const auto& e : compiled->exports()) {
-          if (is_bytes_export(e.type)) list += (list.empty() ? "" : ", ") + e.name;
-        }
-        return json_error(404, "not_found",
-                          compiled->name() + ": export '" + export_name +
-                              "' not found (bytes exports: " + (list.empty() ? "none" : list) +
-                              ")");
-      }
-      if (!is_bytes_export(fn->type)) {
-        return json_error(400, "bad_request",
-                          compiled->name() + ": export '" + export_name + "' has type " +
-                              signature(fn->type) + ", not the bytes type (i32, i32) -> (i64)");
-      }
-      return call(export_name, req.body);
+    if (!path.starts_with("/call/")) {
+      return respond(json_error(404, "not_found",
+                                "no route for " + req.method + " " + path +
+                                    " (try POST /call/<export>, GET /metrics, GET /healthz)"));
     }
-    return json_error(404, "not_found",
-                      "no route for " + req.method + " " + path +
-                          " (try POST /call/<export>, GET /metrics, GET /healthz)");
+    auto decoded = percent_decode(std::string_view(path).substr(6));
+    if (!decoded) {
+      return respond(json_error(400, "bad_request", "bad path '" + path + "': " + decoded.error()));
+    }
+    std::string export_name = std::move(*decoded);
+    if (req.method != "POST") {
+      HttpResponse r = json_error(405, "method_not_allowed", path + " takes POST");
+      r.headers.emplace_back("Allow", "POST");
+      return respond(std::move(r));
+    }
+    const auto* fn = compiled->find_export(export_name);
+    if (fn == nullptr) {
+      std::string list;
+      for (const auto& e : compiled->exports()) {
+        if (is_bytes_export(e.type)) list += (list.empty() ? "" : ", ") + e.name;
+      }
+      return respond(
+          json_error(404, "not_found",
+                     compiled->name() + ": export '" + export_name +
+                         "' not found (bytes exports: " + (list.empty() ? "none" : list) + ")"));
+    }
+    if (!is_bytes_export(fn->type)) {
+      return respond(json_error(400, "bad_request",
+                                compiled->name() + ": export '" + export_name + "' has type " +
+                                    signature(fn->type) +
+                                    ", not the bytes type (i32, i32) -> (i64)"));
+    }
+    const bool queued =
+        calls.submit([&call, respond, name = std::move(export_name),
+                      body = std::move(req.body)] { respond(call(name, body)); },
+                     [respond, &wait_message] { respond(busy_response(wait_message)); });
+    if (!queued) respond(busy_response(full_message));
   };
 
-  auto server = HttpServer::bind(
-      {.host = o.host, .port = o.port, .threads = o.threads, .max_body = o.max_body}, handler,
-      [&](unsigned status, std::chrono::nanoseconds elapsed) {
-        http_metrics.record(status, elapsed);
-      });
-  if (!server) return fail(kExitUsage, "serve", server.error());
-  std::cout << "warmpool serve: listening on http://" << o.host << ':' << (*server)->port() << "/ ("
+  if (auto listening = (*server)->listen(); !listening) {
+    return fail(kExitUsage, "serve", listening.error());
+  }
+  std::cout << "warmpool serve: listening on http://" << (*server)->address() << "/ ("
             << compiled->name() << ", engine " << o.engine.engine << ", "
             << (pool ? "pool " + std::string(policy_name(o.pool.recycle)) + " warm " +
                            std::to_string(o.pool.warm_count) + " max " +
                            std::to_string(o.pool.max_instances)
                      : std::string("no pool"))
-            << ", " << o.threads << " threads)" << std::endl;
-  (*server)->run();
+            << ", " << o.threads << " call threads, " << o.io_threads << " I/O thread"
+            << (o.io_threads == 1 ? "" : "s") << ")" << std::endl;
+  const bool drained = (*server)->run(handler,
+                                      [&](unsigned status, std::chrono::nanoseconds elapsed) {
+                                        http_metrics.record(status, elapsed);
+                                      },
+                                      {.timeout = o.drain_timeout, .on_timeout = [](std::size_t) {
+                                         wasm::interrupt_running_calls();
+                                       }});
+  if (!drained) {
+    // Calls that no deadline can reach are still running on the call
+    // threads: waiting for them would break the drain bound.
+    std::cerr << "warmpool serve: stopped with calls still running (give the plugin a "
+                 "--timeout-ms so they can be interrupted)\n";
+    std::_Exit(kExitOk);
+  }
   std::cerr << "warmpool serve: stopped\n";
   return kExitOk;
 }

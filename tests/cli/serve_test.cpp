@@ -332,15 +332,5 @@ TEST(ServeShutdown, SignalDuringStartUpExitsZero) {
   if (!hit_start_up) std::cout << "note: no attempt's signal landed during the warm-up\n";
 }
 
-// The start-up mask is serve's alone: `run` still dies of SIGINT at once.
-TEST(ServeShutdown, OtherCommandsKeepTheDefaultSignalAction) {
-  ChildProcess child({warmpool_bin(), "run", plugin("spin.wasm"), "spin"});
-  std::this_thread::sleep_for(200ms);
-  child.signal(SIGINT);
-  const auto start = std::chrono::steady_clock::now();
-  EXPECT_EQ(child.wait(20s), std::nullopt) << child.stderr_text();  // killed, no exit code
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 20s) << "`run` ignored SIGINT";
-}
-
 }  // namespace
 }  // namespace warmpool::cli::test

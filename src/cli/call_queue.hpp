@@ -1,0 +1,84 @@
+// The admission queue in front of `warmpool serve`'s plugin calls: a fixed
+// set of call threads that take calls in arrival order, a bounded number of
+// calls that may wait for one, and a bound on how long they may wait.
+//
+// The server's I/O threads never run plugin code; they submit here. A call
+// that finds `capacity` others already waiting is refused at once, and one
+// that no call thread takes within `max_wait` is given up on by the queue's
+// own timer thread, so both are answered (503) quickly even when every call
+// thread is stuck in a spinning plugin. Waiting in one FIFO is what makes
+// service fair under overload: no request is overtaken by a later one.
+//
+//   CallQueue queue({.threads = 4, .capacity = 16, .max_wait = std::chrono::seconds(1)});
+//   bool taken = queue.submit([] { /* runs on a call thread */ },
+//                             [] { /* ran instead: waited more than max_wait */ });
+//   if (!taken) { /* answer 503: the queue is full */ }
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace warmpool::cli {
+
+class CallQueue {
+ public:
+  struct Options {
+    std::size_t threads = 4;
+    std::size_t capacity = 16;  // calls that may wait beyond those a free thread takes at once
+    std::chrono::milliseconds max_wait{1000};
+  };
+
+  explicit CallQueue(Options options);
+  // Joins the call threads after their current call; calls still waiting get
+  // their `expired` callback.
+  ~CallQueue();
+  CallQueue(const CallQueue&) = delete;
+  CallQueue& operator=(const CallQueue&) = delete;
+
+  // False (and nothing runs) when the queue is full. Otherwise exactly one of
+  // `work` (on a call thread) or `expired` (on the timer thread, once the
+  // call waited max_wait) runs.
+  bool submit(std::move_only_function<void()> work, std::move_only_function<void()> expired);
+
+  std::size_t waiting() const;
+  std::size_t busy_threads() const;
+  std::uint64_t refused_full() const { return refused_full_.load(std::memory_order_relaxed); }
+  std::uint64_t expired() const { return expired_.load(std::memory_order_relaxed); }
+  const Options& options() const { return options_; }
+
+  // Prometheus text: waiting and busy gauges, refusals by reason.
+  std::string to_prometheus() const;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct Call {
+    Clock::time_point deadline;
+    std::move_only_function<void()> work;
+    std::move_only_function<void()> expired;
+  };
+
+  void serve_calls();
+  void expire_calls();
+
+  const Options options_;
+  mutable std::mutex mutex_;
+  std::condition_variable call_ready_;
+  std::condition_variable oldest_changed_;
+  std::deque<Call> waiting_;
+  std::size_t busy_ = 0;
+  bool stopping_ = false;
+  std::atomic<std::uint64_t> refused_full_{0};
+  std::atomic<std::uint64_t> expired_{0};
+  std::vector<std::jthread> threads_;  // last: started once everything above exists
+};
+
+}  // namespace warmpool::cli
