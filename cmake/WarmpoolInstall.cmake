@@ -4,7 +4,8 @@ include(CMakePackageConfigHelpers)
 # or `wabt` never needs libnode: each component's targets live in their own
 # export file, loaded by warmpoolConfig.cmake only when that component is asked
 # for. warmpool::wasm_common (internal, linked by both loaders) has a file of
-# its own for the same reason.
+# its own for the same reason, with warmpool::wasm (the engine-neutral API and
+# the wabt backend) that both link.
 set(_warmpool_cmake_dir ${CMAKE_INSTALL_LIBDIR}/cmake/warmpool)
 set(WARMPOOL_INSTALLED_COMPONENTS core)
 
@@ -24,7 +25,7 @@ install(TARGETS warmpool_core EXPORT warmpoolTargets)
 install(EXPORT warmpoolTargets NAMESPACE warmpool:: DESTINATION ${_warmpool_cmake_dir})
 
 if(TARGET warmpool_wasm_common AND (TARGET warmpool_wabt OR TARGET warmpool_v8))
-  install(TARGETS warmpool_wasm_common EXPORT warmpoolWasmCommonTargets)
+  install(TARGETS warmpool_wasm_common warmpool_wasm EXPORT warmpoolWasmCommonTargets)
   install(EXPORT warmpoolWasmCommonTargets NAMESPACE warmpool::
           DESTINATION ${_warmpool_cmake_dir})
 endif()

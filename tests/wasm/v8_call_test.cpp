@@ -84,7 +84,8 @@ TEST(V8Call, ArgumentsOfTheWrongTypeAreRejectedBeforeTheCall) {
   auto r = instance->call("add", std::vector<Value>{std::int64_t{1}, std::int32_t{2}});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind(), ErrorKind::abi);
-  EXPECT_EQ(r.error().message(), "n.wasm: add: expects (i32, i32) -> i32, called with (i64, i32)");
+  EXPECT_EQ(r.error().message(),
+            "n.wasm: add: expects (i32, i32) -> (i32), called with (i64, i32)");
   EXPECT_TRUE(instance->healthy());
 }
 

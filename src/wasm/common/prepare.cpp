@@ -77,6 +77,31 @@ WasmError diagnostics_error(const ::wabt::Errors& errors, ::wabt::Location::Type
 
 // Exports whose signature uses only numbers; v128 and reference types cannot
 // be passed through warmpool's Value and are left out.
+ExternKind to_extern_kind(::wabt::ExternalKind kind) {
+  switch (kind) {
+    case ::wabt::ExternalKind::Func: return ExternKind::function;
+    case ::wabt::ExternalKind::Table: return ExternKind::table;
+    case ::wabt::ExternalKind::Memory: return ExternKind::memory;
+    case ::wabt::ExternalKind::Global: return ExternKind::global;
+    case ::wabt::ExternalKind::Tag: return ExternKind::tag;
+  }
+  return ExternKind::tag;
+}
+
+// Before the metering import is added: only what the module itself asks for.
+std::vector<ImportType> collect_imports(const ::wabt::Module& module) {
+  std::vector<ImportType> out;
+  for (const ::wabt::Import* import : module.imports) {
+    ImportType entry{import->module_name, import->field_name, to_extern_kind(import->kind()),
+                     std::nullopt};
+    if (const auto* func = ::wabt::dyn_cast<::wabt::FuncImport>(import)) {
+      entry.type = to_function_type(func->func.decl.sig);
+    }
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
 std::vector<ExportedFunction> collect_exports(const ::wabt::Module& module) {
   std::vector<ExportedFunction> out;
   for (const ::wabt::Export* e : module.exports) {
@@ -230,16 +255,18 @@ ExposedState expose_state(::wabt::Module& module) {
     mutable_globals.push_back(i);
   }
   state.restorable = state.restorable && module.memories.size() <= 1;
+  // Host functions reach memory 0 through this export whatever the module's
+  // other state: a host that sees only exports has no other way to it.
+  if (!module.memories.empty()) {
+    add_export(module, ::wabt::ExternalKind::Memory, 0, std::string(kStateMemoryExport));
+  }
   if (!state.restorable_in_place()) return state;
 
   for (::wabt::Index i : mutable_globals) {
     state.globals.push_back(cat(kStateGlobalExportPrefix, i));
     add_export(module, ::wabt::ExternalKind::Global, i, state.globals.back());
   }
-  if (!module.memories.empty()) {
-    state.memory = std::string(kStateMemoryExport);
-    add_export(module, ::wabt::ExternalKind::Memory, 0, state.memory);
-  }
+  if (!module.memories.empty()) state.memory = std::string(kStateMemoryExport);
   return state;
 }
 
@@ -548,6 +575,7 @@ std::expected<PreparedModule, WasmError> prepare_parsed(::wabt::Module& module,
 
   PreparedModule prepared;
   prepared.exports = collect_exports(module);
+  prepared.imports = collect_imports(module);
   if (!module.memories.empty()) {
     prepared.initial_memory_pages = static_cast<std::uint32_t>(
         std::min<std::uint64_t>(module.memories.front()->page_limits.initial, UINT32_MAX));
@@ -557,7 +585,7 @@ std::expected<PreparedModule, WasmError> prepare_parsed(::wabt::Module& module,
   if (prepare_options.expose_state) {
     prepared.state = expose_state(module);
     const auto& state = prepared.state;
-    rewritten = rewritten || !state.globals.empty() || !state.memory.empty();
+    rewritten = rewritten || !module.memories.empty() || !state.globals.empty();
   }
   for (::wabt::Index i = module.num_table_imports; i < module.tables.size(); ++i) {
     ::wabt::Limits& elements = module.tables[i]->elem_limits;

@@ -15,7 +15,9 @@
 //   - PrepareOptions::expose_state (V8 only; wabt reaches every global and
 //     memory directly): every mutable global and memory 0 are also exported
 //     under reserved `__warmpool_` names, so a host that sees only exports can
-//     snapshot and restore them in place (see ExposedState).
+//     snapshot and restore them in place (see ExposedState). Memory 0 is
+//     exported as `__warmpool_memory` even when the rest cannot be restored,
+//     so host functions can reach it.
 //
 //   auto prepared = internal::prepare_module(bytes, limits, "fib.wasm");
 //   if (!prepared) return std::unexpected(prepared.error());
@@ -73,6 +75,7 @@ struct ExposedState {
 struct PreparedModule {
   std::vector<std::uint8_t> binary;        // what the engine loads
   std::vector<ExportedFunction> exports;   // exported functions, reserved ones hidden
+  std::vector<ImportType> imports;         // the module's own, without the metering import
   bool metered = false;                    // imports warmpool.out_of_fuel, exports the fuel global
   bool grow_tracked = false;               // exports __warmpool_grow_failed
   std::uint32_t initial_memory_pages = 0;  // of memory 0 (0 when there is none)

@@ -172,15 +172,31 @@ std::unique_ptr<InterpInstance> InterpInstance::instantiate(const InterpModule& 
     auto callback = [host = std::move(imports[i]), params = type->params, results = type->results](
                         interp::Thread& thread, const interp::Values& args, interp::Values& out,
                         interp::Trap::Ptr* out_trap) -> ::wabt::Result {
-      std::uint64_t raw_args[16] = {};
-      std::uint64_t raw_result = 0;
-      for (std::size_t a = 0; a < args.size() && a < 16; ++a)
+      // Most imports take a handful of values: no allocation for those.
+      constexpr std::size_t kInline = 16;
+      std::uint64_t inline_args[kInline] = {};
+      std::uint64_t inline_results[kInline] = {};
+      std::vector<std::uint64_t> heap_args, heap_results;
+      std::uint64_t* raw_args = inline_args;
+      std::uint64_t* raw_results = inline_results;
+      if (params.size() > kInline) {
+        heap_args.resize(params.size());
+        raw_args = heap_args.data();
+      }
+      if (results.size() > kInline) {
+        heap_results.resize(results.size());
+        raw_results = heap_results.data();
+      }
+      for (std::size_t a = 0; a < args.size() && a < params.size(); ++a) {
         raw_args[a] = to_bits(args[a], params[a]);
-      if (!host(raw_args, &raw_result)) {
+      }
+      if (!host(raw_args, raw_results)) {
         *out_trap = interp::Trap::New(thread.store(), "stopped by the host");
         return ::wabt::Result::Error;
       }
-      if (!out.empty() && !results.empty()) out[0] = from_bits(raw_result, results[0]);
+      for (std::size_t r = 0; r < out.size() && r < results.size(); ++r) {
+        out[r] = from_bits(raw_results[r], results[r]);
+      }
       return ::wabt::Result::Ok;
     };
     impl->host_functions.push_back(interp::HostFunc::New(store, *type, std::move(callback)));
@@ -205,19 +221,18 @@ std::unique_ptr<InterpInstance> InterpInstance::instantiate(const InterpModule& 
   return std::unique_ptr<InterpInstance>(new InterpInstance(std::move(impl)));
 }
 
-bool InterpInstance::call(std::uint32_t export_index, const std::vector<std::uint64_t>& args,
-                          std::vector<std::uint64_t>* results, std::string* trap) {
+bool InterpInstance::call(std::uint32_t export_index, const std::uint64_t* args,
+                          std::size_t arg_count, std::uint64_t* results, std::string* trap) {
   Impl& self = *impl_;
   auto func = self.exported<interp::Func>(export_index);
   const interp::FuncType& type = func->type();
-  if (args.size() != type.params.size()) {
+  if (arg_count != type.params.size()) {
     *trap = "wrong number of arguments";
     return false;
   }
   interp::Values params;
-  params.reserve(args.size());
-  for (std::size_t i = 0; i < args.size(); ++i)
-    params.push_back(from_bits(args[i], type.params[i]));
+  params.reserve(arg_count);
+  for (std::size_t i = 0; i < arg_count; ++i) params.push_back(from_bits(args[i], type.params[i]));
   interp::Values out;
   interp::Trap::Ptr wabt_trap;
   // Last line of defence: the interpreter allocates as it runs (a call's
@@ -242,9 +257,8 @@ bool InterpInstance::call(std::uint32_t export_index, const std::vector<std::uin
     self.store.Collect();
     return false;
   }
-  results->clear();
   for (std::size_t i = 0; i < out.size() && i < type.results.size(); ++i) {
-    results->push_back(to_bits(out[i], type.results[i]));
+    results[i] = to_bits(out[i], type.results[i]);
   }
   return true;
 }

@@ -9,8 +9,8 @@
 //   std::string error;
 //   auto module = InterpModule::decode(binary, "fib.wasm", &error);
 //   auto instance = InterpInstance::instantiate(*module, host_functions, &error);
-//   std::vector<std::uint64_t> results;
-//   if (!instance->call(export_index, {25}, &results, &error)) report(error);
+//   std::uint64_t args[] = {25}, results[1];
+//   if (!instance->call(export_index, args, 1, results, &error)) report(error);
 #pragma once
 
 #include <cstdint>
@@ -58,9 +58,9 @@ class InterpModule {
 };
 
 // A host function bound to an import: reads one raw value per parameter,
-// writes the result (when the import has one) and returns true, or returns
-// false to stop the guest (the call then fails).
-using InterpHostFunction = std::function<bool(const std::uint64_t* args, std::uint64_t* result)>;
+// writes one per result and returns true, or returns false to stop the guest
+// (the call then fails).
+using InterpHostFunction = std::function<bool(const std::uint64_t* args, std::uint64_t* results)>;
 
 // One instance in its own wabt Store. Not thread-safe; movable between
 // threads between calls.
@@ -74,9 +74,10 @@ class InterpInstance {
   ~InterpInstance();
 
   // Calls the function exported at `export_index` (a position in
-  // InterpModule::exports()). False with wabt's trap text in `trap` on failure.
-  bool call(std::uint32_t export_index, const std::vector<std::uint64_t>& args,
-            std::vector<std::uint64_t>* results, std::string* trap);
+  // InterpModule::exports()) with one value per parameter, writing one per
+  // result. False with wabt's trap text in `trap` on failure.
+  bool call(std::uint32_t export_index, const std::uint64_t* args, std::size_t arg_count,
+            std::uint64_t* results, std::string* trap);
 
   // Memory 0 (null / 0 when the module has none). The pointer changes when
   // the memory grows.

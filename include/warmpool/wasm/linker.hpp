@@ -1,0 +1,100 @@
+// warmpool/wasm/linker.hpp — what the host gives a module's imports, and the
+// per-instance host data its host functions share.
+//
+// A Linker maps `module.name` to host functions (warmpool/wasm/host_function.hpp).
+// Linking a Module checks every import once, the same way on every engine,
+// and yields a LinkedModule: what instances are made from (and what a pool's
+// factory captures). A Linker starts empty; define_wasi() adds the WASI
+// preview1 subset plugins use (docs/plugin-abi.md), which a host may leave out,
+// extend, or override (a later definition of the same name replaces it).
+//
+//   struct Session { std::string log; };
+//   warmpool::wasm::Linker linker;
+//   linker.define_wasi()
+//       .define("env", "log",
+//               [](Caller& caller, std::int32_t ptr, std::int32_t len) {
+//                 auto text = caller.memory().read(ptr, len);
+//                 if (!text) return caller.stop(text.error().message());
+//                 caller.data<Session>()->log.append(text->begin(), text->end());
+//               })
+//       .host_data([] { return Session{}; });            // one per instance
+//   auto linked = linker.link(*module);    // "x.wasm: import 'env.log' has type (i32) -> (),
+//                                          //  the host defines (i32, i32) -> ()"
+//   auto instance = warmpool::wasm::Instance::instantiate(*linked);
+#pragma once
+
+#include <expected>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "warmpool/wasm/caller.hpp"
+#include "warmpool/wasm/error.hpp"
+#include "warmpool/wasm/host_function.hpp"
+#include "warmpool/wasm/module.hpp"
+
+namespace warmpool::wasm {
+
+// A Module with its imports resolved: cheap to copy, shared by every instance.
+class LinkedModule {
+ public:
+  const Module& module() const noexcept;
+
+  struct Impl;
+  const Impl& impl() const noexcept { return *impl_; }
+
+ private:
+  friend class Linker;
+  explicit LinkedModule(std::shared_ptr<const Impl> impl) noexcept : impl_(std::move(impl)) {}
+  std::shared_ptr<const Impl> impl_;
+};
+
+class Linker {
+ public:
+  using HostDataFactory = std::function<internal::HostData()>;
+
+  Linker() = default;
+
+  // Defines `module.name` (replacing an earlier definition).
+  Linker& define(std::string module, std::string name, HostFunction function);
+  // The signature deduced from `f`'s types (see host_function.hpp).
+  template <class F>
+  requires(!std::is_same_v<std::decay_t<F>, HostFunction>) Linker& define(std::string module,
+                                                                          std::string name, F f) {
+    return define(std::move(module), std::move(name), HostFunction::wrap(std::move(f)));
+  }
+  // The WASI preview1 subset of docs/plugin-abi.md, in `wasi_snapshot_preview1`.
+  Linker& define_wasi();
+
+  // Every instance linked by this Linker gets its own `factory()` result as
+  // host data, created before the instance runs any guest code and created
+  // again by Instance::reset(), so none of it outlives a Reset or Fresh
+  // recycle. Host functions reach it as `caller.data<T>()`.
+  template <class F>
+  Linker& host_data(F factory) {
+    using T = std::remove_cvref_t<std::invoke_result_t<F&>>;
+    host_data_ = [factory = std::move(factory)] {
+      return internal::HostData{std::make_shared<T>(factory()), internal::type_id<T>()};
+    };
+    return *this;
+  }
+
+  // Checks every import of `module` against the definitions. Errors
+  // (ErrorKind::link): "x.wasm: unknown import 'env.foo'", "x.wasm: import
+  // 'env.log' has type (i32, i32) -> (), the host defines (i32) -> ()".
+  std::expected<LinkedModule, WasmError> link(const Module& module) const;
+
+ private:
+  struct Definition {
+    std::shared_ptr<const HostFunction> function;
+    std::string qualified_name;  // "env.log"
+  };
+  // Keyed by module + '\0' + name: import names may contain any other byte.
+  std::map<std::string, Definition, std::less<>> definitions_;
+  HostDataFactory host_data_;
+};
+
+}  // namespace warmpool::wasm

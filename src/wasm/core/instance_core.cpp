@@ -1,0 +1,231 @@
+#include "wasm/core/instance_core.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <utility>
+
+#include "wasm/common/bytes_abi.hpp"
+#include "wasm/common/instantiation_error.hpp"
+#include "wasm/common/text.hpp"
+
+namespace warmpool::wasm::internal {
+
+InstanceCore::InstanceCore(LinkedModule linked)
+    : linked_(std::move(linked)), timer_([this] { backend->interrupt(); }) {
+  wasi.program_name = module().name;
+}
+
+InstanceCore::~InstanceCore() = default;
+
+InstanceCore::CallScope::CallScope(InstanceCore& core) : core_(core) {
+  const Module::Impl& m = core.module();
+  core.wasi.stdout_text.clear();
+  core.wasi.stderr_text.clear();
+  core.stop_ = Stop::none;
+  core.exit_code_ = 0;
+  if (m.metered) {
+    core.backend->set_global(GlobalSlot::fuel,
+                             static_cast<std::uint64_t>(core.budget_.begin(m.limits.fuel)));
+  }
+  if (m.grow_tracked) core.backend->set_global(GlobalSlot::grow_failed, 0);
+  if (m.limits.timeout.count() > 0) core.timer_.arm(m.limits.timeout);
+}
+
+InstanceCore::CallScope::~CallScope() {
+  core_.settle();
+}
+
+void InstanceCore::settle() {
+  timer_.disarm();
+  // A deadline that fired after the guest returned leaves an interrupt behind.
+  if (timer_.expired() || stop_ != Stop::none) backend->clear_interrupt();
+}
+
+std::expected<void, WasmError> InstanceCore::create_host_data() {
+  const auto& factory = linked_.impl().host_data;
+  if (!factory) return {};
+  try {
+    data_ = factory();
+  } catch (const std::exception& e) {
+    return std::unexpected(WasmError(
+        ErrorKind::instantiate, cat(module().name, ": the host data factory threw: ", e.what())));
+  }
+  return {};
+}
+
+std::expected<void, WasmError> InstanceCore::instantiate() {
+  if (auto made = create_host_data(); !made) return made;
+  backend = module().engine->create_instance(*this);
+  Entered entered(*backend);
+  return build();
+}
+
+std::expected<void, WasmError> InstanceCore::build() {
+  const Module::Impl& m = module();
+  // A start function runs inside instantiation, under one call's limits, with
+  // no fuel in the guest yet: its first check asks the host for a slice.
+  stop_ = Stop::none;
+  exit_code_ = 0;
+  budget_.begin_empty(m.limits.fuel);
+  if (m.limits.timeout.count() > 0) timer_.arm(m.limits.timeout);
+  std::string error;
+  const bool built = backend->instantiate(&error);
+  settle();
+  if (!built) {
+    if (stop_ == Stop::none && !timer_.expired()) {
+      return std::unexpected(WasmError(ErrorKind::instantiate, cat(m.name, ": ", error)));
+    }
+    if (auto failure = classify("start function", error)) {
+      return std::unexpected(failed_while_instantiating(*failure));
+    }
+    return std::unexpected(
+        WasmError(ErrorKind::instantiate, cat(m.name, ": start function: exited with code 0")));
+  }
+  if (auto init = m.find(kInitializeExport)) {
+    const FunctionType& type = m.exports[*init].type;
+    if (!type.params.empty() || !type.results.empty()) {
+      return std::unexpected(WasmError(ErrorKind::abi, cat(m.name, ": export '", kInitializeExport,
+                                                           "' must have type () -> ()")));
+    }
+    CallScope call(*this);
+    if (auto done = run(*init, {}, {}); !done) {
+      return std::unexpected(failed_while_instantiating(done.error()));
+    }
+    if (exited_cleanly()) {
+      return std::unexpected(WasmError(
+          ErrorKind::instantiate, cat(m.name, ": ", kInitializeExport, ": exited with code 0")));
+    }
+  }
+  backend->snapshot();
+  return {};
+}
+
+bool InstanceCore::reset() {
+  if (!healthy) return false;
+  if (!create_host_data()) {
+    healthy = false;
+    return false;
+  }
+  Entered entered(*backend);
+  if (backend->restore()) return true;
+  if (!backend->reinstantiates()) return false;
+  if (!build()) {
+    healthy = false;
+    return false;
+  }
+  return true;
+}
+
+bool InstanceCore::call_import(std::uint32_t index, std::span<const std::uint64_t> args,
+                               std::span<std::uint64_t> results) {
+  const LinkedModule::Impl::Import& import = linked_.impl().imports[index];
+  if (!import.function) {  // warmpool.out_of_fuel
+    auto slice = budget_.refill(timer_.expired());
+    if (!slice) {
+      stop_ = slice.error() == StopReason::fuel ? Stop::fuel : Stop::deadline;
+      return false;
+    }
+    results[0] = static_cast<std::uint64_t>(*slice);
+    return true;
+  }
+  current_import_ = &import;
+  Caller caller(*this);
+  try {
+    import.function->callback()(caller, args, results);
+  } catch (const std::exception& e) {
+    stop_by_host(cat("threw: ", e.what()));
+  } catch (...) {
+    stop_by_host("threw an exception that is not a std::exception");
+  }
+  current_import_ = nullptr;
+  return stop_ == Stop::none;
+}
+
+void InstanceCore::stop_by_host(std::string message) {
+  if (stop_ != Stop::none) return;  // the first reason wins
+  stop_ = Stop::host;
+  stop_message_ = current_import_ != nullptr
+                      ? cat("host function '", current_import_->qualified_name, "' ", message)
+                      : std::move(message);
+}
+
+void InstanceCore::exit(std::int32_t code) {
+  if (stop_ != Stop::none) return;
+  stop_ = Stop::exit;
+  exit_code_ = code;
+}
+
+std::expected<void, WasmError> InstanceCore::run(std::uint32_t index,
+                                                 std::span<const std::uint64_t> args,
+                                                 std::span<std::uint64_t> results) {
+  std::string trap;
+  if (backend->invoke(index, args, results, &trap)) return {};
+  settle();
+  healthy = false;
+  auto failure = classify(module().exports[index].name, trap);
+  if (!failure) {
+    std::ranges::fill(results, 0);
+    return {};
+  }
+  return std::unexpected(std::move(*failure));
+}
+
+std::optional<WasmError> InstanceCore::classify(std::string_view what, const std::string& trap) {
+  const Module::Impl& m = module();
+  switch (stop_) {
+    case Stop::fuel:
+      return WasmError(ErrorKind::fuel_exhausted,
+                       cat(m.name, ": ", what, ": fuel exhausted (limit ", m.limits.fuel, ")"));
+    case Stop::exit:
+      if (exit_code_ == 0) return std::nullopt;
+      return WasmError(ErrorKind::trap, cat(m.name, ": ", what, ": exited with code ", exit_code_));
+    case Stop::host:
+      return WasmError(ErrorKind::trap, cat(m.name, ": ", what, ": ", stop_message_));
+    case Stop::deadline:
+    case Stop::none: break;
+  }
+  if (stop_ == Stop::deadline || timer_.expired()) {
+    return WasmError(ErrorKind::deadline, cat(m.name, ": ", what, ": deadline of ",
+                                              m.limits.timeout.count(), " ms exceeded"));
+  }
+  if (m.grow_tracked && backend->global(GlobalSlot::grow_failed) != 0) {
+    return WasmError(ErrorKind::memory_limit, cat(m.name, ": ", what, ": memory limit of ",
+                                                  m.limits.max_memory_pages, " pages reached"));
+  }
+  return WasmError(ErrorKind::trap, cat(m.name, ": ", what, ": ", trap));
+}
+
+std::optional<WasmError> InstanceCore::refuse_if_stopped(std::string_view what) const {
+  if (healthy) return std::nullopt;
+  return WasmError(ErrorKind::trap, cat(module().name, ": ", what,
+                                        ": instance was stopped earlier; create a new one"));
+}
+
+std::optional<WasmError> InstanceCore::check_callable(const Function& function) const {
+  const Module::Impl& m = module();
+  if (function.module_ != &m) {
+    const auto* other = static_cast<const Module::Impl*>(function.module_);
+    return WasmError(ErrorKind::abi,
+                     cat(m.name, ": ", function.name(), ": the handle is of module '", other->name,
+                         "', not of this instance's"));
+  }
+  return refuse_if_stopped(function.name());
+}
+
+}  // namespace warmpool::wasm::internal
+
+namespace warmpool::wasm {
+
+MemoryView Caller::memory() const {
+  return MemoryView(core_.backend->memory());
+}
+
+void* Caller::data_of(const void* type) const noexcept {
+  return core_.host_data_of(type);
+}
+
+void Caller::stop(std::string message) {
+  core_.stop_by_host(internal::cat("stopped the call: ", message));
+}
+
+}  // namespace warmpool::wasm

@@ -1,0 +1,120 @@
+// wasm/core/instance_core.hpp — internal: an instance's engine-neutral state and the logic both
+// engines share: limits around a call, why a call stopped, the start function and
+// `_initialize`, host function dispatch and the refusal of a stopped instance.
+//
+// Every operation that runs guest code follows the same shape:
+//
+//   Entered entered(*core.backend);          // the engine's per-thread scope (V8: locker)
+//   CallScope call(core);                    // fuel slice, deadline, captured output
+//   auto r = core.run(index, args, results); // poisons and classifies on failure
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "warmpool/wasm/instance.hpp"
+#include "wasm/common/fuel.hpp"
+#include "wasm/common/wasi.hpp"
+#include "wasm/common/watchdog.hpp"
+#include "wasm/core/backend.hpp"
+#include "wasm/core/linked_module.hpp"
+#include "wasm/core/module_impl.hpp"
+
+namespace warmpool::wasm::internal {
+
+class InstanceCore final : public InstanceHead, public ImportHandler {
+ public:
+  // Why the running call was stopped from the host side.
+  enum class Stop { none, fuel, deadline, exit, host };
+
+  explicit InstanceCore(LinkedModule linked);
+  ~InstanceCore();
+  InstanceCore(const InstanceCore&) = delete;
+  InstanceCore& operator=(const InstanceCore&) = delete;
+
+  // Creates the host data and the engine's instance, then build().
+  std::expected<void, WasmError> instantiate();
+  bool reset();
+
+  bool call_import(std::uint32_t index, std::span<const std::uint64_t> args,
+                   std::span<std::uint64_t> results) override;
+
+  // Runs export `index` inside a CallScope. On failure the instance is
+  // poisoned; a clean proc_exit(0) succeeds (exited_cleanly()) with zeroed results.
+  std::expected<void, WasmError> run(std::uint32_t index, std::span<const std::uint64_t> args,
+                                     std::span<std::uint64_t> results);
+  bool exited_cleanly() const noexcept { return stop_ == Stop::exit && exit_code_ == 0; }
+
+  // "x.wasm: f: instance was stopped earlier; create a new one", when unhealthy.
+  std::optional<WasmError> refuse_if_stopped(std::string_view what) const;
+  // The checks of a call by handle: the handle's module, then health.
+  std::optional<WasmError> check_callable(const Function& function) const;
+
+  const Module::Impl& module() const noexcept { return linked_.module().impl(); }
+  const Module& module_handle() const noexcept { return linked_.module(); }
+
+  // Called by Caller and by the WASI definitions (CallerAccess).
+  void stop_by_host(std::string message);
+  void exit(std::int32_t code);
+  void* host_data_of(const void* type) const noexcept {
+    return data_.type == type ? data_.object.get() : nullptr;
+  }
+
+  std::unique_ptr<BackendInstance> backend;
+  WasiContext wasi;
+
+  class CallScope {
+   public:
+    explicit CallScope(InstanceCore& core);
+    ~CallScope();
+    CallScope(const CallScope&) = delete;
+    CallScope& operator=(const CallScope&) = delete;
+
+   private:
+    InstanceCore& core_;
+  };
+
+ private:
+  // Instantiates (start function), runs `_initialize`, takes the snapshot.
+  std::expected<void, WasmError> build();
+  std::expected<void, WasmError> create_host_data();
+  // After guest code stopped: no timer callback runs any more, no interrupt is pending.
+  void settle();
+  // nullopt for a clean proc_exit(0).
+  std::optional<WasmError> classify(std::string_view what, const std::string& trap);
+
+  LinkedModule linked_;
+  HostData data_;
+  FuelBudget budget_;
+  Stop stop_ = Stop::none;
+  std::int32_t exit_code_ = 0;
+  std::string stop_message_;
+  const LinkedModule::Impl::Import* current_import_ = nullptr;
+  // Last: destroyed first, so its callback never sees a dying backend.
+  DeadlineTimer timer_;
+};
+
+// The engine's per-thread scope around one operation.
+class Entered {
+ public:
+  explicit Entered(BackendInstance& backend) : backend_(backend) { backend_.enter(); }
+  ~Entered() { backend_.leave(); }
+  Entered(const Entered&) = delete;
+  Entered& operator=(const Entered&) = delete;
+
+ private:
+  BackendInstance& backend_;
+};
+
+// What the WASI definitions need beyond the public Caller.
+struct CallerAccess {
+  static WasiContext& wasi(Caller& caller) noexcept { return caller.core_.wasi; }
+  static void exit(Caller& caller, std::int32_t code) { caller.core_.exit(code); }
+};
+
+}  // namespace warmpool::wasm::internal

@@ -1,0 +1,439 @@
+// V8 behind the embedding API's backend interface. Each instance owns an isolate and a
+// context; the compiled module is shared by every isolate (CompiledWasmModule).
+#include <v8.h>
+
+#include <array>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "internal/platform.hpp"
+#include "internal/strings.hpp"
+#include "wasm/common/bytes_abi.hpp"
+#include "wasm/common/memory_snapshot.hpp"
+#include "wasm/core/backend.hpp"
+
+namespace warmpool::wasm::internal {
+namespace {
+
+using v8::internal::get;
+using v8::internal::host_string;
+using v8::internal::v8_string;
+
+// Isolate data slot holding the isolate's V8Instance, for the import callback.
+constexpr std::uint32_t kInstanceSlot = 0;
+
+::v8::Local<::v8::Value> to_v8(::v8::Isolate* isolate, std::uint64_t bits, ValueType type) {
+  const Value value = from_raw(bits, type);
+  switch (type) {
+    case ValueType::i32: return ::v8::Integer::New(isolate, std::get<std::int32_t>(value));
+    case ValueType::i64: return ::v8::BigInt::New(isolate, std::get<std::int64_t>(value));
+    case ValueType::f32: return ::v8::Number::New(isolate, std::get<float>(value));
+    case ValueType::f64: return ::v8::Number::New(isolate, std::get<double>(value));
+  }
+  return ::v8::Undefined(isolate);
+}
+
+// What wasm hands the host always has the declared type (the JS API converts it).
+std::uint64_t from_v8(::v8::Local<::v8::Context> context, ::v8::Local<::v8::Value> value,
+                      ValueType type) {
+  switch (type) {
+    case ValueType::i32: return to_raw(value->Int32Value(context).FromMaybe(0));
+    case ValueType::i64:
+      return value->IsBigInt() ? static_cast<std::uint64_t>(value.As<::v8::BigInt>()->Int64Value())
+                               : 0;
+    case ValueType::f32:
+      return to_raw(static_cast<float>(value->NumberValue(context).FromMaybe(0)));
+    case ValueType::f64: return to_raw(value->NumberValue(context).FromMaybe(0));
+  }
+  return 0;
+}
+
+// A short-lived isolate that compiles a module. The compiled code outlives it: V8's native
+// module is process-wide and refcounted by the CompiledWasmModule handle.
+class CompileIsolate {
+ public:
+  CompileIsolate() {
+    auto params = v8::internal::isolate_params();
+    isolate_ = ::v8::Isolate::New(params);
+  }
+  ~CompileIsolate() { isolate_->Dispose(); }
+  CompileIsolate(const CompileIsolate&) = delete;
+  CompileIsolate& operator=(const CompileIsolate&) = delete;
+  ::v8::Isolate* get() const { return isolate_; }
+
+ private:
+  ::v8::Isolate* isolate_;
+};
+
+class V8Module final : public BackendModule {
+ public:
+  explicit V8Module(BackendModuleSpec s) : spec(std::move(s)) {}
+  std::unique_ptr<BackendInstance> create_instance(ImportHandler& imports) const override;
+
+  BackendModuleSpec spec;
+  std::shared_ptr<::v8::CompiledWasmModule> compiled;
+};
+
+class V8Instance final : public BackendInstance {
+ public:
+  V8Instance(const V8Module& module, ImportHandler& imports);
+  ~V8Instance() override;
+  V8Instance(const V8Instance&) = delete;
+  V8Instance& operator=(const V8Instance&) = delete;
+
+  // Instances move between threads, so every use takes V8's lock, which also resets the
+  // stack limit for the calling thread.
+  void enter() override { scope_.emplace(*this); }
+  void leave() override { scope_.reset(); }
+
+  bool instantiate(std::string* error) override;
+  bool invoke(std::uint32_t index, std::span<const std::uint64_t> args,
+              std::span<std::uint64_t> results, std::string* trap) override;
+  std::span<std::uint8_t> memory() override;
+  std::uint64_t global(GlobalSlot slot) override;
+  void set_global(GlobalSlot slot, std::uint64_t bits) override;
+  void snapshot() override;
+  bool restore() override;
+  bool reinstantiates() const override { return true; }
+  void interrupt() override { isolate_->TerminateExecution(); }
+  void clear_interrupt() override { isolate_->CancelTerminateExecution(); }
+
+ private:
+  struct Scope {
+    explicit Scope(V8Instance& self)
+        : locker(self.isolate_),
+          isolate_scope(self.isolate_),
+          handle_scope(self.isolate_),
+          context(self.handles_->context.Get(self.isolate_)),
+          context_scope(context) {}
+    ::v8::Locker locker;
+    ::v8::Isolate::Scope isolate_scope;
+    ::v8::HandleScope handle_scope;
+    ::v8::Local<::v8::Context> context;
+    ::v8::Context::Scope context_scope;
+  };
+
+  // Handles into the isolate; reset as a whole before the isolate is disposed.
+  struct Handles {
+    ::v8::Global<::v8::Context> context;
+    ::v8::Global<::v8::Object> imports;
+    // Of the current WebAssembly.Instance (replaced when it is instantiated again).
+    ::v8::Global<::v8::Object> exports;
+    std::vector<::v8::Global<::v8::Function>> functions;  // per BackendModuleSpec::functions
+    ::v8::Global<::v8::WasmMemoryObject> memory;
+    std::array<::v8::Global<::v8::Object>, kGlobalSlots> globals;  // WebAssembly.Global objects
+    // For restore(): the mutable globals under the hidden exports prepare_module adds, and
+    // their values right after instantiation.
+    std::vector<::v8::Global<::v8::Object>> state_globals;
+    std::vector<::v8::Global<::v8::Value>> initial_globals;
+  };
+
+  static void import_callback(const ::v8::FunctionCallbackInfo<::v8::Value>& info);
+  ::v8::Local<::v8::Context> context() const { return scope_->context; }
+  ::v8::Local<::v8::Object> make_imports(::v8::Local<::v8::Context> context);
+  ::v8::Local<::v8::Value> exported(std::string_view name);
+
+  const V8Module& module_;
+  ImportHandler& imports_;
+  ::v8::Isolate* isolate_ = nullptr;
+  std::optional<Handles> handles_;
+  std::optional<Scope> scope_;
+  // The post-instantiation state was captured: restore() can put it back in place.
+  bool state_captured_ = false;
+  MemorySnapshot initial_memory_;
+};
+
+std::unique_ptr<BackendInstance> V8Module::create_instance(ImportHandler& imports) const {
+  return std::make_unique<V8Instance>(*this, imports);
+}
+
+V8Instance::V8Instance(const V8Module& module, ImportHandler& imports)
+    : module_(module), imports_(imports) {
+  auto params = v8::internal::isolate_params();
+  isolate_ = ::v8::Isolate::New(params);
+  isolate_->SetData(kInstanceSlot, this);
+  ::v8::Locker locker(isolate_);
+  ::v8::Isolate::Scope isolate_scope(isolate_);
+  ::v8::HandleScope handle_scope(isolate_);
+  auto context = ::v8::Context::New(isolate_);
+  ::v8::Context::Scope context_scope(context);
+  handles_.emplace();
+  handles_->context.Reset(isolate_, context);
+  handles_->imports.Reset(isolate_, make_imports(context));
+}
+
+V8Instance::~V8Instance() {
+  scope_.reset();
+  {
+    ::v8::Locker locker(isolate_);
+    ::v8::Isolate::Scope isolate_scope(isolate_);
+    handles_.reset();
+  }
+  isolate_->Dispose();
+}
+
+// One JS function per import, all calling the same trampoline with the import's index.
+::v8::Local<::v8::Object> V8Instance::make_imports(::v8::Local<::v8::Context> context) {
+  const BackendModuleSpec& spec = module_.spec;
+  auto imports = ::v8::Object::New(isolate_);
+  for (std::uint32_t i = 0; i < spec.imports.size(); ++i) {
+    auto module_key = v8_string(isolate_, spec.import_modules[i]);
+    ::v8::Local<::v8::Value> existing;
+    ::v8::Local<::v8::Object> namespace_object;
+    if (imports->Get(context, module_key).ToLocal(&existing) && existing->IsObject()) {
+      namespace_object = existing.As<::v8::Object>();
+    } else {
+      namespace_object = ::v8::Object::New(isolate_);
+      imports->Set(context, module_key, namespace_object).Check();
+    }
+    auto fn =
+        ::v8::Function::New(context, import_callback, ::v8::Integer::NewFromUnsigned(isolate_, i))
+            .ToLocalChecked();
+    namespace_object->Set(context, v8_string(isolate_, spec.import_names[i]), fn).Check();
+  }
+  return imports;
+}
+
+void V8Instance::import_callback(const ::v8::FunctionCallbackInfo<::v8::Value>& info) {
+  auto* isolate = info.GetIsolate();
+  auto& self = *static_cast<V8Instance*>(isolate->GetData(kInstanceSlot));
+  const auto index = static_cast<std::uint32_t>(info.Data().As<::v8::Integer>()->Value());
+  const FunctionType& type = self.module_.spec.imports[index];
+  auto context = self.context();
+  // Most imports take a handful of values: no allocation for those.
+  constexpr std::size_t kInline = 16;
+  std::array<std::uint64_t, kInline> inline_args{}, inline_results{};
+  std::vector<std::uint64_t> heap_args, heap_results;
+  std::span<std::uint64_t> args(inline_args.data(), type.params.size());
+  std::span<std::uint64_t> results(inline_results.data(), type.results.size());
+  if (type.params.size() > kInline) {
+    heap_args.resize(type.params.size());
+    args = heap_args;
+  }
+  if (type.results.size() > kInline) {
+    heap_results.resize(type.results.size());
+    results = heap_results;
+  }
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    args[i] = from_v8(context, info[static_cast<int>(i)], type.params[i]);
+  }
+  if (!self.imports_.call_import(index, args, results)) {
+    // Termination cannot be caught by the guest (not even by wasm exception handling); the
+    // thrown error unwinds right away instead of at the guest's next stack check.
+    isolate->TerminateExecution();
+    isolate->ThrowError(v8_string(isolate, "warmpool: call stopped by the host"));
+    return;
+  }
+  if (results.size() == 1) {
+    info.GetReturnValue().Set(to_v8(isolate, results[0], type.results[0]));
+  } else if (results.size() > 1) {
+    std::vector<::v8::Local<::v8::Value>> values;
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      values.push_back(to_v8(isolate, results[i], type.results[i]));
+    }
+    info.GetReturnValue().Set(::v8::Array::New(isolate, values.data(), values.size()));
+  }
+}
+
+::v8::Local<::v8::Value> V8Instance::exported(std::string_view name) {
+  ::v8::Local<::v8::Value> value;
+  if (!get(context(), handles_->exports.Get(isolate_), name).ToLocal(&value) ||
+      value->IsUndefined()) {
+    return {};
+  }
+  return value;
+}
+
+bool V8Instance::instantiate(std::string* error) {
+  auto context = this->context();
+  ::v8::TryCatch try_catch(isolate_);
+  auto fail = [&](std::string_view step) {
+    *error = std::string(step) + ": " +
+             (try_catch.HasCaught() ? host_string(isolate_, try_catch.Exception())
+                                    : std::string("failed"));
+    return false;
+  };
+  ::v8::Local<::v8::WasmModuleObject> module_object;
+  if (!::v8::WasmModuleObject::FromCompiledModule(isolate_, *module_.compiled)
+           .ToLocal(&module_object)) {
+    return fail("cannot adopt the compiled module");
+  }
+  ::v8::Local<::v8::Value> web_assembly, instance_ctor, exports;
+  if (!get(context, context->Global(), "WebAssembly").ToLocal(&web_assembly) ||
+      !get(context, web_assembly.As<::v8::Object>(), "Instance").ToLocal(&instance_ctor)) {
+    return fail("WebAssembly.Instance is unavailable");
+  }
+  std::array<::v8::Local<::v8::Value>, 2> argv{module_object, handles_->imports.Get(isolate_)};
+  ::v8::Local<::v8::Object> instance;
+  if (!instance_ctor.As<::v8::Function>()
+           ->NewInstance(context, static_cast<int>(argv.size()), argv.data())
+           .ToLocal(&instance) ||
+      !get(context, instance, "exports").ToLocal(&exports) || !exports->IsObject()) {
+    return fail("instantiation failed");
+  }
+  handles_->exports.Reset(isolate_, exports.As<::v8::Object>());
+  handles_->functions.clear();
+  for (const ExportedFunction& f : module_.spec.functions) {
+    handles_->functions.emplace_back(isolate_, exported(f.name).As<::v8::Function>());
+  }
+  auto memory = exported(kStateMemoryExport);
+  handles_->memory.Reset(isolate_, !memory.IsEmpty() && memory->IsWasmMemoryObject()
+                                       ? memory.As<::v8::WasmMemoryObject>()
+                                       : ::v8::Local<::v8::WasmMemoryObject>());
+  const std::array<std::string_view, kGlobalSlots> global_names{kFuelGlobalExport,
+                                                                kGrowFailedGlobalExport};
+  for (std::size_t slot = 0; slot < kGlobalSlots; ++slot) {
+    auto global = exported(global_names[slot]);
+    handles_->globals[slot].Reset(isolate_, !global.IsEmpty() && global->IsObject()
+                                                ? global.As<::v8::Object>()
+                                                : ::v8::Local<::v8::Object>());
+  }
+  return true;
+}
+
+bool V8Instance::invoke(std::uint32_t index, std::span<const std::uint64_t> args,
+                        std::span<std::uint64_t> results, std::string* trap) {
+  auto context = this->context();
+  const FunctionType& type = module_.spec.functions[index].type;
+  constexpr std::size_t kInline = 16;
+  std::array<::v8::Local<::v8::Value>, kInline> inline_argv;
+  std::vector<::v8::Local<::v8::Value>> heap_argv;
+  std::span<::v8::Local<::v8::Value>> argv(inline_argv.data(), args.size());
+  if (args.size() > kInline) {
+    heap_argv.resize(args.size());
+    argv = heap_argv;
+  }
+  for (std::size_t i = 0; i < args.size(); ++i) argv[i] = to_v8(isolate_, args[i], type.params[i]);
+  ::v8::TryCatch try_catch(isolate_);
+  ::v8::Local<::v8::Value> value;
+  if (!handles_->functions[index]
+           .Get(isolate_)
+           ->Call(context, ::v8::Undefined(isolate_), static_cast<int>(argv.size()), argv.data())
+           .ToLocal(&value)) {
+    *trap = try_catch.HasCaught() && !try_catch.HasTerminated()
+                ? host_string(isolate_, try_catch.Exception())
+                : std::string("execution terminated");
+    return false;
+  }
+  if (results.size() == 1) {
+    results[0] = from_v8(context, value, type.results[0]);
+  } else if (results.size() > 1 && value->IsArray()) {
+    auto array = value.As<::v8::Array>();
+    for (std::uint32_t i = 0; i < results.size(); ++i) {
+      ::v8::Local<::v8::Value> element;
+      results[i] =
+          array->Get(context, i).ToLocal(&element) ? from_v8(context, element, type.results[i]) : 0;
+    }
+  }
+  return true;
+}
+
+std::span<std::uint8_t> V8Instance::memory() {
+  if (!handles_ || handles_->memory.IsEmpty()) return {};
+  auto buffer = handles_->memory.Get(isolate_)->Buffer();
+  return {static_cast<std::uint8_t*>(buffer->Data()), buffer->ByteLength()};
+}
+
+std::uint64_t V8Instance::global(GlobalSlot slot) {
+  const auto& handle = handles_->globals[static_cast<std::size_t>(slot)];
+  if (handle.IsEmpty()) return 0;
+  ::v8::Local<::v8::Value> value;
+  if (!get(context(), handle.Get(isolate_), "value").ToLocal(&value)) return 0;
+  return from_v8(context(), value, slot == GlobalSlot::fuel ? ValueType::i64 : ValueType::i32);
+}
+
+void V8Instance::set_global(GlobalSlot slot, std::uint64_t bits) {
+  const auto& handle = handles_->globals[static_cast<std::size_t>(slot)];
+  if (handle.IsEmpty()) return;
+  handle.Get(isolate_)
+      ->Set(context(), v8_string(isolate_, "value"),
+            to_v8(isolate_, bits, slot == GlobalSlot::fuel ? ValueType::i64 : ValueType::i32))
+      .Check();
+}
+
+// Only for modules whose whole mutable state is memory 0 and globals (no table writes, no
+// dropped segments: ExposedState::restorable_in_place); anything else is reset by
+// instantiating again.
+void V8Instance::snapshot() {
+  state_captured_ = false;
+  const ExposedState& state = module_.spec.state;
+  if (!state.restorable_in_place()) return;
+  handles_->state_globals.clear();
+  handles_->initial_globals.clear();
+  for (const auto& name : state.globals) {
+    ::v8::Local<::v8::Value> global = exported(name), value;
+    if (global.IsEmpty() || !global->IsObject() ||
+        !get(context(), global.As<::v8::Object>(), "value").ToLocal(&value)) {
+      return;
+    }
+    handles_->state_globals.emplace_back(isolate_, global.As<::v8::Object>());
+    handles_->initial_globals.emplace_back(isolate_, value);
+  }
+  auto bytes = memory();
+  initial_memory_.capture(bytes.data(), bytes.size());
+  state_captured_ = true;
+}
+
+// False when the state cannot be put back in place (not captured, or memory grew: a wasm
+// memory never shrinks); the core then instantiates again.
+bool V8Instance::restore() {
+  if (!state_captured_) return false;
+  auto bytes = memory();
+  if (bytes.size() != initial_memory_.size()) return false;
+  initial_memory_.restore(bytes.data());
+  ::v8::TryCatch try_catch(isolate_);
+  auto value_key = v8_string(isolate_, "value");
+  for (std::size_t i = 0; i < handles_->state_globals.size(); ++i) {
+    if (!handles_->state_globals[i]
+             .Get(isolate_)
+             ->Set(context(), value_key, handles_->initial_globals[i].Get(isolate_))
+             .FromMaybe(false)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+class V8Backend final : public Backend {
+ public:
+  std::string_view name() const override { return "v8"; }
+  PrepareOptions prepare_options() const override { return {.expose_state = true}; }
+  bool interrupts_at_deadline() const override { return true; }
+
+  std::unique_ptr<BackendModule> compile(const PreparedModule& prepared,
+                                         const BackendModuleSpec& spec,
+                                         std::string* error) const override {
+    v8::internal::ensure_v8();
+    auto module = std::make_unique<V8Module>(spec);
+    CompileIsolate compile_isolate;
+    auto* isolate = compile_isolate.get();
+    ::v8::Locker locker(isolate);
+    ::v8::Isolate::Scope isolate_scope(isolate);
+    ::v8::HandleScope handles(isolate);
+    auto context = ::v8::Context::New(isolate);
+    ::v8::Context::Scope context_scope(context);
+    ::v8::TryCatch try_catch(isolate);
+    const auto& binary = prepared.binary;
+    auto compiled = ::v8::WasmModuleObject::Compile(
+        isolate, ::v8::MemorySpan<const std::uint8_t>(binary.data(), binary.size()));
+    if (compiled.IsEmpty()) {
+      *error =
+          spec.name + ": V8 rejected the module: " + host_string(isolate, try_catch.Exception());
+      return nullptr;
+    }
+    module->compiled =
+        std::make_shared<::v8::CompiledWasmModule>(compiled.ToLocalChecked()->GetCompiledModule());
+    return module;
+  }
+};
+
+}  // namespace
+}  // namespace warmpool::wasm::internal
+
+extern "C" const warmpool::wasm::internal::Backend* warmpool_wasm_v8_backend() {
+  static const warmpool::wasm::internal::V8Backend backend;
+  return &backend;
+}
