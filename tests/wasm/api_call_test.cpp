@@ -34,6 +34,26 @@ TEST(Engine, ListsWhatThisBuildHasAndFindsEachByName) {
 }
 
 class ApiCall : public EngineTest {};
+
+TEST_P(ApiCall, BytesThatAreNeitherBinaryNorTextSaySo) {
+  auto elf = Module::compile(engine(),
+                             as_bytes("\x7f"
+                                      "ELF\x02\x01\x01"),
+                             {}, "x.wasm");
+  ASSERT_FALSE(elf);
+  EXPECT_EQ(elf.error().kind(), ErrorKind::compile);
+  EXPECT_EQ(elf.error().message(),
+            "x.wasm: neither a WebAssembly binary (no \\0asm magic; it starts with 7f 45 4c 46) "
+            "nor WebAssembly text (which starts with '(')");
+  // Comments may come first in text, nested ones too.
+  auto commented = Module::compile(
+      engine(), as_bytes(";; a plugin\n(; block (; nested ;) ;)\n (module)"), {}, "c.wat");
+  EXPECT_TRUE(commented) << commented.error();
+  // Text that starts like text keeps the parser's own position.
+  auto broken = Module::compile(engine(), as_bytes("(module (func (result i32)))"), {}, "b.wat");
+  ASSERT_FALSE(broken);
+  EXPECT_TRUE(broken.error().message().starts_with("b.wat:1:")) << broken.error();
+}
 WARMPOOL_ON_EVERY_ENGINE(ApiCall);
 
 TEST_P(ApiCall, NumericCallsOfEveryTypeByName) {

@@ -129,6 +129,12 @@ class HostFunction {
     static_assert(internal::is_result_type<R>,
                   "host functions return void, std::int32_t, std::int64_t, float or double "
                   "(or std::expected of one)");
+    constexpr bool const_callable = kTakesCaller ? std::is_invocable_v<const F&, Caller&, A...>
+                                                 : std::is_invocable_v<const F&, A...>;
+    static_assert(const_callable,
+                  "a host function is shared by every instance and may run on many threads at "
+                  "once: it must be callable as const (no `mutable` lambda; keep per-instance "
+                  "state in host data)");
     FunctionType type{{WasmTypeOf<A>::value...}, {}};
     if constexpr (!std::is_void_v<R>) type.results.push_back(WasmTypeOf<R>::value);
     auto callback = [f = std::move(f)](Caller& caller, std::span<const std::uint64_t> args,

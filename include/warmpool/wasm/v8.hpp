@@ -1,5 +1,10 @@
 // warmpool/wasm/v8.hpp — WebAssembly plugins on V8 (the JIT engine; Debian's libnode).
 //
+// Deprecated: use the engine-neutral API (warmpool/wasm/wasm.hpp) with
+// `Engine::named("v8")`; this header is a thin wrapper over it (src/wasm/legacy),
+// linking every module against the WASI subset only (a link error comes from
+// Module::compile, as on wabt), and goes away once its last users have moved.
+//
 // A `Module` is compiled once — metering and the memory cap are injected first (see
 // warmpool/wasm/types.hpp `Limits`) — and its machine code is shared by every `Instance`.
 // Each `Instance` owns a V8 isolate and context of its own, so instances never share a heap

@@ -1,5 +1,10 @@
 // warmpool/wasm/wabt.hpp — WebAssembly plugins on wabt's interpreter (the default engine).
 //
+// Deprecated: use the engine-neutral API (warmpool/wasm/wasm.hpp) with
+// `Engine::wabt()`; this header is a thin wrapper over it (src/wasm/legacy),
+// linking every module against the WASI subset only, and goes away once its
+// last users have moved.
+//
 // A `Module` is compiled once from .wasm bytes or .wat text (with its limits
 // compiled in: fuel and deadline metering, memory cap) and shared by every
 // thread. An `Instance` is one isolated copy of the plugin — its own wabt

@@ -481,6 +481,18 @@ std::expected<Parsed, WasmError> parse(std::span<const std::uint8_t> bytes, cons
     }
     return parsed;
   }
+  if (!starts_like_text(bytes)) {
+    std::string head;
+    for (std::size_t i = 0; i < std::min<std::size_t>(bytes.size(), 4); ++i) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      if (i != 0) head += ' ';
+      head += kHex[bytes[i] >> 4];
+      head += kHex[bytes[i] & 0xf];
+    }
+    return std::unexpected(
+        compile_error(name, cat("neither a WebAssembly binary (no \\0asm magic; it starts with ",
+                                head, ") nor WebAssembly text (which starts with '(')")));
+  }
   // Never let the parser see text it would abort on: the shapes a scan can
   // see are reported with their line and column (see text_precheck.hpp); the
   // rest only a parse can find, so one runs in a helper process first

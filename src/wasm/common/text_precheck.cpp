@@ -13,6 +13,37 @@
 #include "wasm/common/text.hpp"
 
 namespace warmpool::wasm::internal {
+
+bool starts_like_text(std::span<const std::uint8_t> bytes) noexcept {
+  std::size_t at = 0;
+  auto next_is = [&](char a, char b) {
+    return at + 1 < bytes.size() && bytes[at] == a && bytes[at + 1] == b;
+  };
+  while (at < bytes.size()) {
+    const std::uint8_t c = bytes[at];
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      ++at;
+    } else if (next_is(';', ';')) {
+      while (at < bytes.size() && bytes[at] != '\n') ++at;
+    } else if (next_is('(', ';')) {
+      std::size_t depth = 0;
+      do {
+        if (next_is('(', ';')) {
+          ++depth;
+          at += 2;
+        } else if (next_is(';', ')')) {
+          --depth;
+          at += 2;
+        } else {
+          ++at;
+        }
+      } while (depth > 0 && at < bytes.size());
+    } else {
+      return c == '(';
+    }
+  }
+  return false;
+}
 namespace {
 
 using ::wabt::TokenType;

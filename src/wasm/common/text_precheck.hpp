@@ -39,6 +39,12 @@ enum class TextPrecheck {
   passed_naming_elem,
 };
 
+// True when `bytes` can be WebAssembly text at all: after whitespace and
+// comments (`;; ...` and nested `(; ... ;)`), the first character opens a
+// parenthesis. Anything else is neither a binary nor text, which is said
+// plainly instead of as the lexer's first complaint ("1:2: unexpected char").
+bool starts_like_text(std::span<const std::uint8_t> bytes) noexcept;
+
 // Refuses text that can reach those failures. Text nested deeper than
 // `max_nesting` levels, parentheses and unfolded blocks together, is refused
 // too: the parser recurses once per level, and some 12,000 of them overflow

@@ -266,6 +266,10 @@ bool V8Instance::instantiate(std::string* error) {
       !get(context, web_assembly.As<::v8::Object>(), "Instance").ToLocal(&instance_ctor)) {
     return fail("WebAssembly.Instance is unavailable");
   }
+  // Instantiating again (a reset): nothing of the previous instance may be reached while the
+  // start function runs.
+  handles_->memory.Reset();
+  for (auto& global : handles_->globals) global.Reset();
   std::array<::v8::Local<::v8::Value>, 2> argv{module_object, handles_->imports.Get(isolate_)};
   ::v8::Local<::v8::Object> instance;
   if (!instance_ctor.As<::v8::Function>()

@@ -47,6 +47,13 @@ class WabtModule final : public BackendModule {
   std::unique_ptr<InterpModule> engine;
   std::vector<std::uint32_t> function_positions;  // per BackendModuleSpec::functions
   std::array<std::optional<std::uint32_t>, kGlobalSlots> global_positions;
+
+  std::optional<std::uint32_t>& position_of(GlobalSlot slot) {
+    return global_positions[static_cast<std::size_t>(slot)];
+  }
+  const std::optional<std::uint32_t>& position_of(GlobalSlot slot) const {
+    return global_positions[static_cast<std::size_t>(slot)];
+  }
 };
 
 bool WabtInstance::instantiate(std::string* error) {
@@ -73,12 +80,12 @@ bool WabtInstance::invoke(std::uint32_t index, std::span<const std::uint64_t> ar
 }
 
 std::uint64_t WabtInstance::global(GlobalSlot slot) {
-  const auto& position = module_.global_positions[static_cast<std::size_t>(slot)];
+  const auto& position = module_.position_of(slot);
   return position && engine_ ? engine_->global(*position) : 0;
 }
 
 void WabtInstance::set_global(GlobalSlot slot, std::uint64_t bits) {
-  const auto& position = module_.global_positions[static_cast<std::size_t>(slot)];
+  const auto& position = module_.position_of(slot);
   if (position) engine_->set_global(*position, bits);
 }
 
@@ -98,8 +105,9 @@ class WabtBackend final : public Backend {
       const InterpExport& e = exports[position];
       if (e.kind == InterpKind::func) functions.emplace(e.name, position);
       if (e.kind != InterpKind::global) continue;
-      if (e.name == kFuelGlobalExport) module->global_positions[0] = position;
-      if (e.name == kGrowFailedGlobalExport) module->global_positions[1] = position;
+      if (e.name == kFuelGlobalExport) module->position_of(GlobalSlot::fuel) = position;
+      if (e.name == kGrowFailedGlobalExport)
+        module->position_of(GlobalSlot::grow_failed) = position;
     }
     for (const ExportedFunction& f : spec.functions) {
       module->function_positions.push_back(functions.at(f.name));
