@@ -107,12 +107,12 @@ TEST(CallQueue, StressEveryAcceptedCallIsAnsweredExactlyOnce) {
         for (int i = 0; i < kPerSubmitter; ++i) {
           auto& answer = answers[static_cast<std::size_t>(s * kPerSubmitter + i)];
           const bool accepted = queue.submit(
-              [&] {
+              [&answer, &ran, slow = i % 64 == 0] {
                 answer.fetch_add(1);
                 ++ran;
-                if (i % 64 == 0) std::this_thread::sleep_for(200us);
+                if (slow) std::this_thread::sleep_for(200us);
               },
-              [&] {
+              [&answer, &expired] {
                 answer.fetch_add(1);
                 ++expired;
               });
