@@ -427,7 +427,7 @@ void register_lifecycle() {
       one_and_two_threads);
   register_hit_loops<Handle, warmpool::NoHooks>("warmpool_all_options_typed_no_hooks", "handle",
                                                 setup_all_options_typed<Handle, warmpool::NoHooks>,
-                                                one_thread);
+                                                one_and_two_threads);
   // Issue 17: a Reuse pool whose only hook is is_healthy reading a flag,
   // typed (the plain release paths, the check inline) and erased.
   register_hit_loops<Handle, HealthFlagHooks<Handle>>(
