@@ -260,9 +260,11 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E, L>> {
   };
   template <bool kHealth, bool kLimits, bool kReset>
   struct FixedPlan {
-    static constexpr bool health() noexcept { return kHealth; }
+    static constexpr bool health() noexcept {
+      return kHealth && Hooks::kHealth != HookKind::absent;
+    }
     static constexpr bool limits() noexcept { return kLimits; }
-    static constexpr bool reset() noexcept { return kReset; }
+    static constexpr bool reset() noexcept { return kReset && Hooks::kReset != HookKind::absent; }
   };
 
   // Decides a returning instance's fate. `counted` is false when the instance
@@ -331,6 +333,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore<T, E, L>> {
     pool.give_back_slow(s, std::nullopt);
   }
 
+  // `health`, `reset`: the hooks are set (constants for a typed lifecycle, so
+  // only the copies its type can need are ever picked).
   static GiveBackHome give_back_home_for(bool fresh, bool health, bool limits,
                                          bool reset) noexcept {
     if (fresh) return &give_back_fresh;
