@@ -65,6 +65,20 @@ struct StaticHooks {
   static bool reset(Tracked&) { return true; }
 };
 static_assert(PoolLifecycle<StaticHooks, Tracked>);
+// A templated hook counts when it can be called as the pool calls it.
+struct TemplatedHealthCheck {
+  template <class U>
+  static bool is_healthy(const U&) noexcept {
+    return true;
+  }
+};
+static_assert(PoolLifecycle<TemplatedHealthCheck, Tracked>);
+static_assert(internal::LifecycleHooks<TemplatedHealthCheck, Tracked>::kHealth ==
+              internal::HookKind::always);
+static_assert(internal::LifecycleHooks<TypedHooks<kHealth>, Tracked>::kReset ==
+              internal::HookKind::absent);
+static_assert(internal::LifecycleHooks<Lifecycle<Tracked>, Tracked>::kHealth ==
+              internal::HookKind::when_set);
 // A hook with the wrong signature is an error, not a hook the pool ignores.
 struct MutatingHealthCheck {
   bool is_healthy(Tracked&) const { return true; }

@@ -21,10 +21,13 @@
 // release emptied (the refill hint), the requester's next home.
 //
 // Trade-off: a miss builds on the caller's thread, so its latency is the
-// factory's; the reservation keeps the cap exact, at the price of a caller
-// that fails at capacity while another caller's build is about to fail too.
+// factory's (refill keeps builds off the acquire path only up to warm_count
+// spares or replacements); and reserving before building keeps the cap exact,
+// so capacity held by a build that is about to fail is unavailable to others
+// until it fails (they wait for it rather than fail, see would_wait()).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 #include <expected>
