@@ -35,11 +35,10 @@ std::vector<std::filesystem::path> golden_inputs() {
   return inputs;
 }
 
-template <class Engine>
-class MarkdownTest : public ::testing::Test {
+class MarkdownTest : public PluginEngineTest {
  protected:
   std::string render(std::string_view markdown, const wasm::Limits& limits = {}) {
-    auto instance = instantiate<Engine>("markdown", limits);
+    auto instance = instantiate("markdown", limits);
     auto out = instance.call_bytes("render", as_bytes(markdown));
     if (!out) throw std::runtime_error(out.error().message());
     EXPECT_EQ(out->stdout_text, "");
@@ -47,13 +46,13 @@ class MarkdownTest : public ::testing::Test {
     return out->output;
   }
 };
-TYPED_TEST_SUITE(MarkdownTest, PluginEngines, EngineNames);
+WARMPOOL_ON_EVERY_ENGINE(MarkdownTest);
 
-TYPED_TEST(MarkdownTest, RendersEveryGoldenDocument) {
+TEST_P(MarkdownTest, RendersEveryGoldenDocument) {
   const auto inputs = golden_inputs();
   ASSERT_FALSE(inputs.empty()) << "no .md files in " << WARMPOOL_PLUGIN_TESTDATA_DIR;
   // One instance for all documents: rendering must leave no state behind.
-  auto instance = instantiate<TypeParam>("markdown");
+  auto instance = instantiate("markdown");
   for (const auto& input : inputs) {
     SCOPED_TRACE(input.filename().string());
     auto expected_path = input;
@@ -65,7 +64,7 @@ TYPED_TEST(MarkdownTest, RendersEveryGoldenDocument) {
   }
 }
 
-TYPED_TEST(MarkdownTest, LineEndingsDoNotChangeTheResult) {
+TEST_P(MarkdownTest, LineEndingsDoNotChangeTheResult) {
   const std::string unix_text = "# Title\n\nSome *text*\nmore.\n\n- a\n- b\n";
   std::string windows_text;
   for (char c : unix_text) {
@@ -113,7 +112,7 @@ testing::AssertionResult well_formed(std::string_view html) {
   return testing::AssertionSuccess();
 }
 
-TYPED_TEST(MarkdownTest, OutputIsWellFormedForRandomMarkdownSoup) {
+TEST_P(MarkdownTest, OutputIsWellFormedForRandomMarkdownSoup) {
   // Fragments chosen to collide: delimiters, brackets, markup, line starts.
   const std::vector<std::string_view> fragments = {
       "*",   "**",       "***",         "_",        "__",    "`",
@@ -125,7 +124,7 @@ TYPED_TEST(MarkdownTest, OutputIsWellFormedForRandomMarkdownSoup) {
       "\r\n"};
   std::mt19937 random(20240611);  // fixed: a failure must reproduce
   std::uniform_int_distribution<std::size_t> pick(0, fragments.size() - 1);
-  auto instance = instantiate<TypeParam>("markdown");
+  auto instance = instantiate("markdown");
   for (int document = 0; document < 150; ++document) {
     std::string markdown;
     for (int piece = 0; piece < 120; ++piece) markdown += fragments[pick(random)];
@@ -138,7 +137,7 @@ TYPED_TEST(MarkdownTest, OutputIsWellFormedForRandomMarkdownSoup) {
 // Linear rendering of these 16 KiB documents takes under 10^8 metered units;
 // the same renderer without its failure caches (quadratic) needs more than
 // 3 * 10^9 for "*a ". The budget sits in between, with room on both sides.
-TYPED_TEST(MarkdownTest, PathologicalDocumentsRenderInLinearTime) {
+TEST_P(MarkdownTest, PathologicalDocumentsRenderInLinearTime) {
   constexpr std::size_t size = 16 * 1024;
   const wasm::Limits budget{.fuel = 300'000'000};
   for (std::string_view unit : {"*a ", "_a ", "[a](", "[", "`` ` ", "**a *b ", "((", "a\n"}) {

@@ -32,8 +32,8 @@ bool same_type(const FunctionType& a, const FunctionType& b) {
 
 // The error a call that must fail gave, through call() for numeric exports
 // (no arguments) or call_bytes() (empty input) for bytes exports.
-template <class Instance>
-std::optional<wasm::WasmError> failure(Instance& instance, std::string_view name, bool bytes) {
+std::optional<wasm::WasmError> failure(wasm::Instance& instance, std::string_view name,
+                                       bool bytes) {
   if (bytes) {
     auto r = instance.call_bytes(name, {});
     if (!r) return r.error();
@@ -82,22 +82,21 @@ std::vector<ExpectedExport> documented_exports() {
   return all;
 }
 
-template <class Engine>
-class PluginTest : public ::testing::Test {};
-TYPED_TEST_SUITE(PluginTest, PluginEngines, EngineNames);
+class PluginTest : public PluginEngineTest {};
+WARMPOOL_ON_EVERY_ENGINE(PluginTest);
 
-TYPED_TEST(PluginTest, ExportsTheDocumentedFunctionsWithTheirTypes) {
+TEST_P(PluginTest, ExportsTheDocumentedFunctionsWithTheirTypes) {
   for (const auto& expected : documented_exports()) {
     SCOPED_TRACE(std::string(expected.plugin) + ".wasm: " + std::string(expected.name));
-    auto module = load<TypeParam>(expected.plugin);
-    const auto* found = module->find_export(expected.name);
+    auto module = load(expected.plugin);
+    const auto* found = module.module().find_export(expected.name);
     ASSERT_NE(found, nullptr);
     EXPECT_TRUE(same_type(found->type, expected.type));
   }
 }
 
-TYPED_TEST(PluginTest, HelloGreetsItsInputOnStdoutAndInItsOutput) {
-  auto hello = instantiate<TypeParam>("hello");
+TEST_P(PluginTest, HelloGreetsItsInputOnStdoutAndInItsOutput) {
+  auto hello = instantiate("hello");
   auto named = hello.call_bytes("hello", as_bytes("Ada"));
   ASSERT_TRUE(named) << named.error();
   EXPECT_EQ(named->output, "Hello, Ada!");
@@ -110,8 +109,8 @@ TYPED_TEST(PluginTest, HelloGreetsItsInputOnStdoutAndInItsOutput) {
   EXPECT_EQ(anonymous->stdout_text, "Hello, world!\n");  // captured per call, not accumulated
 }
 
-TYPED_TEST(PluginTest, EchoReturnsEveryByteUnchanged) {
-  auto echo = instantiate<TypeParam>("echo");
+TEST_P(PluginTest, EchoReturnsEveryByteUnchanged) {
+  auto echo = instantiate("echo");
   std::string all_bytes;
   for (int b = 0; b < 256; ++b) all_bytes.push_back(static_cast<char>(b));
   const std::string large(1 << 20, 'w');  // larger than the plugin's initial memory
@@ -122,8 +121,8 @@ TYPED_TEST(PluginTest, EchoReturnsEveryByteUnchanged) {
   }
 }
 
-TYPED_TEST(PluginTest, UpperChangesOnlyAsciiLowercase) {
-  auto upper = instantiate<TypeParam>("upper");
+TEST_P(PluginTest, UpperChangesOnlyAsciiLowercase) {
+  auto upper = instantiate("upper");
   const std::string input = "warm pool: Zebra-42 \xC3\xA9t\xC3\xA9 {a..z}";
   std::string expected = input;
   for (char& c : expected) {
@@ -134,8 +133,8 @@ TYPED_TEST(PluginTest, UpperChangesOnlyAsciiLowercase) {
   EXPECT_EQ(out->output, expected);
 }
 
-TYPED_TEST(PluginTest, FibAgreesWithAnIterativeFibonacci) {
-  auto fib = instantiate<TypeParam>("fib");
+TEST_P(PluginTest, FibAgreesWithAnIterativeFibonacci) {
+  auto fib = instantiate("fib");
   std::int64_t previous = 0, current = 0, next = 1;
   for (std::int32_t n = 0; n <= 24; ++n) {
     SCOPED_TRACE(n);
@@ -150,9 +149,9 @@ TYPED_TEST(PluginTest, FibAgreesWithAnIterativeFibonacci) {
   }
 }
 
-TYPED_TEST(PluginTest, CounterStateIsPerInstanceAndResetClearsIt) {
-  auto first = instantiate<TypeParam>("counter");
-  auto second = instantiate<TypeParam>("counter");
+TEST_P(PluginTest, CounterStateIsPerInstanceAndResetClearsIt) {
+  auto first = instantiate("counter");
+  auto second = instantiate("counter");
   auto get = [](auto& instance) {
     auto r = instance.call("get", {});
     EXPECT_TRUE(r) << r.error();
@@ -173,10 +172,10 @@ TYPED_TEST(PluginTest, CounterStateIsPerInstanceAndResetClearsIt) {
   EXPECT_EQ(std::get<std::int32_t>(again->front()), 1);
 }
 
-TYPED_TEST(PluginTest, SpinIsStoppedByFuel) {
+TEST_P(PluginTest, SpinIsStoppedByFuel) {
   for (std::string_view name : {"spin", "spin_bytes"}) {
     SCOPED_TRACE(name);
-    auto spin = instantiate<TypeParam>("spin", {.fuel = 1'000'000});
+    auto spin = instantiate("spin", {.fuel = 1'000'000});
     auto error = failure(spin, name, name == "spin_bytes");
     ASSERT_TRUE(error);
     EXPECT_EQ(error->kind(), ErrorKind::fuel_exhausted) << *error;
@@ -185,32 +184,32 @@ TYPED_TEST(PluginTest, SpinIsStoppedByFuel) {
   }
 }
 
-TYPED_TEST(PluginTest, SpinIsStoppedByTheDeadline) {
-  auto spin = instantiate<TypeParam>("spin", {.timeout = milliseconds(50)});
+TEST_P(PluginTest, SpinIsStoppedByTheDeadline) {
+  auto spin = instantiate("spin", {.timeout = milliseconds(50)});
   auto error = failure(spin, "spin", false);
   ASSERT_TRUE(error);
   EXPECT_EQ(error->kind(), ErrorKind::deadline) << *error;
   EXPECT_FALSE(spin.healthy());
 }
 
-TYPED_TEST(PluginTest, GrowStopsAtTheMemoryCap) {
+TEST_P(PluginTest, GrowStopsAtTheMemoryCap) {
   constexpr std::uint32_t cap = 40;
-  auto grow = instantiate<TypeParam>("grow", {.max_memory_pages = cap});
+  auto grow = instantiate("grow", {.max_memory_pages = cap});
   auto pages = grow.call("grow", {});
   ASSERT_TRUE(pages) << pages.error();  // memory.grow fails politely: -1, no trap
   EXPECT_EQ(std::get<std::int32_t>(pages->front()), static_cast<std::int32_t>(cap));
 
-  auto bomb = instantiate<TypeParam>("grow", {.max_memory_pages = cap});
+  auto bomb = instantiate("grow", {.max_memory_pages = cap});
   auto error = failure(bomb, "grow_bytes", true);
   ASSERT_TRUE(error);
   EXPECT_EQ(error->kind(), ErrorKind::memory_limit) << *error;
   EXPECT_FALSE(bomb.healthy());
 }
 
-TYPED_TEST(PluginTest, TrapIsReportedAsATrap) {
+TEST_P(PluginTest, TrapIsReportedAsATrap) {
   for (std::string_view name : {"trap", "trap_bytes"}) {
     SCOPED_TRACE(name);
-    auto trap = instantiate<TypeParam>("trap");
+    auto trap = instantiate("trap");
     auto error = failure(trap, name, name == "trap_bytes");
     ASSERT_TRUE(error);
     EXPECT_EQ(error->kind(), ErrorKind::trap) << *error;
@@ -220,7 +219,7 @@ TYPED_TEST(PluginTest, TrapIsReportedAsATrap) {
 
 // Each misbehaviour poisons only its own instance: another instance of the
 // same module still echoes correctly.
-TYPED_TEST(PluginTest, HostileExportsFailWithTheirOwnKindOfError) {
+TEST_P(PluginTest, HostileExportsFailWithTheirOwnKindOfError) {
   struct Case {
     std::string_view name;
     wasm::Limits limits;
@@ -234,8 +233,8 @@ TYPED_TEST(PluginTest, HostileExportsFailWithTheirOwnKindOfError) {
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
-    auto module = load<TypeParam>("hostile", c.limits);
-    auto victim = TypeParam::Instance::instantiate(module);
+    auto module = load("hostile", c.limits);
+    auto victim = wasm::Instance::instantiate(module);
     ASSERT_TRUE(victim) << victim.error();
     auto r = victim->call_bytes(c.name, as_bytes("payload"));
     ASSERT_FALSE(r);
@@ -243,7 +242,7 @@ TYPED_TEST(PluginTest, HostileExportsFailWithTheirOwnKindOfError) {
     EXPECT_FALSE(victim->healthy());
     EXPECT_FALSE(victim->reset());
 
-    auto bystander = TypeParam::Instance::instantiate(module);
+    auto bystander = wasm::Instance::instantiate(module);
     ASSERT_TRUE(bystander) << bystander.error();
     auto echoed = bystander->call_bytes("echo", as_bytes("payload"));
     ASSERT_TRUE(echoed) << echoed.error();
@@ -251,8 +250,8 @@ TYPED_TEST(PluginTest, HostileExportsFailWithTheirOwnKindOfError) {
   }
 }
 
-TYPED_TEST(PluginTest, HostileEchoReportsDamageUntilReset) {
-  auto hostile = instantiate<TypeParam>("hostile");
+TEST_P(PluginTest, HostileEchoReportsDamageUntilReset) {
+  auto hostile = instantiate("hostile");
   auto scribbled = hostile.call_bytes("scribble", {});
   ASSERT_TRUE(scribbled) << scribbled.error();
   auto damaged = hostile.call_bytes("echo", as_bytes("payload"));

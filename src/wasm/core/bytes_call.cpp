@@ -29,8 +29,12 @@ std::expected<BytesOutput, WasmError> Instance::call_bytes(std::string_view expo
     return abi_error(
         cat("bytes calls need the export ", internal::kAllocExport, ": (i32) -> (i32)"));
   }
-  auto free_fn = m.find(internal::kFreeExport);
-  if (free_fn && !internal::has_type(m.exports[*free_fn], {ValueType::i32}, {})) free_fn.reset();
+  // wp_free is optional; one of another type is ignored. (A plain index, not an optional:
+  // GCC 12 misreads an optional's lifetime here under -fsanitize=thread.)
+  const auto free_export = m.find(internal::kFreeExport);
+  const bool frees =
+      free_export.has_value() && internal::has_type(m.exports[*free_export], {ValueType::i32}, {});
+  const std::uint32_t free_fn = frees ? *free_export : 0;
   if (input.size() > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {
     return abi_error("input larger than 2 GiB");
   }
@@ -75,11 +79,11 @@ std::expected<BytesOutput, WasmError> Instance::call_bytes(std::string_view expo
   }
   std::string output(reinterpret_cast<const char*>(bytes->data()), bytes->size());
 
-  if (free_fn) {
+  if (frees) {
     for (std::uint32_t ptr : {in_ptr, out.ptr != in_ptr ? out.ptr : 0u}) {
       if (ptr == 0) continue;
       std::uint64_t free_args[] = {ptr};
-      if (auto done = self.run(*free_fn, free_args, {}); !done) {
+      if (auto done = self.run(free_fn, free_args, {}); !done) {
         return std::unexpected(done.error());
       }
       if (self.exited_cleanly()) break;
