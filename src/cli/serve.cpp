@@ -89,7 +89,8 @@ struct ServeOptions {
   PoolConfig pool;
   std::size_t io_threads = 1;
   std::optional<std::size_t> max_connections;  // default: from the open-file limit
-  std::size_t queue = 0;
+  // Bounds what waiting requests hold: at most queue x --max-body bytes of bodies.
+  std::size_t queue = 256;
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds idle_timeout{30'000};
   std::chrono::milliseconds drain_timeout{10'000};
@@ -361,14 +362,15 @@ int serve_main(std::span<const std::string> args) {
                  "(1..64, default 1)")
       ->type_name("N")
       ->check(integer_in(1, 64));
-  app.add_option("--max-connections", max_connections,
-                 "open connections at most; more wait to be accepted\n(1..1000000; default: "
-                 "open-file limit minus 64,\nat most 10000)")
+  app.add_option(
+         "--max-connections", max_connections,
+         "open connections at most; more are closed as soon as\naccepted (1..1000000; default: "
+         "open-file limit minus 64,\nat most 10000)")
       ->type_name("N")
       ->check(integer_in(1, 1'000'000));
   app.add_option("--queue", o.queue,
-                 "requests that may wait for a free call thread; beyond\nit 503 at once "
-                 "(0..100000, default 4 x --threads)")
+                 "requests that may wait for a free call thread, each at\nmost "
+                 "--acquire-timeout-ms; beyond it 503 at once\n(0..100000, default 256)")
       ->type_name("N")
       ->check(integer_in(0, 100'000));
   app.add_option("--header-timeout-ms", header_timeout_ms,
@@ -407,7 +409,6 @@ int serve_main(std::span<const std::string> args) {
   o.host = std::move(address->host);
   o.port = address->port;
   if (given(app, "--max-connections")) o.max_connections = max_connections;
-  if (!given(app, "--queue")) o.queue = 4 * o.threads;
   o.header_timeout = std::chrono::milliseconds(header_timeout_ms);
   o.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
   o.drain_timeout = std::chrono::milliseconds(drain_timeout_ms);
