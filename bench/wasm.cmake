@@ -22,3 +22,14 @@ if(TARGET warmpool_wabt)
   endif()
   warmpool_project_target(warmpool_wasm_bench)
 endif()
+
+# The embedding API per call (typed and by name) and a host function round trip, per engine.
+# Run: build/<dir>/bench/warmpool_embedding_bench
+if(TARGET warmpool_wasm)
+  add_executable(warmpool_embedding_bench embedding_bench.cpp)
+  target_link_libraries(warmpool_embedding_bench PRIVATE warmpool::wasm benchmark::benchmark)
+  if(TARGET warmpool_v8)
+    target_link_libraries(warmpool_embedding_bench PRIVATE warmpool::v8)
+  endif()
+  warmpool_project_target(warmpool_embedding_bench)
+endif()

@@ -1,5 +1,7 @@
 #include "warmpool/wasm/instance.hpp"
 
+#include <algorithm>
+#include <array>
 #include <utility>
 
 #include "wasm/common/text.hpp"
@@ -45,16 +47,26 @@ std::expected<std::vector<Value>, WasmError> Instance::call(const Function& func
                                                             std::span<const Value> args) {
   InstanceCore& self = core();
   const FunctionType& type = function.type();
-  const std::vector<ValueType> given = types_of(args);
-  if (given != type.params) {
-    return std::unexpected(
-        WasmError(ErrorKind::abi, cat(self.module().name, ": ", function.name(), ": expects ",
-                                      to_string(type), ", called with ", to_string(given))));
+  if (!std::ranges::equal(args, type.params, {}, type_of)) {
+    return std::unexpected(WasmError(
+        ErrorKind::abi, cat(self.module().name, ": ", function.name(), ": expects ",
+                            to_string(type), ", called with ", to_string(types_of(args)))));
   }
-  std::vector<std::uint64_t> raw;
-  raw.reserve(args.size());
-  for (const Value& a : args) raw.push_back(to_raw(a));
-  std::vector<std::uint64_t> results(type.results.size());
+  // Most exports take and return a handful of values: no allocation for those.
+  constexpr std::size_t kInline = 16;
+  std::array<std::uint64_t, kInline> inline_raw, inline_results{};
+  std::vector<std::uint64_t> heap_raw, heap_results;
+  std::span<std::uint64_t> raw(inline_raw.data(), args.size());
+  std::span<std::uint64_t> results(inline_results.data(), type.results.size());
+  if (args.size() > kInline) {
+    heap_raw.resize(args.size());
+    raw = heap_raw;
+  }
+  if (results.size() > kInline) {
+    heap_results.resize(results.size());
+    results = heap_results;
+  }
+  std::ranges::transform(args, raw.begin(), [](const Value& v) { return to_raw(v); });
   if (auto done = call_raw(function, raw, results); !done) {
     return std::unexpected(std::move(done.error()));
   }
