@@ -1,0 +1,136 @@
+// warmpool/extism/plugin.hpp — an Extism plugin, run unmodified on wabt or V8,
+// and pooled like any warmpool instance.
+//
+// A CompiledPlugin is a manifest compiled and linked once (the kernel, WASI,
+// the host's functions); it is cheap to copy and shared by every thread. A
+// Plugin is one running instance of it: one thread at a time, with its own
+// guest memory, globals and vars. Calls follow the Extism Rust runtime: a
+// non-zero return code or an error set by the plugin fails the call with the
+// plugin's message (ErrorKind::plugin, the instance stays usable); a trap, a
+// timeout or the memory limit poisons the instance (healthy() turns false).
+//
+//   namespace ex = warmpool::extism;
+//   auto manifest = ex::Manifest::load_file("count_vowels.wasm");
+//   auto compiled = ex::CompiledPlugin::compile(*manifest, {.engine = *wasm::Engine::named("v8")});
+//   using Pool = warmpool::InstancePool<ex::Plugin, ex::Error, ex::PluginLifecycle>;
+//   auto pool = Pool::create({.max_instances = 8, .recycle = warmpool::Recycle::Reset},
+//                            [compiled = *compiled] { return compiled.instantiate(); });
+//   auto out = pool->checkout()->get().call("count_vowels", "hello world");
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "warmpool/extism/error.hpp"
+#include "warmpool/extism/kernel.hpp"
+#include "warmpool/extism/manifest.hpp"
+#include "warmpool/lifecycle.hpp"
+#include "warmpool/wasm/engine.hpp"
+#include "warmpool/wasm/host_function.hpp"
+#include "warmpool/wasm/instance.hpp"
+
+namespace warmpool::extism {
+
+// A host function a plugin imports as `module.name`; it reaches the calling
+// plugin's kernel with Kernel::of(caller) (see kernel.hpp).
+struct HostFunctionDefinition {
+  std::string module = "extism:host/user";
+  std::string name;
+  wasm::HostFunction function;
+};
+
+struct PluginOptions {
+  wasm::Engine engine = wasm::Engine::wabt();
+  // Provide wasi_snapshot_preview1 (the Extism hosts' `with_wasi`/`useWasi`).
+  bool wasi = false;
+  std::vector<HostFunctionDefinition> host_functions{};
+  // nullopt: logging off (get_log_level answers 0x7fffffff).
+  std::optional<LogLevel> log_level{};
+  LogSink log_sink{};
+};
+
+class Plugin;
+
+class CompiledPlugin {
+ public:
+  // Errors: link (an import nobody provides; a manifest of several modules,
+  // which this version cannot link yet), compile, or an invalid manifest.
+  static std::expected<CompiledPlugin, Error> compile(const Manifest& manifest,
+                                                      PluginOptions options = {});
+
+  // A new instance, initialised (`_initialize` or `__wasm_call_ctors`, then
+  // `hs_init`): a pool's factory.
+  std::expected<Plugin, Error> instantiate() const;
+
+  const wasm::Module& module() const;
+  // An export callable as an Extism function: () -> () or () -> (i32).
+  bool function_exists(std::string_view name) const;
+
+  struct State;
+
+ private:
+  friend class Plugin;
+  explicit CompiledPlugin(std::shared_ptr<const State> state) noexcept : state_(std::move(state)) {}
+  std::shared_ptr<const State> state_;
+};
+
+class Plugin {
+ public:
+  // compile() then instantiate(), for a plugin used once.
+  static std::expected<Plugin, Error> create(const Manifest& manifest, PluginOptions options = {});
+
+  // Calls export `function` with `input`; the bytes it output, or the error.
+  // `user_context` is what host functions see as Kernel::user_context() during
+  // this call.
+  std::expected<std::string, Error> call(std::string_view function,
+                                         std::span<const std::uint8_t> input,
+                                         void* user_context = nullptr);
+  std::expected<std::string, Error> call(std::string_view function, std::string_view input,
+                                         void* user_context = nullptr) {
+    return call(function,
+                std::span(reinterpret_cast<const std::uint8_t*>(input.data()), input.size()),
+                user_context);
+  }
+
+  bool function_exists(std::string_view name) const;
+
+  // False after a trap, timeout or memory limit: throw the instance away.
+  bool healthy() const noexcept { return instance_.healthy() || rebuild_before_next_call_; }
+  // Back to the just-created state: guest memory, globals and vars. False
+  // when that is impossible and the instance must be discarded.
+  bool reset();
+
+  // What the guest wrote to WASI fd 1 / fd 2 during the most recent call.
+  const std::string& last_stdout() const { return instance_.last_stdout(); }
+  const std::string& last_stderr() const { return instance_.last_stderr(); }
+
+  // The kernel: vars, config, and the memory host functions work with.
+  Kernel& kernel() { return *instance_.host_data<Kernel>(); }
+
+ private:
+  friend class CompiledPlugin;
+  Plugin(std::shared_ptr<const CompiledPlugin::State> state, wasm::Instance instance) noexcept
+      : state_(std::move(state)), instance_(std::move(instance)) {}
+
+  std::shared_ptr<const CompiledPlugin::State> state_;
+  wasm::Instance instance_;
+  // After `_start` or a clean proc_exit(0) the guest is spent; like the Rust
+  // runtime, the next call gets a fresh instance (vars included).
+  bool rebuild_before_next_call_ = false;
+  // Why the instance was poisoned, repeated to every later call.
+  std::string stopped_by_;
+};
+
+// The pool lifecycle: Reset and Fresh give every call the just-created state.
+struct PluginLifecycle {
+  static bool is_healthy(const Plugin& plugin) noexcept { return plugin.healthy(); }
+  static bool reset(Plugin& plugin) { return plugin.reset(); }
+};
+static_assert(PoolLifecycle<PluginLifecycle, Plugin>);
+
+}  // namespace warmpool::extism

@@ -1,0 +1,217 @@
+// CompiledPlugin and Plugin: an Extism plugin on the engine-neutral wasm API,
+// with the call sequence of the Rust runtime (plugin.rs: raw_call).
+#include "warmpool/extism/plugin.hpp"
+
+#include <array>
+#include <optional>
+
+#include "host_env.hpp"
+#include "warmpool/wasm/linker.hpp"
+#include "warmpool/wasm/module.hpp"
+
+namespace warmpool::extism {
+
+struct CompiledPlugin::State {
+  wasm::LinkedModule linked;
+  std::shared_ptr<const KernelSettings> settings;
+  // Run once per instance after `_initialize` (which the wasm API runs itself).
+  std::optional<wasm::Function> constructors;  // __wasm_call_ctors, when there is no _initialize
+  std::optional<wasm::Function> haskell_init;  // hs_init(0, 0)
+};
+
+namespace {
+
+constexpr std::uint64_t kPageBytes = 64 * 1024;
+
+Error from_wasm(const wasm::WasmError& e, ErrorKind otherwise) {
+  switch (e.kind()) {
+    case wasm::ErrorKind::deadline: return {ErrorKind::timeout, "timeout: " + e.message()};
+    case wasm::ErrorKind::memory_limit: return {ErrorKind::memory_limit, "oom: " + e.message()};
+    case wasm::ErrorKind::trap:
+    case wasm::ErrorKind::fuel_exhausted: return {ErrorKind::trap, e.message()};
+    case wasm::ErrorKind::compile: return {ErrorKind::compile, e.message()};
+    case wasm::ErrorKind::link: return {ErrorKind::link, e.message()};
+    case wasm::ErrorKind::io: return {ErrorKind::io, e.message()};
+    default: return {otherwise, e.message()};
+  }
+}
+
+// An Extism-callable export: () -> () or () -> (i32).
+bool is_callable(const wasm::FunctionType& type) {
+  return type.params.empty() && (type.results.empty() || (type.results.size() == 1 &&
+                                                          type.results[0] == wasm::ValueType::i32));
+}
+
+std::shared_ptr<const KernelSettings> kernel_settings(const Manifest& manifest,
+                                                      const PluginOptions& options) {
+  auto settings = std::make_shared<KernelSettings>();
+  settings->config = manifest.config;
+  settings->allowed_hosts = manifest.allowed_hosts;
+  settings->max_var_bytes = manifest.max_var_bytes;
+  if (manifest.max_pages) settings->max_memory_bytes = *manifest.max_pages * kPageBytes;
+  settings->log_level = options.log_level;
+  settings->log_sink = options.log_sink;
+  return settings;
+}
+
+wasm::Linker plugin_linker(const PluginOptions& options,
+                           std::shared_ptr<const KernelSettings> settings) {
+  wasm::Linker linker;
+  internal::define_kernel_functions(linker);
+  if (options.wasi) {
+    linker.define_wasi();
+    internal::define_wasi_extras(linker);
+  }
+  for (const HostFunctionDefinition& f : options.host_functions) {
+    linker.define(f.module, f.name, f.function);
+  }
+  linker.host_data([settings = std::move(settings)] { return Kernel(settings); });
+  return linker;
+}
+
+std::optional<wasm::Function> init_function(const wasm::Module& module, std::string_view name,
+                                            const wasm::FunctionType& type) {
+  const wasm::ExportedFunction* e = module.find_export(name);
+  if (e == nullptr || e->type != type) return std::nullopt;
+  auto f = module.function(name);
+  return f ? std::optional(*f) : std::nullopt;
+}
+
+std::expected<void, Error> initialise(const CompiledPlugin::State& state,
+                                      wasm::Instance& instance) {
+  instance.host_data<Kernel>()->begin_call({}, nullptr);
+  if (state.constructors) {
+    if (auto done = instance.call_raw(*state.constructors, {}, {}); !done) {
+      return std::unexpected(from_wasm(done.error(), ErrorKind::instantiate));
+    }
+  }
+  if (state.haskell_init) {
+    const std::array<std::uint64_t, 2> no_arguments{0, 0};
+    if (auto done = instance.call_raw(*state.haskell_init, no_arguments, {}); !done) {
+      return std::unexpected(from_wasm(done.error(), ErrorKind::instantiate));
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+std::expected<CompiledPlugin, Error> CompiledPlugin::compile(const Manifest& manifest,
+                                                             PluginOptions options) {
+  const WasmSource* main = manifest.main_module();
+  if (main == nullptr) return std::unexpected(Error(ErrorKind::manifest, "manifest: wasm: empty"));
+  if (manifest.wasm.size() > 1) {
+    std::string names;
+    for (const WasmSource& w : manifest.wasm) names += (names.empty() ? "" : ", ") + w.name;
+    return std::unexpected(
+        Error(ErrorKind::link, "manifest: wasm: linking several modules (" + names +
+                                   ") is not supported by this version of warmpool yet"));
+  }
+  wasm::Limits limits;
+  if (manifest.timeout) limits.timeout = *manifest.timeout;
+  if (manifest.max_pages) limits.max_memory_pages = *manifest.max_pages;
+  auto module = wasm::Module::compile(options.engine, main->bytes, limits, main->label);
+  if (!module) return std::unexpected(from_wasm(module.error(), ErrorKind::compile));
+
+  auto settings = kernel_settings(manifest, options);
+  auto linked = plugin_linker(options, settings).link(*module);
+  if (!linked) return std::unexpected(from_wasm(linked.error(), ErrorKind::link));
+
+  const wasm::FunctionType no_arguments{};
+  const wasm::FunctionType argc_argv{{wasm::ValueType::i32, wasm::ValueType::i32}, {}};
+  std::optional<wasm::Function> constructors;
+  if (module->find_export("_initialize") == nullptr) {
+    constructors = init_function(*module, "__wasm_call_ctors", no_arguments);
+  }
+  auto haskell_init = init_function(*module, "hs_init", argc_argv);
+  return CompiledPlugin(std::make_shared<const State>(
+      State{*linked, std::move(settings), constructors, haskell_init}));
+}
+
+std::expected<Plugin, Error> CompiledPlugin::instantiate() const {
+  auto instance = wasm::Instance::instantiate(state_->linked);
+  if (!instance) return std::unexpected(from_wasm(instance.error(), ErrorKind::instantiate));
+  if (auto done = initialise(*state_, *instance); !done) return std::unexpected(done.error());
+  return Plugin(state_, std::move(*instance));
+}
+
+const wasm::Module& CompiledPlugin::module() const {
+  return state_->linked.module();
+}
+
+bool CompiledPlugin::function_exists(std::string_view name) const {
+  const wasm::ExportedFunction* e = module().find_export(name);
+  return e != nullptr && is_callable(e->type);
+}
+
+std::expected<Plugin, Error> Plugin::create(const Manifest& manifest, PluginOptions options) {
+  auto compiled = CompiledPlugin::compile(manifest, std::move(options));
+  if (!compiled) return std::unexpected(compiled.error());
+  return compiled->instantiate();
+}
+
+bool Plugin::function_exists(std::string_view name) const {
+  return CompiledPlugin(state_).function_exists(name);
+}
+
+bool Plugin::reset() {
+  if (rebuild_before_next_call_) {
+    auto fresh = CompiledPlugin(state_).instantiate();
+    if (!fresh) return false;
+    *this = std::move(*fresh);
+    return true;
+  }
+  if (!instance_.reset()) return false;
+  return initialise(*state_, instance_).has_value();
+}
+
+std::expected<std::string, Error> Plugin::call(std::string_view function,
+                                               std::span<const std::uint8_t> input,
+                                               void* user_context) {
+  if (rebuild_before_next_call_ && !reset()) {
+    return std::unexpected(Error(ErrorKind::instantiate,
+                                 std::string(function) + ": could not re-create the plugin after "
+                                                         "_start or proc_exit"));
+  }
+  if (!instance_.healthy()) {
+    return std::unexpected(Error(ErrorKind::trap, std::string(function) +
+                                                      ": the plugin was stopped by an earlier "
+                                                      "call; create a new one (" +
+                                                      stopped_by_ + ")"));
+  }
+  const wasm::Module& module = instance_.module();
+  const wasm::ExportedFunction* e = module.find_export(function);
+  if (e == nullptr || !is_callable(e->type)) {
+    return std::unexpected(
+        Error(ErrorKind::not_found, "Function not found: " + std::string(function)));
+  }
+  auto handle = module.function(function);
+  if (!handle) return std::unexpected(from_wasm(handle.error(), ErrorKind::not_found));
+
+  Kernel& k = kernel();
+  k.begin_call(input, user_context);
+  std::array<std::uint64_t, 1> results{};
+  auto done = instance_.call_raw(*handle, {}, std::span(results.data(), e->type.results.size()));
+  // The Rust runtime rebuilds the store after `_start`; a clean proc_exit(0)
+  // leaves the instance spent, so the same applies.
+  if (function == "_start" || (done && !instance_.healthy())) rebuild_before_next_call_ = true;
+  if (!done) {
+    Error error = from_wasm(done.error(), ErrorKind::trap);
+    if (!instance_.healthy()) stopped_by_ = error.message();
+    return std::unexpected(std::move(error));
+  }
+
+  const auto rc = static_cast<std::int32_t>(results[0]);
+  if (auto message = k.error_text(); !message.empty()) {
+    return std::unexpected(Error(ErrorKind::plugin, std::string(message), rc));
+  }
+  if (rc != 0) {
+    return std::unexpected(
+        Error(ErrorKind::plugin, "Returned non-zero exit code: " + std::to_string(rc), rc));
+  }
+  auto output = k.output();
+  if (!output) return std::unexpected(Error(ErrorKind::plugin, output.error()));
+  return std::string(reinterpret_cast<const char*>(output->data()), output->size());
+}
+
+}  // namespace warmpool::extism
