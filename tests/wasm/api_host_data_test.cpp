@@ -1,6 +1,7 @@
 // Per-instance host data on every engine, through an InstancePool: created with each
 // instance, never shared, and gone after a Reset or Fresh recycle (kept under Reuse).
 #include <atomic>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -72,6 +73,25 @@ TEST_P(HostData, IsolatedPerInstanceAndRecycledWithTheGuestState) {
             (std::vector<int>{1001, 1001, 1001, 1001, 1001}));
   EXPECT_EQ(five_checkouts(linked, Recycle::Fresh),
             (std::vector<int>{1001, 1001, 1001, 1001, 1001}));
+}
+
+// A type that cannot be copied is recreated by its factory on every reset.
+TEST_P(HostData, MoveOnlyDataIsRecreatedOnReset) {
+  struct Counter {
+    std::unique_ptr<int> calls = std::make_unique<int>(0);
+  };
+  Linker linker;
+  linker.define("env", "bump", [](Caller& caller) { return ++*caller.data<Counter>()->calls; })
+      .host_data([] { return Counter{}; });
+  auto linked = linker.link(*Module::compile(engine(), testing::as_bytes(kBump)));
+  ASSERT_TRUE(linked) << linked.error();
+  auto instance = Instance::instantiate(*linked);
+  ASSERT_TRUE(instance) << instance.error();
+  EXPECT_EQ(instance->call("bump", {}).value(), std::vector<Value>{1001});
+  EXPECT_EQ(instance->call("bump", {}).value(), std::vector<Value>{2002});
+  ASSERT_TRUE(instance->reset());
+  EXPECT_EQ(*instance->host_data<Counter>()->calls, 0);
+  EXPECT_EQ(instance->call("bump", {}).value(), std::vector<Value>{1001});
 }
 
 TEST_P(HostData, NeverSharedBetweenInstancesOnManyThreads) {

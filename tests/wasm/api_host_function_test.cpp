@@ -1,5 +1,6 @@
 // Host functions on every engine: every value type and arity, guest memory, host data,
 // throwing and stopping, and linking with one set of messages.
+#include <chrono>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -241,6 +242,74 @@ TEST_P(HostFunctions, AHostFunctionStopsAStartFunctionWithTheSameMessage) {
   EXPECT_EQ(instance.error().kind(), ErrorKind::instantiate);
   EXPECT_EQ(instance.error().message(),
             "test.wat: start function: host function 'env.deny' stopped the call: denied");
+}
+
+constexpr std::string_view kReactor = R"((module
+  (import "env" "note" (func $note (param i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "ready")
+  (func (export "_initialize") (call $note (i32.const 0) (i32.const 5)))
+  (func (export "grow") (result i32) (memory.grow (i32.const 1)))
+  (func (export "touch") (call $note (i32.const 0) (i32.const 5)))))";
+
+struct Notes {
+  std::vector<std::string> seen;
+};
+
+LinkedModule reactor(const Module& module) {
+  Linker linker;
+  linker
+      .define("env", "note",
+              [](Caller& caller, std::int32_t ptr, std::int32_t len) {
+                auto text = caller.memory().read(static_cast<std::uint32_t>(ptr),
+                                                 static_cast<std::uint32_t>(len));
+                if (!text) return caller.stop(text.error().message());
+                caller.data<Notes>()->seen.emplace_back(text->begin(), text->end());
+              })
+      .host_data([] { return Notes{}; });
+  return *linker.link(module);
+}
+
+TEST_P(HostFunctions, InitializeReachesMemoryAndHostDataAndResetRecreatesThem) {
+  Instance instance = instantiate(reactor(compile(kReactor)));
+  EXPECT_EQ(instance.host_data<Notes>()->seen, std::vector<std::string>{"ready"});
+  ASSERT_TRUE(instance.call("touch", {}));
+  EXPECT_EQ(instance.host_data<Notes>()->seen.size(), 2u);
+
+  // In place: the host data as _initialize left it (a copy), like guest memory.
+  ASSERT_TRUE(instance.reset());
+  EXPECT_EQ(instance.host_data<Notes>()->seen, std::vector<std::string>{"ready"});
+
+  // Memory that grew cannot shrink: V8 instantiates again (running _initialize, with the new
+  // host data), wabt refuses and the pool would build a new instance.
+  ASSERT_EQ(instance.call("grow", {}).value(), std::vector<Value>{1});
+  const bool reset = instance.reset();
+  EXPECT_EQ(reset, engine().name() == "v8");
+  if (reset) {
+    EXPECT_EQ(instance.host_data<Notes>()->seen, std::vector<std::string>{"ready"});
+    EXPECT_EQ(instance.memory().size(), 65536u);
+  }
+}
+
+constexpr std::string_view kChatty = R"((module
+  (import "env" "tick" (func $tick (param i32) (result i32)))
+  (func (export "forever") (local $i i32)
+    (loop $again (local.set $i (call $tick (local.get $i))) (br $again)))))";
+
+TEST_P(HostFunctions, LimitsStopAGuestThatKeepsCallingTheHost) {
+  Linker linker;
+  linker.define("env", "tick", [](std::int32_t i) { return i + 1; });
+  Instance fueled = instantiate(link(linker, compile(kChatty, {.fuel = 100'000})));
+  auto out_of_fuel = fueled.call("forever", {});
+  ASSERT_FALSE(out_of_fuel);
+  EXPECT_EQ(out_of_fuel.error().kind(), ErrorKind::fuel_exhausted) << out_of_fuel.error();
+
+  Instance timed =
+      instantiate(link(linker, compile(kChatty, {.timeout = std::chrono::milliseconds(50)})));
+  auto past_deadline = timed.call("forever", {});
+  ASSERT_FALSE(past_deadline);
+  EXPECT_EQ(past_deadline.error().kind(), ErrorKind::deadline) << past_deadline.error();
+  EXPECT_EQ(past_deadline.error().message(), "test.wat: forever: deadline of 50 ms exceeded");
 }
 
 }  // namespace

@@ -29,10 +29,11 @@ const void* type_id() noexcept {
   return &id;
 }
 
-// Per-instance host data, type-erased.
+// Per-instance host data, type-erased. `copy` is set when the type is copyable.
 struct HostData {
   std::shared_ptr<void> object;
   const void* type = nullptr;
+  std::shared_ptr<void> (*copy)(const void* object) = nullptr;
 };
 }  // namespace internal
 

@@ -104,10 +104,10 @@ class Instance {
 
   // False once the instance was stopped (see the header comment): never reuse it.
   bool healthy() const noexcept { return head_->healthy; }
-  // Back to the state right after instantiation, host data recreated: in
-  // place, or (V8) by instantiating again; false when unhealthy or when that
-  // is impossible (wabt: memory or a table grew), and the instance must then
-  // be discarded.
+  // Back to the state right after instantiation, host data included (see
+  // Linker::host_data): in place, or (V8) by instantiating again; false when
+  // unhealthy or when that is impossible (wabt: memory or a table grew), and
+  // the instance must then be discarded.
   bool reset();
 
   const Module& module() const;

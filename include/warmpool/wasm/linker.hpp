@@ -70,14 +70,24 @@ class Linker {
   Linker& define_wasi();
 
   // Every instance linked by this Linker gets its own `factory()` result as
-  // host data, created before the instance runs any guest code and created
-  // again by Instance::reset(), so none of it outlives a Reset or Fresh
-  // recycle. Host functions reach it as `caller.data<T>()`.
+  // host data, created before the instance runs any guest code (its start
+  // function and `_initialize` may use it). Instance::reset() puts it back as
+  // it was right after instantiation, like guest memory: from a copy taken
+  // then when T is copyable, else from a new `factory()` (without what the
+  // start function or `_initialize` recorded in it). Either way none of it
+  // outlives a Reset or Fresh recycle. Host functions reach it as
+  // `caller.data<T>()`.
   template <class F>
   Linker& host_data(F factory) {
     using T = std::remove_cvref_t<std::invoke_result_t<F&>>;
     host_data_ = [factory = std::move(factory)] {
-      return internal::HostData{std::make_shared<T>(factory()), internal::type_id<T>()};
+      internal::HostData data{std::make_shared<T>(factory()), internal::type_id<T>()};
+      if constexpr (std::is_copy_constructible_v<T>) {
+        data.copy = [](const void* object) -> std::shared_ptr<void> {
+          return std::make_shared<T>(*static_cast<const T*>(object));
+        };
+      }
+      return data;
     };
     return *this;
   }

@@ -53,6 +53,17 @@ std::expected<void, WasmError> InstanceCore::create_host_data() {
   return {};
 }
 
+std::expected<void, WasmError> InstanceCore::restore_host_data() {
+  if (initial_data_ == nullptr) return create_host_data();
+  try {
+    data_.object = data_.copy(initial_data_.get());
+  } catch (const std::exception& e) {
+    return std::unexpected(WasmError(
+        ErrorKind::instantiate, cat(module().name, ": copying the host data threw: ", e.what())));
+  }
+  return {};
+}
+
 std::expected<void, WasmError> InstanceCore::instantiate() {
   if (auto made = create_host_data(); !made) return made;
   backend = module().engine->create_instance(*this);
@@ -97,19 +108,32 @@ std::expected<void, WasmError> InstanceCore::build() {
     }
   }
   backend->snapshot();
+  return snapshot_host_data();
+}
+
+std::expected<void, WasmError> InstanceCore::snapshot_host_data() {
+  initial_data_.reset();
+  if (data_.copy == nullptr) return {};
+  try {
+    initial_data_ = data_.copy(data_.object.get());
+  } catch (const std::exception& e) {
+    return std::unexpected(WasmError(
+        ErrorKind::instantiate, cat(module().name, ": copying the host data threw: ", e.what())));
+  }
   return {};
 }
 
 bool InstanceCore::reset() {
   if (!healthy) return false;
-  if (!create_host_data()) {
+  Entered entered(*backend);
+  if (backend->restore()) {
+    if (restore_host_data()) return true;
     healthy = false;
     return false;
   }
-  Entered entered(*backend);
-  if (backend->restore()) return true;
   if (!backend->reinstantiates()) return false;
-  if (!build()) {
+  // The start function and `_initialize` run again, recording into new host data.
+  if (!create_host_data() || !build()) {
     healthy = false;
     return false;
   }

@@ -83,6 +83,10 @@ class InstanceCore final : public InstanceHead, public ImportHandler {
   // Instantiates (start function), runs `_initialize`, takes the snapshot.
   std::expected<void, WasmError> build();
   std::expected<void, WasmError> create_host_data();
+  // Keeps a copy of the post-instantiation host data, when its type is copyable.
+  std::expected<void, WasmError> snapshot_host_data();
+  // Back to the post-instantiation host data (a copy of it, or a new one).
+  std::expected<void, WasmError> restore_host_data();
   // After guest code stopped: no timer callback runs any more, no interrupt is pending.
   void settle();
   // nullopt for a clean proc_exit(0).
@@ -90,6 +94,8 @@ class InstanceCore final : public InstanceHead, public ImportHandler {
 
   LinkedModule linked_;
   HostData data_;
+  // data_ right after instantiation, when its type is copyable; what reset() restores.
+  std::shared_ptr<void> initial_data_;
   FuelBudget budget_;
   Stop stop_ = Stop::none;
   std::int32_t exit_code_ = 0;
