@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -125,21 +126,44 @@ std::uint16_t port_from_listen_line(ChildProcess& child) {
              : static_cast<std::uint16_t>(std::stoi(line->substr(at + marker.size())));
 }
 
-// serve under an open-file limit of 64, told it may hold 1000 connections:
-// accepts fail with EMFILE. The server must shed, log, count, and recover.
-TEST(ServeHardening, RecoversAfterRunningOutOfFileDescriptors) {
-  ChildProcess child({"/usr/bin/prlimit", "--nofile=64:64", warmpool_bin(), "serve", "--listen",
-                      "127.0.0.1:0", plugin("echo.wasm"), "--threads", "2", "--max-connections",
-                      "1000", "--idle-timeout-ms", "60000"});
-  const std::uint16_t port = port_from_listen_line(child);
-  ASSERT_NE(port, 0) << child.stderr_text();
+// `warmpool serve` on echo.wasm with the open-file limit set to `nofile`.
+std::unique_ptr<ChildProcess> serve_with_fd_limit(int nofile, std::vector<std::string> flags) {
+  std::vector<std::string> argv = {
+      "/usr/bin/prlimit",
+      "--nofile=" + std::to_string(nofile) + ":" + std::to_string(nofile),
+      warmpool_bin(),
+      "serve",
+      "--listen",
+      "127.0.0.1:0",
+      plugin("echo.wasm"),
+      "--threads",
+      "2"};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  return std::make_unique<ChildProcess>(argv);
+}
+
+// Opens `count` idle connections, holds them for `hold`, then closes them
+// all; returns how many were opened.
+std::size_t connection_storm(std::uint16_t port, int count, std::chrono::milliseconds hold) {
   std::vector<int> clients;
-  for (int i = 0; i < 100; ++i) {
+  for (int i = 0; i < count; ++i) {
     const int fd = connect_raw(port);
     if (fd >= 0) clients.push_back(fd);
   }
-  std::this_thread::sleep_for(500ms);
+  std::this_thread::sleep_for(hold);
   for (int fd : clients) ::close(fd);
+  return clients.size();
+}
+
+// serve under an open-file limit of 64, told it may hold 1000 connections:
+// accepts fail with EMFILE. The server must shed, log, count, and recover.
+TEST(ServeHardening, RecoversAfterRunningOutOfFileDescriptors) {
+  auto server =
+      serve_with_fd_limit(64, {"--max-connections", "1000", "--idle-timeout-ms", "60000"});
+  ChildProcess& child = *server;
+  const std::uint16_t port = port_from_listen_line(child);
+  ASSERT_NE(port, 0) << child.stderr_text();
+  connection_storm(port, 100, 500ms);
   ASSERT_TRUE(healthy_within(port, 20s)) << child.stderr_text();
   const std::string text = metrics_of(port);
   EXPECT_GT(metric(text, "warmpool_http_accept_errors_total"), 0) << text;
@@ -156,17 +180,11 @@ TEST(ServeHardening, RecoversAfterRunningOutOfFileDescriptors) {
 // The default connection cap sits below the descriptor limit, so the same
 // storm never reaches EMFILE: the excess is closed as soon as it is accepted.
 TEST(ServeHardening, DefaultConnectionCapKeepsDescriptorsInReserve) {
-  ChildProcess child({"/usr/bin/prlimit", "--nofile=64:64", warmpool_bin(), "serve", "--listen",
-                      "127.0.0.1:0", plugin("echo.wasm"), "--threads", "2"});
+  auto server = serve_with_fd_limit(64, {});
+  ChildProcess& child = *server;
   const std::uint16_t port = port_from_listen_line(child);
   ASSERT_NE(port, 0) << child.stderr_text();
-  std::vector<int> clients;
-  for (int i = 0; i < 100; ++i) {
-    const int fd = connect_raw(port);
-    if (fd >= 0) clients.push_back(fd);
-  }
-  std::this_thread::sleep_for(500ms);
-  for (int fd : clients) ::close(fd);
+  connection_storm(port, 100, 500ms);
   ASSERT_TRUE(healthy_within(port, 20s)) << child.stderr_text();
   const std::string text = metrics_of(port);
   EXPECT_GT(metric(text, "warmpool_http_connections_over_cap_total"), 0) << text;
@@ -178,19 +196,11 @@ TEST(ServeHardening, DefaultConnectionCapKeepsDescriptorsInReserve) {
 // 2,000 idle connections against the common limit of 1024, then the clients
 // go: no socket stays in CLOSE-WAIT and the server answers again.
 TEST(ServeHardening, TwoThousandIdleConnectionsHeldThenDropped) {
-  ChildProcess child({"/usr/bin/prlimit", "--nofile=1024:1024", warmpool_bin(), "serve", "--listen",
-                      "127.0.0.1:0", plugin("echo.wasm"), "--threads", "2", "--idle-timeout-ms",
-                      "1000"});
+  auto server = serve_with_fd_limit(1024, {"--idle-timeout-ms", "1000"});
+  ChildProcess& child = *server;
   const std::uint16_t port = port_from_listen_line(child);
   ASSERT_NE(port, 0) << child.stderr_text();
-  std::vector<int> clients;
-  for (int i = 0; i < 2000; ++i) {
-    const int fd = connect_raw(port);
-    if (fd >= 0) clients.push_back(fd);
-  }
-  EXPECT_GE(clients.size(), 1000u);
-  std::this_thread::sleep_for(300ms);
-  for (int fd : clients) ::close(fd);
+  EXPECT_GE(connection_storm(port, 2000, 300ms), 1000u);
   ASSERT_TRUE(healthy_within(port, 20s)) << child.stderr_text();
   bool no_close_wait = false;
   for (auto until = std::chrono::steady_clock::now() + 20s;
