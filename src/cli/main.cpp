@@ -16,7 +16,8 @@ void print_help() {
                "  run     call one export of a plugin once and print the result\n"
                "  bench   measure a plugin through the pool vs a fresh instance per call\n"
                "          (with no PLUGIN: a Markdown renderer embedded in this binary)\n"
-               "  serve   serve a plugin over HTTP with the pool behind it\n\n"
+               "  serve   serve a plugin over HTTP with the pool behind it\n"
+               "  call    call one function of an Extism plugin (.wasm or manifest)\n\n"
                "Run 'warmpool <command> --help' for a command's options and examples.\n\n"
             << warmpool::cli::kExitCodesHelp
             << "\nExamples:\n  # paths as in a checkout built with 'cmake --preset release'\n"
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
   if (command == "run") return run_main(rest);
   if (command == "bench") return bench_main(rest);
   if (command == "serve") return serve_main(rest);
+  if (command == "call") return call_main(rest);
   std::cerr << "warmpool: unknown command '" << command << "'\nTry 'warmpool --help'.\n";
   return kExitUsage;
 }

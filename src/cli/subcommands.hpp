@@ -10,5 +10,6 @@ namespace warmpool::cli {
 int run_main(std::span<const std::string> args);
 int bench_main(std::span<const std::string> args);
 int serve_main(std::span<const std::string> args);
+int call_main(std::span<const std::string> args);
 
 }  // namespace warmpool::cli
