@@ -11,7 +11,7 @@
 #include <span>
 #include <string_view>
 
-#include "warmpool/wasm/wabt.hpp"
+#include "warmpool/wasm/wasm.hpp"
 
 namespace {
 
@@ -23,10 +23,13 @@ namespace ww = warmpool::wasm;
   std::abort();
 }
 
-ww::wabt::Instance load(const char* file, const ww::Limits& limits) {
-  auto module = ww::wabt::Module::load_file(std::string(WARMPOOL_PLUGIN_DIR) + "/" + file, limits);
+ww::Instance load(const char* file, const ww::Limits& limits) {
+  auto module = ww::Module::load_file(ww::Engine::wabt(),
+                                      std::string(WARMPOOL_PLUGIN_DIR) + "/" + file, limits);
   if (!module) fail(file, module.error());
-  auto instance = ww::wabt::Instance::instantiate(*module);
+  auto linked = ww::Linker().define_wasi().link(*module);
+  if (!linked) fail(file, linked.error());
+  auto instance = ww::Instance::instantiate(*linked);
   if (!instance) fail(file, instance.error());
   return std::move(*instance);
 }
@@ -37,8 +40,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // Markdown renders in under 10,000 metered units per input byte (see
   // tests/plugins/markdown_test.cpp), so 2,000 bytes fit twice over in the
   // budget; the cap holds 256 pages (16 MiB).
-  static ww::wabt::Instance echo = load("echo.wasm", {.max_memory_pages = 256});
-  static ww::wabt::Instance markdown =
+  static ww::Instance echo = load("echo.wasm", {.max_memory_pages = 256});
+  static ww::Instance markdown =
       load("markdown.wasm", {.fuel = 40'000'000, .max_memory_pages = 256});
   if (size > 2000) return -1;  // beyond the size the fuel budget is sized for
 

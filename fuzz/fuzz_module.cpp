@@ -1,5 +1,5 @@
-// Fuzzes the wabt loader with arbitrary module bytes: whatever the input, the
-// loader returns an error or runs the module within its limits; it never
+// Fuzzes the embedding API on wabt with arbitrary module bytes: whatever the
+// input, it returns an error or runs the module within its limits; it never
 // crashes, hangs, leaks or trips a sanitizer. The preparation pass V8 uses
 // (which also exposes the module's state for reset in place) gets the same
 // bytes.
@@ -8,7 +8,7 @@
 #include <span>
 #include <vector>
 
-#include "warmpool/wasm/wabt.hpp"
+#include "warmpool/wasm/wasm.hpp"
 #include "wasm/common/prepare.hpp"
 
 namespace {
@@ -34,13 +34,16 @@ constexpr ww::Limits kLimits{.fuel = 100'000, .max_memory_pages = 32};
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   (void)ww::internal::prepare_module(std::span(data, size), kLimits, "fuzz.wasm",
                                      {.expose_state = true});
-  auto module = ww::wabt::Module::compile(std::span(data, size), kLimits, "fuzz.wasm");
+  auto module =
+      ww::Module::compile(ww::Engine::wabt(), std::span(data, size), kLimits, "fuzz.wasm");
   if (!module) return 0;
-  auto instance = ww::wabt::Instance::instantiate(*module);
+  auto linked = ww::Linker().define_wasi().link(*module);
+  if (!linked) return 0;
+  auto instance = ww::Instance::instantiate(*linked);
   if (!instance) return 0;
-  for (const auto& function : (*module)->exports()) {
+  for (const auto& function : module->exports()) {
     if (!instance->healthy() && !(instance->reset())) {
-      auto fresh = ww::wabt::Instance::instantiate(*module);
+      auto fresh = ww::Instance::instantiate(*linked);
       if (!fresh) return 0;
       *instance = std::move(*fresh);
     }
