@@ -27,9 +27,8 @@ CommandHelp call_help() {
           "go to stderr.\n"
           "--input takes the input text itself, as `extism call` does (`warmpool run --input`\n"
           "takes a file: use --input-file here for that). No input option means empty input.\n"
-          "Not implemented yet: HTTP requests (denied unless --allow-host matches, then refused),\n"
-          "WASI preopens (--allow-path is accepted but the plugin sees no files), manifests of\n"
-          "several modules.\n",
+          "Not implemented yet: HTTP requests (denied unless --allow-host matches, then refused)\n"
+          "and WASI preopens (--allow-path is accepted but the plugin sees no files).\n",
       .footer = std::string(kExitCodesHelp) +
                 "\nExamples:\n"
                 "  warmpool call count_vowels.wasm count_vowels --input 'hello world'\n"

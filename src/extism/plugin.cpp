@@ -6,17 +6,25 @@
 #include <optional>
 
 #include "host_env.hpp"
+#include "module_links.hpp"
+#include "plugin_data.hpp"
 #include "warmpool/wasm/linker.hpp"
 #include "warmpool/wasm/module.hpp"
 
 namespace warmpool::extism {
 
-struct CompiledPlugin::State {
+// One module of the plugin, linked, with what initialises its instances
+// after `_initialize` (which the wasm API runs itself).
+struct LinkedPluginModule {
   wasm::LinkedModule linked;
-  std::shared_ptr<const KernelSettings> settings;
-  // Run once per instance after `_initialize` (which the wasm API runs itself).
   std::optional<wasm::Function> constructors;  // __wasm_call_ctors, when there is no _initialize
   std::optional<wasm::Function> haskell_init;  // hs_init(0, 0)
+};
+
+struct CompiledPlugin::State {
+  std::vector<LinkedPluginModule> modules;  // manifest order
+  std::size_t main_index;
+  std::shared_ptr<const KernelSettings> settings;
 };
 
 namespace {
@@ -65,7 +73,9 @@ wasm::Linker plugin_linker(const PluginOptions& options,
   for (const HostFunctionDefinition& f : options.host_functions) {
     linker.define(f.module, f.name, f.function);
   }
-  linker.host_data([settings = std::move(settings)] { return Kernel(settings); });
+  linker.host_data([settings = std::move(settings)] {
+    return internal::SharedKernelScope::host_data(settings);
+  });
   return linker;
 }
 
@@ -77,21 +87,47 @@ std::optional<wasm::Function> init_function(const wasm::Module& module, std::str
   return f ? std::optional(*f) : std::nullopt;
 }
 
-std::expected<void, Error> initialise(const CompiledPlugin::State& state,
-                                      wasm::Instance& instance) {
-  instance.host_data<Kernel>()->begin_call({}, nullptr);
-  if (state.constructors) {
-    if (auto done = instance.call_raw(*state.constructors, {}, {}); !done) {
+std::expected<void, Error> initialise(const LinkedPluginModule& module, wasm::Instance& instance) {
+  instance.host_data<internal::PluginData>()->kernel->begin_call({}, nullptr);
+  if (module.constructors) {
+    if (auto done = instance.call_raw(*module.constructors, {}, {}); !done) {
       return std::unexpected(from_wasm(done.error(), ErrorKind::instantiate));
     }
   }
-  if (state.haskell_init) {
+  if (module.haskell_init) {
     const std::array<std::uint64_t, 2> no_arguments{0, 0};
-    if (auto done = instance.call_raw(*state.haskell_init, no_arguments, {}); !done) {
+    if (auto done = instance.call_raw(*module.haskell_init, no_arguments, {}); !done) {
       return std::unexpected(from_wasm(done.error(), ErrorKind::instantiate));
     }
   }
   return {};
+}
+
+std::expected<wasm::Instance, Error> instantiate_module(const LinkedPluginModule& module) {
+  auto instance = wasm::Instance::instantiate(module.linked);
+  if (!instance) return std::unexpected(from_wasm(instance.error(), ErrorKind::instantiate));
+  if (auto done = initialise(module, *instance); !done) return std::unexpected(done.error());
+  return std::move(*instance);
+}
+
+std::expected<LinkedPluginModule, Error> link_module(
+    const std::vector<internal::NamedModule>& modules, std::size_t index,
+    const PluginOptions& options, const std::shared_ptr<const KernelSettings>& settings) {
+  wasm::Linker linker = plugin_linker(options, settings);
+  if (auto done = internal::define_module_imports(linker, modules, index); !done) {
+    return std::unexpected(done.error());
+  }
+  const wasm::Module& module = modules[index].module;
+  auto linked = linker.link(module);
+  if (!linked) return std::unexpected(from_wasm(linked.error(), ErrorKind::link));
+  const wasm::FunctionType no_arguments{};
+  const wasm::FunctionType argc_argv{{wasm::ValueType::i32, wasm::ValueType::i32}, {}};
+  LinkedPluginModule linked_module{*linked, std::nullopt,
+                                   init_function(module, "hs_init", argc_argv)};
+  if (module.find_export("_initialize") == nullptr) {
+    linked_module.constructors = init_function(module, "__wasm_call_ctors", no_arguments);
+  }
+  return linked_module;
 }
 
 }  // namespace
@@ -100,43 +136,52 @@ std::expected<CompiledPlugin, Error> CompiledPlugin::compile(const Manifest& man
                                                              PluginOptions options) {
   const WasmSource* main = manifest.main_module();
   if (main == nullptr) return std::unexpected(Error(ErrorKind::manifest, "manifest: wasm: empty"));
-  if (manifest.wasm.size() > 1) {
-    std::string names;
-    for (const WasmSource& w : manifest.wasm) names += (names.empty() ? "" : ", ") + w.name;
-    return std::unexpected(
-        Error(ErrorKind::link, "manifest: wasm: linking several modules (" + names +
-                                   ") is not supported by this version of warmpool yet"));
-  }
   wasm::Limits limits;
   if (manifest.timeout) limits.timeout = *manifest.timeout;
   if (manifest.max_pages) limits.max_memory_pages = *manifest.max_pages;
-  auto module = wasm::Module::compile(options.engine, main->bytes, limits, main->label);
-  if (!module) return std::unexpected(from_wasm(module.error(), ErrorKind::compile));
-
-  auto settings = kernel_settings(manifest, options);
-  auto linked = plugin_linker(options, settings).link(*module);
-  if (!linked) return std::unexpected(from_wasm(linked.error(), ErrorKind::link));
-
-  const wasm::FunctionType no_arguments{};
-  const wasm::FunctionType argc_argv{{wasm::ValueType::i32, wasm::ValueType::i32}, {}};
-  std::optional<wasm::Function> constructors;
-  if (module->find_export("_initialize") == nullptr) {
-    constructors = init_function(*module, "__wasm_call_ctors", no_arguments);
+  std::vector<internal::NamedModule> modules;
+  for (const WasmSource& source : manifest.wasm) {
+    auto module = wasm::Module::compile(options.engine, source.bytes, limits, source.label);
+    if (!module) return std::unexpected(from_wasm(module.error(), ErrorKind::compile));
+    modules.push_back({&source == main ? std::string("main") : source.name, *module});
   }
-  auto haskell_init = init_function(*module, "hs_init", argc_argv);
-  return CompiledPlugin(std::make_shared<const State>(
-      State{*linked, std::move(settings), constructors, haskell_init}));
+
+  auto state = std::make_shared<State>();
+  state->main_index = static_cast<std::size_t>(main - manifest.wasm.data());
+  state->settings = kernel_settings(manifest, options);
+  for (std::size_t i = 0; i < modules.size(); ++i) {
+    auto linked = link_module(modules, i, options, state->settings);
+    if (!linked) return std::unexpected(linked.error());
+    state->modules.push_back(std::move(*linked));
+  }
+  return CompiledPlugin(std::move(state));
 }
 
 std::expected<Plugin, Error> CompiledPlugin::instantiate() const {
-  auto instance = wasm::Instance::instantiate(state_->linked);
-  if (!instance) return std::unexpected(from_wasm(instance.error(), ErrorKind::instantiate));
-  if (auto done = initialise(*state_, *instance); !done) return std::unexpected(done.error());
-  return Plugin(state_, std::move(*instance));
+  const LinkedPluginModule& main = state_->modules[state_->main_index];
+  if (state_->modules.size() == 1) {
+    auto instance = instantiate_module(main);
+    if (!instance) return std::unexpected(instance.error());
+    return Plugin(state_, std::move(*instance), nullptr);
+  }
+  // Every module of the plugin shares one kernel; imports between them go
+  // through the group.
+  auto group = std::make_shared<internal::ModuleGroup>();
+  group->instances.resize(state_->modules.size());
+  internal::SharedKernelScope scope(std::make_shared<Kernel>(state_->settings), group);
+  for (std::size_t i = 0; i < state_->modules.size(); ++i) {
+    if (i == state_->main_index) continue;
+    auto instance = instantiate_module(state_->modules[i]);
+    if (!instance) return std::unexpected(instance.error());
+    group->instances[i].emplace(std::move(*instance));
+  }
+  auto instance = instantiate_module(main);
+  if (!instance) return std::unexpected(instance.error());
+  return Plugin(state_, std::move(*instance), std::move(group));
 }
 
 const wasm::Module& CompiledPlugin::module() const {
-  return state_->linked.module();
+  return state_->modules[state_->main_index].linked.module();
 }
 
 bool CompiledPlugin::function_exists(std::string_view name) const {
@@ -154,15 +199,21 @@ bool Plugin::function_exists(std::string_view name) const {
   return CompiledPlugin(state_).function_exists(name);
 }
 
+Kernel& Plugin::kernel() {
+  return *instance_.host_data<internal::PluginData>()->kernel;
+}
+
 bool Plugin::reset() {
-  if (rebuild_before_next_call_) {
+  // A plugin of several modules is reset by building all of them again: their
+  // instances share one kernel, which a per-instance reset cannot restore.
+  if (rebuild_before_next_call_ || group_) {
     auto fresh = CompiledPlugin(state_).instantiate();
     if (!fresh) return false;
     *this = std::move(*fresh);
     return true;
   }
   if (!instance_.reset()) return false;
-  return initialise(*state_, instance_).has_value();
+  return initialise(state_->modules[state_->main_index], instance_).has_value();
 }
 
 std::expected<std::string, Error> Plugin::call(std::string_view function,

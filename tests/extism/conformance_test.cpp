@@ -41,10 +41,10 @@ const std::map<std::string, std::string> kKnownDifferences = {
     {"fs.json#1/0",
      "WASI file calls answer EBADF/ENOSYS; the plugin returns 1 where Node's WASI "
      "let it succeed"},
-    {"fs-link.json#0/0", "manifests of several modules are not linked yet (and needs preopens)"},
-    {"circular.json#0/0", "manifests of several modules are not linked yet"},
-    {"main.json#0/0", "manifests of several modules are not linked yet"},
-    {"host_function.json#1/0", "manifests of several modules are not linked yet"},
+    {"fs-link.json#0/0", "WASI preopens (allowed_paths) are not implemented yet"},
+    {"circular.json#0/0",
+     "circular.wasm imports rhs's memory: the embedding API links functions "
+     "only"},
     {"http.json#0/0",
      "no allowed_hosts: the call fails with the denial (Rust runtime); the JS SDK on "
      "its main thread logs 'not enabled' and returns 0"},

@@ -187,6 +187,45 @@ TEST_P(PluginTest, PoolIsolationUnderEachRecycleMode) {
   EXPECT_EQ(counts(Recycle::Fresh), "111");
 }
 
+TEST_P(PluginTest, ModulesOfOneManifestCallEachOtherAndShareTheKernel) {
+  constexpr std::string_view kLib = R"((module
+    (import "extism:host/env" "length" (func $length (param i64) (result i64)))
+    (func (export "length_plus_one") (param i64) (result i64)
+      (i64.add (call $length (local.get 0)) (i64.const 1)))))";
+  constexpr std::string_view kMain = R"((module
+    (import "extism:host/env" "input_offset" (func $input_offset (result i64)))
+    (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+    (import "extism:host/env" "store_u8" (func $store_u8 (param i64 i32)))
+    (import "extism:host/env" "output_set" (func $output_set (param i64 i64)))
+    (import "lib" "length_plus_one" (func $length_plus_one (param i64) (result i64)))
+    (func (export "run") (result i32)
+      (local $h i64)
+      (local.set $h (call $alloc (i64.const 1)))
+      (call $store_u8 (local.get $h)
+        (i32.add (i32.const 48) (i32.wrap_i64 (call $length_plus_one (call $input_offset)))))
+      (call $output_set (local.get $h) (i64.const 1))
+      (i32.const 0))))";
+  auto bytes = [](std::string_view text) {
+    return std::vector<std::uint8_t>(text.begin(), text.end());
+  };
+  Manifest manifest;
+  manifest.wasm = {{"lib", bytes(kLib), "lib.wat"}, {"main", bytes(kMain), "main.wat"}};
+  Plugin plugin = probe(manifest, options());
+  EXPECT_EQ(plugin.call("run", "abcd").value(), "5");  // lib read main's input block
+  ASSERT_TRUE(plugin.reset());
+  EXPECT_EQ(plugin.call("run", "ab").value(), "3");
+
+  manifest.wasm[0].name = "other";
+  auto unlinked = Plugin::create(manifest, options());
+  ASSERT_FALSE(unlinked);
+  EXPECT_EQ(unlinked.error().kind(), ErrorKind::link);
+  manifest.wasm[0] = {"lib", bytes(R"((module (func (export "length_plus_one"))))"), "lib.wat"};
+  auto mistyped = Plugin::create(manifest, options());
+  ASSERT_FALSE(mistyped);
+  EXPECT_NE(mistyped.error().message().find("exports with type () -> ()"), std::string::npos)
+      << mistyped.error();
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, PluginTest,
                          ::testing::ValuesIn(::warmpool::wasm::Engine::available()),
                          [](const auto& info) { return std::string(info.param); });

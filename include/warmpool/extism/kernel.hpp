@@ -63,7 +63,7 @@ class Kernel {
 
   // The kernel of the plugin instance a host function serves; null if that
   // instance is not an Extism plugin.
-  static Kernel* of(wasm::Caller& caller) noexcept { return caller.data<Kernel>(); }
+  static Kernel* of(wasm::Caller& caller) noexcept;
 
   // --- memory (handles) ---
   // A new block of n bytes, or 0 for n == 0 or when kernel memory is full.

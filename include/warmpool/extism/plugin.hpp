@@ -36,6 +36,10 @@
 
 namespace warmpool::extism {
 
+namespace internal {
+struct ModuleGroup;
+}
+
 // A host function a plugin imports as `module.name`; it reaches the calling
 // plugin's kernel with Kernel::of(caller) (see kernel.hpp).
 struct HostFunctionDefinition {
@@ -58,8 +62,9 @@ class Plugin;
 
 class CompiledPlugin {
  public:
-  // Errors: link (an import nobody provides; a manifest of several modules,
-  // which this version cannot link yet), compile, or an invalid manifest.
+  // Every module of the manifest is compiled; imports naming another module
+  // call into that module's instance. Errors: link (an import nobody
+  // provides, or of the wrong type), compile, or an invalid manifest.
   static std::expected<CompiledPlugin, Error> compile(const Manifest& manifest,
                                                       PluginOptions options = {});
 
@@ -110,14 +115,18 @@ class Plugin {
   const std::string& last_stderr() const { return instance_.last_stderr(); }
 
   // The kernel: vars, config, and the memory host functions work with.
-  Kernel& kernel() { return *instance_.host_data<Kernel>(); }
+  Kernel& kernel();
 
  private:
   friend class CompiledPlugin;
-  Plugin(std::shared_ptr<const CompiledPlugin::State> state, wasm::Instance instance) noexcept
-      : state_(std::move(state)), instance_(std::move(instance)) {}
+  Plugin(std::shared_ptr<const CompiledPlugin::State> state, wasm::Instance instance,
+         std::shared_ptr<internal::ModuleGroup> group) noexcept
+      : state_(std::move(state)), group_(std::move(group)), instance_(std::move(instance)) {}
 
   std::shared_ptr<const CompiledPlugin::State> state_;
+  // The plugin's other modules (null when it has only one): kept alive, and
+  // destroyed after the main instance, which calls into them.
+  std::shared_ptr<internal::ModuleGroup> group_;
   wasm::Instance instance_;
   // After `_start` or a clean proc_exit(0) the guest is spent; like the Rust
   // runtime, the next call gets a fresh instance (vars included).

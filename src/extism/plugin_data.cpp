@@ -1,0 +1,31 @@
+#include "plugin_data.hpp"
+
+namespace warmpool::extism {
+
+Kernel* Kernel::of(wasm::Caller& caller) noexcept {
+  auto* data = caller.data<internal::PluginData>();
+  return data == nullptr ? nullptr : data->kernel.get();
+}
+
+namespace internal {
+namespace {
+thread_local SharedKernelScope* current_scope = nullptr;
+}
+
+SharedKernelScope::SharedKernelScope(std::shared_ptr<Kernel> kernel,
+                                     std::weak_ptr<ModuleGroup> group)
+    : previous_(current_scope), kernel_(std::move(kernel)), group_(std::move(group)) {
+  current_scope = this;
+}
+
+SharedKernelScope::~SharedKernelScope() {
+  current_scope = previous_;
+}
+
+PluginData SharedKernelScope::host_data(const std::shared_ptr<const KernelSettings>& settings) {
+  if (current_scope != nullptr) return {current_scope->kernel_, current_scope->group_};
+  return {std::make_shared<Kernel>(settings), {}};
+}
+
+}  // namespace internal
+}  // namespace warmpool::extism

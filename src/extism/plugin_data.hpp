@@ -1,0 +1,53 @@
+// The host data of every wasm instance of an Extism plugin: the kernel, shared
+// by all modules of one plugin, and the plugin's other modules, which imports
+// between modules call into.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "warmpool/extism/kernel.hpp"
+#include "warmpool/wasm/instance.hpp"
+
+namespace warmpool::extism::internal {
+
+// The instances of a plugin's modules other than main, by manifest index
+// (main's slot stays empty).
+struct ModuleGroup {
+  std::vector<std::optional<wasm::Instance>> instances;
+};
+
+struct PluginData {
+  std::shared_ptr<Kernel> kernel;
+  std::weak_ptr<ModuleGroup> group;  // weak: the group's instances hold PluginData too
+
+  PluginData(std::shared_ptr<Kernel> k, std::weak_ptr<ModuleGroup> g)
+      : kernel(std::move(k)), group(std::move(g)) {}
+  // Instance::reset restores host data from a copy: a copy has its own kernel.
+  PluginData(const PluginData& other)
+      : kernel(std::make_shared<Kernel>(*other.kernel)), group(other.group) {}
+  PluginData(PluginData&&) noexcept = default;
+  PluginData& operator=(const PluginData&) = delete;
+  PluginData& operator=(PluginData&&) noexcept = default;
+};
+
+// While the modules of one plugin are instantiated on this thread, each gets
+// the same kernel and group; outside that, every instance makes its own kernel.
+class SharedKernelScope {
+ public:
+  SharedKernelScope(std::shared_ptr<Kernel> kernel, std::weak_ptr<ModuleGroup> group);
+  ~SharedKernelScope();
+  SharedKernelScope(const SharedKernelScope&) = delete;
+  SharedKernelScope& operator=(const SharedKernelScope&) = delete;
+
+  // The host data for an instance being created now.
+  static PluginData host_data(const std::shared_ptr<const KernelSettings>& settings);
+
+ private:
+  SharedKernelScope* previous_;
+  std::shared_ptr<Kernel> kernel_;
+  std::weak_ptr<ModuleGroup> group_;
+};
+
+}  // namespace warmpool::extism::internal
