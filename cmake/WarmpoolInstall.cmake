@@ -44,6 +44,12 @@ if(TARGET warmpool_v8)
   get_target_property(WARMPOOL_LIBNODE_PREFIX warmpool_v8 WARMPOOL_LIBNODE_PREFIX)
 endif()
 
+if(TARGET warmpool_extism)
+  install(TARGETS warmpool_extism EXPORT warmpoolExtismTargets)
+  install(EXPORT warmpoolExtismTargets NAMESPACE warmpool:: DESTINATION ${_warmpool_cmake_dir})
+  list(APPEND WARMPOOL_INSTALLED_COMPONENTS extism)
+endif()
+
 configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/warmpoolConfig.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/warmpoolConfig.cmake
   INSTALL_DESTINATION ${_warmpool_cmake_dir})
