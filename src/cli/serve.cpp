@@ -1,41 +1,31 @@
-// `warmpool serve`: one plugin over HTTP, with the pool behind it.
+// `warmpool serve`: plugins over HTTP, each with a pool behind it: one given
+// by flags, or many from a config file (--config).
 #include <signal.h>
-#include <sys/resource.h>
 
 #include <algorithm>
-#include <atomic>
-#include <cstdlib>
-#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <span>
 #include <string>
 #include <thread>
 
-#include "call_queue.hpp"
 #include "diagnostics.hpp"
 #include "engine_flags.hpp"
-#include "engines.hpp"
-#include "error_status.hpp"
 #include "exit_code.hpp"
-#include "http_metrics.hpp"
-#include "http_server.hpp"
 #include "input_file.hpp"
 #include "listen_address.hpp"
 #include "options.hpp"
+#include "plugin_server.hpp"
 #include "pool_flags.hpp"
+#include "serve_config.hpp"
+#include "served_plugin.hpp"
 #include "subcommands.hpp"
-#include "url_path.hpp"
-#include "value_text.hpp"
-#include "warmpool/instance_pool.hpp"
-#include "warmpool/wasm/interrupt.hpp"
 
 namespace warmpool::cli {
 namespace {
 
 constexpr auto kServeAcquireTimeout = std::chrono::milliseconds(1000);
 constexpr auto kServeCallTimeout = std::chrono::milliseconds(10'000);
-constexpr std::size_t kDefaultMaxBody = 1 << 20;
 
 std::size_t default_threads() {
   return std::max<std::size_t>(4, 2 * std::thread::hardware_concurrency());
@@ -78,28 +68,6 @@ CommandHelp serve_help() {
                 "  curl -s 'http://[::1]:8080/metrics' | grep warmpool_http_requests_total\n"};
 }
 
-struct ServeOptions {
-  EngineOptions engine;
-  std::string plugin;
-  std::string host;
-  std::uint16_t port = 0;
-  std::size_t threads = 0;
-  std::size_t max_body = kDefaultMaxBody;
-  bool no_pool = false;
-  PoolConfig pool;
-  std::size_t io_threads = 1;
-  std::optional<std::size_t> max_connections;  // default: from the open-file limit
-  // Bounds what waiting requests hold: at most queue x --max-body bytes of bodies.
-  std::size_t queue = 256;
-  std::chrono::milliseconds header_timeout{10'000};
-  std::chrono::milliseconds idle_timeout{30'000};
-  std::chrono::milliseconds drain_timeout{10'000};
-};
-
-std::string path_of(const std::string& target) {
-  return target.substr(0, target.find('?'));
-}
-
 sigset_t stop_signals() {
   sigset_t set;
   sigemptyset(&set);
@@ -137,195 +105,78 @@ int stopped_before_listening(int sig) {
   return kExitOk;
 }
 
-// Descriptors the server keeps for itself beyond its connections: the
-// plugin's files, the engine, the pool's threads, stdio.
-constexpr std::size_t kReservedDescriptors = 64;
-constexpr std::size_t kMostDefaultConnections = 10'000;
-
-// The open-file limit minus a reserve, so connections alone can never use
-// every descriptor; half the limit where the limit is tiny.
-std::size_t default_max_connections() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
-    return kMostDefaultConnections;
+// Server flags given on the command line win over the config file's [server].
+void override_given_server_flags(const CLI::App& app, const ServerSettings& flags,
+                                 ServerSettings& config) {
+  if (given(app, "--listen")) {
+    config.host = flags.host;
+    config.port = flags.port;
   }
-  const auto soft = static_cast<std::size_t>(limit.rlim_cur);
-  const std::size_t cap = soft > 2 * kReservedDescriptors ? soft - kReservedDescriptors : soft / 2;
-  return std::clamp<std::size_t>(cap, 1, kMostDefaultConnections);
+  if (given(app, "--threads")) config.threads = flags.threads;
+  if (given(app, "--io-threads")) config.io_threads = flags.io_threads;
+  if (given(app, "--max-connections")) config.max_connections = flags.max_connections;
+  if (given(app, "--queue")) config.queue = flags.queue;
+  if (given(app, "--header-timeout-ms")) config.header_timeout = flags.header_timeout;
+  if (given(app, "--idle-timeout-ms")) config.idle_timeout = flags.idle_timeout;
+  if (given(app, "--drain-timeout-ms")) config.drain_timeout = flags.drain_timeout;
+  if (given(app, "--max-body")) config.max_body = flags.max_body;
+  if (given(app, "--acquire-timeout-ms")) config.acquire_timeout = flags.acquire_timeout;
 }
 
-HttpResponse busy_response(std::string message) {
-  HttpResponse r = json_error(503, "resource_limit", message);
-  r.headers.emplace_back("Retry-After", "1");
-  return r;
+void announce_warming(const PluginSettings& p, std::string_view module_name) {
+  // One write: stderr is unbuffered and this line tells a supervisor (and
+  // the tests) that start-up has begun.
+  std::cerr << "warmpool serve: warming " + std::to_string(p.pool.warm_count) + " instance" +
+                   (p.pool.warm_count == 1 ? "" : "s") + " of " + std::string(module_name) + "\n";
 }
 
-template <class Engine>
-int serve_with(const ServeOptions& o) {
-  using Instance = typename Engine::Instance;
-  using Pool = InstancePool<Instance, wasm::WasmError>;
+// Loads every plugin; on failure, the exit code (after a message).
+std::expected<std::vector<std::unique_ptr<ServedPlugin>>, int> load_plugins(
+    const ServeConfig& config, const LoadHooks& hooks) {
+  std::vector<std::unique_ptr<ServedPlugin>> plugins;
+  for (const PluginSettings& p : config.plugins) {
+    auto plugin = load_served_plugin(p, hooks);
+    if (int sig = take_stop_signal()) return std::unexpected(stopped_before_listening(sig));
+    if (!plugin) {
+      return std::unexpected(
+          fail(kExitUsage, "serve",
+               (config.plugins.size() > 1 ? "plugin '" + p.name + "': " : std::string()) +
+                   plugin.error()));
+    }
+    plugins.push_back(std::move(*plugin));
+  }
+  return plugins;
+}
 
+// --check FILE: every plugin compiled, linked and instantiated once, nothing served.
+int check_config(const ServeConfig& config, const std::string& file) {
+  ServeConfig probe = config;
+  for (PluginSettings& p : probe.plugins) p.no_pool = true;
+  auto plugins = load_plugins(probe, {});
+  if (!plugins) return plugins.error();
+  std::cout << "warmpool serve: " << file << ": " << plugins->size() << " plugin"
+            << (plugins->size() == 1 ? "" : "s") << " ok\n";
+  for (const auto& p : *plugins) std::cout << p->describe().dump() << '\n';
+  return kExitOk;
+}
+
+int serve(const ServeConfig& config, const ServeRoutes& routes) {
   // The address first: a port in use or a name that does not resolve is
   // reported before any compile or warm-up.
+  const ServerSettings& s = config.server;
   auto server =
-      HttpServer::bind({.host = o.host,
-                        .port = o.port,
-                        .io_threads = o.io_threads,
-                        .max_body = o.max_body,
-                        .max_connections = o.max_connections.value_or(default_max_connections()),
-                        .header_timeout = o.header_timeout,
-                        .idle_timeout = o.idle_timeout});
+      HttpServer::bind({.host = s.host,
+                        .port = s.port,
+                        .io_threads = s.io_threads,
+                        .max_body = s.max_body,
+                        .max_connections = s.max_connections.value_or(default_max_connections()),
+                        .header_timeout = s.header_timeout,
+                        .idle_timeout = s.idle_timeout});
   if (!server) return fail(kExitUsage, "serve", server.error());
-
-  auto module = Engine::Module::load_file(o.plugin, o.engine.limits);
-  if (!module) return fail_loading(kExitUsage, "serve", o.plugin, module.error());
-  std::shared_ptr<const typename Engine::Module> compiled = *module;
-  std::atomic<bool> starting{true};
-  auto factory = [compiled, &starting]() -> std::expected<Instance, wasm::WasmError> {
-    // Cuts a long warm-up short on SIGINT/SIGTERM. Only during start-up:
-    // the check is a system call.
-    if (starting.load(std::memory_order_relaxed) && stop_signal_pending()) {
-      return std::unexpected(
-          wasm::WasmError(wasm::ErrorKind::instantiate, "start-up interrupted by a signal"));
-    }
-    return Instance::instantiate(compiled);
-  };
-
-  std::optional<Pool> pool;
-  if (o.no_pool) {
-    auto probe = factory();
-    starting = false;
-    if (int sig = take_stop_signal()) return stopped_before_listening(sig);
-    if (!probe) return fail(kExitUsage, "serve", probe.error());
-  } else {
-    if (o.pool.warm_count > 0) {
-      // One write: stderr is unbuffered and this line tells a supervisor (and
-      // the tests) that start-up has begun.
-      std::cerr << "warmpool serve: warming " + std::to_string(o.pool.warm_count) + " instance" +
-                       (o.pool.warm_count == 1 ? "" : "s") + " of " + compiled->name() + "\n";
-    }
-    auto created = Pool::create(o.pool, factory, Engine::lifecycle());
-    starting = false;
-    if (int sig = take_stop_signal()) return stopped_before_listening(sig);
-    if (!created) return fail(kExitUsage, "serve", created.error());
-    pool.emplace(std::move(*created));
-  }
-  const std::string pool_name = std::filesystem::path(o.plugin).stem().string();
-
-  auto call = [&](const std::string& export_name, const std::string& body) -> HttpResponse {
-    auto input = std::span(reinterpret_cast<const std::uint8_t*>(body.data()), body.size());
-    auto answer = [](std::expected<wasm::BytesOutput, wasm::WasmError>& out) -> HttpResponse {
-      if (!out) return error_response(out.error());
-      return {.status = 200,
-              .body = std::move(out->output),
-              .content_type = "application/octet-stream"};
-    };
-    if (!pool) {
-      auto instance = factory();
-      if (!instance) return error_response(instance.error());
-      auto out = instance->call_bytes(export_name, input);
-      return answer(out);
-    }
-    auto lease = pool->checkout();
-    if (!lease) return error_response(lease.error());
-    auto out = lease->get().call_bytes(export_name, input);
-    // The lifecycle already refuses unhealthy instances; discarding here
-    // keeps a poisoned instance out even if a loader misses a case.
-    if (!out && out.error().poisons_instance()) lease->discard();
-    return answer(out);
-  };
-
-  HttpMetrics http_metrics;
-  CallQueue calls({.threads = o.threads, .capacity = o.queue, .max_wait = o.pool.acquire_timeout});
-  const std::string full_message = "every call thread is busy and " + std::to_string(o.queue) +
-                                   " requests are already waiting (--threads " +
-                                   std::to_string(o.threads) + ", --queue " +
-                                   std::to_string(o.queue) + ")";
-  const std::string wait_message = "no call thread was free within --acquire-timeout-ms (" +
-                                   std::to_string(o.pool.acquire_timeout.count()) + " ms)";
-
-  auto handler = [&](HttpRequest req, Responder respond) {
-    const std::string path = path_of(req.target);
-    const bool get = req.method == "GET" || req.method == "HEAD";
-    if (path == "/healthz" || path == "/metrics") {
-      if (!get) {
-        HttpResponse r = json_error(405, "method_not_allowed", path + " takes GET");
-        r.headers.emplace_back("Allow", "GET, HEAD");
-        return respond(std::move(r));
-      }
-      if (path == "/healthz") return respond({.status = 200, .body = "ok\n"});
-      std::string text = pool ? pool->metrics()->to_prometheus(pool_name) : std::string();
-      return respond({.status = 200,
-                      .body = text + http_metrics.to_prometheus() +
-                              to_prometheus((*server)->stats()) + calls.to_prometheus(),
-                      .content_type = "text/plain; version=0.0.4; charset=utf-8"});
-    }
-    if (!path.starts_with("/call/")) {
-      return respond(json_error(404, "not_found",
-                                "no route for " + req.method + " " + path +
-                                    " (try POST /call/<export>, GET /metrics, GET /healthz)"));
-    }
-    auto decoded = percent_decode(std::string_view(path).substr(6));
-    if (!decoded) {
-      return respond(json_error(400, "bad_request", "bad path '" + path + "': " + decoded.error()));
-    }
-    std::string export_name = std::move(*decoded);
-    if (req.method != "POST") {
-      HttpResponse r = json_error(405, "method_not_allowed", path + " takes POST");
-      r.headers.emplace_back("Allow", "POST");
-      return respond(std::move(r));
-    }
-    const auto* fn = compiled->find_export(export_name);
-    if (fn == nullptr) {
-      std::string list;
-      for (const auto& e : compiled->exports()) {
-        if (is_bytes_export(e.type)) list += (list.empty() ? "" : ", ") + e.name;
-      }
-      return respond(
-          json_error(404, "not_found",
-                     compiled->name() + ": export '" + export_name +
-                         "' not found (bytes exports: " + (list.empty() ? "none" : list) + ")"));
-    }
-    if (!is_bytes_export(fn->type)) {
-      return respond(json_error(400, "bad_request",
-                                compiled->name() + ": export '" + export_name + "' has type " +
-                                    signature(fn->type) +
-                                    ", not the bytes type (i32, i32) -> (i64)"));
-    }
-    const bool queued =
-        calls.submit([&call, respond, name = std::move(export_name),
-                      body = std::move(req.body)] { respond(call(name, body)); },
-                     [respond, &wait_message] { respond(busy_response(wait_message)); });
-    if (!queued) respond(busy_response(full_message));
-  };
-
-  if (auto listening = (*server)->listen(); !listening) {
-    return fail(kExitUsage, "serve", listening.error());
-  }
-  std::cout << "warmpool serve: listening on http://" << (*server)->address() << "/ ("
-            << compiled->name() << ", engine " << o.engine.engine << ", "
-            << (pool ? "pool " + std::string(policy_name(o.pool.recycle)) + " warm " +
-                           std::to_string(o.pool.warm_count) + " max " +
-                           std::to_string(o.pool.max_instances)
-                     : std::string("no pool"))
-            << ", " << o.threads << " call threads, " << o.io_threads << " I/O thread"
-            << (o.io_threads == 1 ? "" : "s") << ")" << std::endl;
-  const bool drained = (*server)->run(handler,
-                                      [&](unsigned status, std::chrono::nanoseconds elapsed) {
-                                        http_metrics.record(status, elapsed);
-                                      },
-                                      {.timeout = o.drain_timeout, .on_timeout = [](std::size_t) {
-                                         wasm::interrupt_running_calls();
-                                       }});
-  if (!drained) {
-    // Calls that no deadline can reach are still running on the call
-    // threads: waiting for them would break the drain bound.
-    std::cerr << "warmpool serve: stopped with calls still running (give the plugin a "
-                 "--timeout-ms so they can be interrupted)\n";
-    std::_Exit(kExitOk);
-  }
-  std::cerr << "warmpool serve: stopped\n";
-  return kExitOk;
+  auto plugins =
+      load_plugins(config, {.interrupted = stop_signal_pending, .warming = announce_warming});
+  if (!plugins) return plugins.error();
+  return serve_plugins(**server, s, *plugins, routes);
 }
 
 }  // namespace
@@ -333,31 +184,33 @@ int serve_with(const ServeOptions& o) {
 int serve_main(std::span<const std::string> args) {
   CLI::App app;
   configure_command(app, serve_help());
-  ServeOptions o;
-  o.threads = default_threads();
+  ServerSettings server;
+  server.threads = default_threads();
+  server.acquire_timeout = kServeAcquireTimeout;
+  PluginSettings plugin;
+  std::string plugin_path, config_file, check_file;
   std::string listen;
   std::uint64_t max_connections = 0;
-  std::uint64_t header_timeout_ms = static_cast<std::uint64_t>(o.header_timeout.count());
-  std::uint64_t idle_timeout_ms = static_cast<std::uint64_t>(o.idle_timeout.count());
-  std::uint64_t drain_timeout_ms = static_cast<std::uint64_t>(o.drain_timeout.count());
+  std::uint64_t header_timeout_ms = static_cast<std::uint64_t>(server.header_timeout.count());
+  std::uint64_t idle_timeout_ms = static_cast<std::uint64_t>(server.idle_timeout.count());
+  std::uint64_t drain_timeout_ms = static_cast<std::uint64_t>(server.drain_timeout.count());
   app.add_option("--listen", listen,
                  "address to listen on; HOST is an IPv4 address, an\n[IPv6] address or a host "
                  "name (port 0: any free\nport; the chosen address is printed on the first "
                  "line\nof stdout)")
       ->type_name("HOST:PORT")
-      ->required()
       ->check(CLI::Validator(
           [](std::string& text) {
             auto address = parse_listen_address(text);
             return address ? std::string() : address.error();
           },
           ""));
-  app.add_option("--threads", o.threads,
+  app.add_option("--threads", server.threads,
                  "calls that run at once, each on its own call thread\n(1..1024, default " +
                      std::to_string(default_threads()) + " = max(4, 2 x cores))")
       ->type_name("N")
       ->check(integer_in(1, 1024));
-  app.add_option("--io-threads", o.io_threads,
+  app.add_option("--io-threads", server.io_threads,
                  "threads that accept, parse and write HTTP; they\nnever run plugin code "
                  "(1..64, default 1)")
       ->type_name("N")
@@ -368,7 +221,7 @@ int serve_main(std::span<const std::string> args) {
          "open-file limit minus 64,\nat most 10000)")
       ->type_name("N")
       ->check(integer_in(1, 1'000'000));
-  app.add_option("--queue", o.queue,
+  app.add_option("--queue", server.queue,
                  "requests that may wait for a free call thread, each at\nmost "
                  "--acquire-timeout-ms; beyond it 503 at once\n(0..100000, default 256)")
       ->type_name("N")
@@ -388,37 +241,86 @@ int serve_main(std::span<const std::string> args) {
                  "process exits (0..3600000,\ndefault 10000)")
       ->type_name("N")
       ->check(integer_in(0, 3'600'000));
-  app.add_option("--max-body", o.max_body,
+  app.add_option("--max-body", server.max_body,
                  "largest request body accepted in bytes\n(0..4294967296, default 1048576)")
       ->type_name("BYTES")
       ->check(integer_in(0, 1ULL << 32));
-  app.add_flag("--no-pool", o.no_pool,
+  app.add_flag("--no-pool", plugin.no_pool,
                "a fresh instance per request (for comparison; not\nwith --policy, --max, --warm)");
   PoolFlags pool_flags(app, {.acquire_timeout = kServeAcquireTimeout,
                              .acquire_timeout_help = "how long a request may wait for a free call "
                                                      "thread\nor instance before 503 + "
                                                      "Retry-After"});
   EngineFlags engine_flags(app, {.timeout = kServeCallTimeout});
-  app.add_option("PLUGIN", o.plugin, "the plugin, a .wasm or .wat file")->type_name("");
+  app.add_option("--config", config_file,
+                 "serve the plugins of this TOML file (README, \"Serving\nmany plugins\"); "
+                 "server flags given here override\nits [server] table")
+      ->type_name("FILE");
+  app.add_option("--check", check_file,
+                 "check a config file and every plugin in it (compiled,\nlinked, instantiated "
+                 "once), then exit without serving")
+      ->type_name("FILE");
+  app.add_option("PLUGIN", plugin_path, "the plugin: a .wasm or .wat file, or an Extism manifest")
+      ->type_name("");
   if (auto exit_code = parse_command(app, "serve", args)) return *exit_code;
-  if (!given(app, "PLUGIN")) return usage_error("serve", {"expected PLUGIN"});
   if (auto conflict = excluding_each_other(app, "--no-pool", {"--policy", "--max", "--warm"})) {
     return usage_error("serve", *conflict);
   }
-  auto address = parse_listen_address(listen);
-  o.host = std::move(address->host);
-  o.port = address->port;
-  if (given(app, "--max-connections")) o.max_connections = max_connections;
-  o.header_timeout = std::chrono::milliseconds(header_timeout_ms);
-  o.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
-  o.drain_timeout = std::chrono::milliseconds(drain_timeout_ms);
-  o.engine = engine_flags.options();
-  auto pool = pool_flags.config(o.threads);
+  if (auto conflict = excluding_each_other(app, "--config", {"--check"})) {
+    return usage_error("serve", *conflict);
+  }
+  const bool from_file = given(app, "--config") || given(app, "--check");
+  if (from_file) {
+    if (given(app, "PLUGIN")) {
+      return usage_error("serve", {"a config file names its plugins: no PLUGIN with " +
+                                   std::string(given(app, "--config") ? "--config" : "--check")});
+    }
+    for (std::string_view flag : {"--engine", "--fuel", "--timeout-ms", "--max-memory-pages",
+                                  "--max", "--warm", "--policy", "--no-pool"}) {
+      if (given(app, flag)) {
+        return usage_error("serve", {std::string(flag) +
+                                     " is a plugin's setting: with a config file, set it in the "
+                                     "plugin's [plugin.pool] or [plugin.limits]"});
+      }
+    }
+  } else {
+    if (!given(app, "--listen")) return usage_error("serve", {"--listen is required"});
+    if (!given(app, "PLUGIN")) return usage_error("serve", {"expected PLUGIN"});
+  }
+  if (given(app, "--listen")) {
+    auto address = parse_listen_address(listen);
+    server.host = std::move(address->host);
+    server.port = address->port;
+  }
+  if (given(app, "--max-connections")) server.max_connections = max_connections;
+  server.header_timeout = std::chrono::milliseconds(header_timeout_ms);
+  server.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
+  server.drain_timeout = std::chrono::milliseconds(drain_timeout_ms);
+  auto pool = pool_flags.config(server.threads);
   if (!pool) return usage_error("serve", pool.error());
-  o.pool = *pool;
-  if (auto bad = check_readable_file(o.plugin, "PLUGIN")) return fail(kExitUsage, "serve", *bad);
+  server.acquire_timeout = pool->acquire_timeout;
+
+  if (from_file) {
+    const std::string& file = given(app, "--check") ? check_file : config_file;
+    if (auto bad = check_readable_file(file, given(app, "--check") ? "--check" : "--config")) {
+      return fail(kExitUsage, "serve", *bad);
+    }
+    auto config = load_serve_config(file, server);
+    if (!config) return fail(kExitUsage, "serve", config.error());
+    override_given_server_flags(app, server, config->server);
+    block_stop_signals();
+    if (given(app, "--check")) return check_config(*config, file);
+    return serve(*config, {});
+  }
+  if (auto bad = check_readable_file(plugin_path, "PLUGIN")) return fail(kExitUsage, "serve", *bad);
+  const EngineOptions engine = engine_flags.options();
+  plugin.name = std::filesystem::path(plugin_path).stem().string();
+  plugin.source = plugin_path;
+  plugin.engine = engine.engine;
+  plugin.limits = engine.limits;
+  plugin.pool = *pool;
   block_stop_signals();
-  return with_engine(o.engine.engine, [&]<class E>(E) { return serve_with<E>(o); });
+  return serve({.server = server, .plugins = {plugin}}, {.call_route_plugin = plugin.name});
 }
 
 }  // namespace warmpool::cli

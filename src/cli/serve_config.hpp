@@ -1,0 +1,81 @@
+// `warmpool serve --config FILE`: the server and its plugins from one TOML
+// file (toml++). Every key is checked: an unknown key, a wrong type or a
+// value out of range is an error that names the file, line, column and key.
+// Relative paths resolve against the config file's folder.
+//
+//   [server]
+//   listen = "127.0.0.1:8080"
+//   threads = 2
+//
+//   [[plugin]]
+//   name = "markdown"
+//   source = "plugins/markdown.wasm"     # .wasm, .wat, or an Extism manifest .json
+//   engine = "v8"
+//   [plugin.pool]
+//   max = 4
+//   policy = "reset"
+//   [plugin.limits]
+//   timeout_ms = 1000
+//   [plugin.config]                       # Extism config for this plugin
+//   vowels = "aeiou"
+//
+//   auto config = load_serve_config("warmpool.toml", defaults);
+//   if (!config) { std::cerr << config.error() << '\n'; return 2; }
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "warmpool/pool_config.hpp"
+#include "warmpool/wasm/types.hpp"
+
+namespace warmpool::cli {
+
+struct ServerSettings {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+  std::size_t threads = 4;  // call threads
+  std::size_t io_threads = 1;
+  std::size_t max_body = 1 << 20;
+  std::optional<std::size_t> max_connections;  // default: from the open-file limit
+  std::size_t queue = 256;
+  std::chrono::milliseconds acquire_timeout{1000};
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{30'000};
+  std::chrono::milliseconds drain_timeout{10'000};
+};
+
+struct PluginSettings {
+  std::string name;              // the route: /plugins/<name>/<export>
+  std::filesystem::path source;  // resolved against the config file's folder
+  std::string engine = "wabt";
+  PoolConfig pool;       // max defaults to the server's call threads
+  bool no_pool = false;  // a fresh instance per request
+  bool wasi = false;     // Extism plugins: provide WASI (bytes-ABI plugins always have it)
+  wasm::Limits limits{.timeout = std::chrono::milliseconds(10'000), .max_memory_pages = 4096};
+  std::map<std::string, std::string, std::less<>> config;  // Extism config
+};
+
+struct ServeConfig {
+  ServerSettings server;
+  std::vector<PluginSettings> plugins;
+};
+
+// Reads and checks `file`. `server_defaults` gives what [server] keys left
+// out mean (the command line's defaults).
+std::expected<ServeConfig, std::string> load_serve_config(const std::filesystem::path& file,
+                                                          const ServerSettings& server_defaults);
+
+// The same, from text; relative paths resolve against `folder`.
+std::expected<ServeConfig, std::string> parse_serve_config(std::string_view text,
+                                                           const std::string& file_name,
+                                                           const std::filesystem::path& folder,
+                                                           const ServerSettings& server_defaults);
+
+}  // namespace warmpool::cli
