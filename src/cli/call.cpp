@@ -27,8 +27,9 @@ CommandHelp call_help() {
           "go to stderr.\n"
           "--input takes the input text itself, as `extism call` does (`warmpool run --input`\n"
           "takes a file: use --input-file here for that). No input option means empty input.\n"
-          "Not implemented yet: HTTP requests (denied unless --allow-host matches, then refused)\n"
-          "and WASI preopens (--allow-path is accepted but the plugin sees no files).\n",
+          "--allow-path maps a host directory into the plugin's WASI file system (needs --wasi).\n"
+          "Not implemented yet: HTTP requests (denied unless --allow-host matches, then "
+          "refused).\n",
       .footer = std::string(kExitCodesHelp) +
                 "\nExamples:\n"
                 "  warmpool call count_vowels.wasm count_vowels --input 'hello world'\n"
@@ -94,10 +95,6 @@ int call_plugin(const CallOptions& o) {
   auto manifest = extism::Manifest::load_file(o.plugin);
   if (!manifest) return fail(kExitUsage, "call", manifest.error().message());
   if (auto bad = apply_flags(o, *manifest)) return usage_error("call", *bad);
-  if (!manifest->allowed_paths.empty()) {
-    std::cerr << "warmpool call: warning: allowed paths are not provided to plugins yet (no WASI "
-                 "preopens); the plugin sees no files\n";
-  }
   auto input = call_input(o);
   if (!input) return fail(kExitUsage, "call", input.error());
 

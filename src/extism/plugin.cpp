@@ -3,6 +3,7 @@
 #include "warmpool/extism/plugin.hpp"
 
 #include <array>
+#include <filesystem>
 #include <optional>
 
 #include "host_env.hpp"
@@ -25,6 +26,7 @@ struct CompiledPlugin::State {
   std::vector<LinkedPluginModule> modules;  // manifest order
   std::size_t main_index;
   std::shared_ptr<const KernelSettings> settings;
+  std::vector<PathMapping> preopens;  // allowed_paths, when WASI is on
 };
 
 namespace {
@@ -63,18 +65,20 @@ std::shared_ptr<const KernelSettings> kernel_settings(const Manifest& manifest,
 }
 
 wasm::Linker plugin_linker(const PluginOptions& options,
-                           std::shared_ptr<const KernelSettings> settings) {
+                           std::shared_ptr<const KernelSettings> settings,
+                           std::vector<PathMapping> preopens) {
   wasm::Linker linker;
   internal::define_kernel_functions(linker);
   if (options.wasi) {
     linker.define_wasi();
     internal::define_wasi_extras(linker);
+    if (!preopens.empty()) internal::define_wasi_files(linker);
   }
   for (const HostFunctionDefinition& f : options.host_functions) {
     linker.define(f.module, f.name, f.function);
   }
-  linker.host_data([settings = std::move(settings)] {
-    return internal::SharedKernelScope::host_data(settings);
+  linker.host_data([settings = std::move(settings), preopens = std::move(preopens)] {
+    return internal::SharedKernelScope::host_data(settings, preopens);
   });
   return linker;
 }
@@ -112,8 +116,8 @@ std::expected<wasm::Instance, Error> instantiate_module(const LinkedPluginModule
 
 std::expected<LinkedPluginModule, Error> link_module(
     const std::vector<internal::NamedModule>& modules, std::size_t index,
-    const PluginOptions& options, const std::shared_ptr<const KernelSettings>& settings) {
-  wasm::Linker linker = plugin_linker(options, settings);
+    const PluginOptions& options, const CompiledPlugin::State& state) {
+  wasm::Linker linker = plugin_linker(options, state.settings, state.preopens);
   if (auto done = internal::define_module_imports(linker, modules, index); !done) {
     return std::unexpected(done.error());
   }
@@ -149,8 +153,18 @@ std::expected<CompiledPlugin, Error> CompiledPlugin::compile(const Manifest& man
   auto state = std::make_shared<State>();
   state->main_index = static_cast<std::size_t>(main - manifest.wasm.data());
   state->settings = kernel_settings(manifest, options);
+  if (options.wasi) {
+    for (const PathMapping& mapping : manifest.allowed_paths) {
+      if (!std::filesystem::is_directory(mapping.host)) {
+        return std::unexpected(
+            Error(ErrorKind::manifest,
+                  "manifest: allowed_paths: '" + mapping.host.string() + "' is not a directory"));
+      }
+    }
+    state->preopens = manifest.allowed_paths;
+  }
   for (std::size_t i = 0; i < modules.size(); ++i) {
-    auto linked = link_module(modules, i, options, state->settings);
+    auto linked = link_module(modules, i, options, *state);
     if (!linked) return std::unexpected(linked.error());
     state->modules.push_back(std::move(*linked));
   }
@@ -168,7 +182,10 @@ std::expected<Plugin, Error> CompiledPlugin::instantiate() const {
   // through the group.
   auto group = std::make_shared<internal::ModuleGroup>();
   group->instances.resize(state_->modules.size());
-  internal::SharedKernelScope scope(std::make_shared<Kernel>(state_->settings), group);
+  internal::SharedKernelScope scope(
+      std::make_shared<Kernel>(state_->settings),
+      state_->preopens.empty() ? nullptr : std::make_shared<internal::WasiFiles>(state_->preopens),
+      group);
   for (std::size_t i = 0; i < state_->modules.size(); ++i) {
     if (i == state_->main_index) continue;
     auto instance = instantiate_module(state_->modules[i]);
@@ -197,6 +214,16 @@ std::expected<Plugin, Error> Plugin::create(const Manifest& manifest, PluginOpti
 
 bool Plugin::function_exists(std::string_view name) const {
   return CompiledPlugin(state_).function_exists(name);
+}
+
+const std::string& Plugin::last_stdout() const {
+  auto* data = const_cast<wasm::Instance&>(instance_).host_data<internal::PluginData>();
+  return data->files ? data->files->stdout_text : instance_.last_stdout();
+}
+
+const std::string& Plugin::last_stderr() const {
+  auto* data = const_cast<wasm::Instance&>(instance_).host_data<internal::PluginData>();
+  return data->files ? data->files->stderr_text : instance_.last_stderr();
 }
 
 Kernel& Plugin::kernel() {
@@ -241,6 +268,10 @@ std::expected<std::string, Error> Plugin::call(std::string_view function,
 
   Kernel& k = kernel();
   k.begin_call(input, user_context);
+  if (auto& files = instance_.host_data<internal::PluginData>()->files) {
+    files->stdout_text.clear();
+    files->stderr_text.clear();
+  }
   std::array<std::uint64_t, 1> results{};
   auto done = instance_.call_raw(*handle, {}, std::span(results.data(), e->type.results.size()));
   // The Rust runtime rebuilds the store after `_start`; a clean proc_exit(0)

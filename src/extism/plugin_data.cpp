@@ -13,8 +13,12 @@ thread_local SharedKernelScope* current_scope = nullptr;
 }
 
 SharedKernelScope::SharedKernelScope(std::shared_ptr<Kernel> kernel,
+                                     std::shared_ptr<WasiFiles> files,
                                      std::weak_ptr<ModuleGroup> group)
-    : previous_(current_scope), kernel_(std::move(kernel)), group_(std::move(group)) {
+    : previous_(current_scope),
+      kernel_(std::move(kernel)),
+      files_(std::move(files)),
+      group_(std::move(group)) {
   current_scope = this;
 }
 
@@ -22,9 +26,14 @@ SharedKernelScope::~SharedKernelScope() {
   current_scope = previous_;
 }
 
-PluginData SharedKernelScope::host_data(const std::shared_ptr<const KernelSettings>& settings) {
-  if (current_scope != nullptr) return {current_scope->kernel_, current_scope->group_};
-  return {std::make_shared<Kernel>(settings), {}};
+PluginData SharedKernelScope::host_data(const std::shared_ptr<const KernelSettings>& settings,
+                                        const std::vector<PathMapping>& preopens) {
+  if (current_scope != nullptr) {
+    return {current_scope->kernel_, current_scope->files_, current_scope->group_};
+  }
+  return {std::make_shared<Kernel>(settings),
+          preopens.empty() ? nullptr : std::make_shared<WasiFiles>(preopens),
+          {}};
 }
 
 }  // namespace internal

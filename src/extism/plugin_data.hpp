@@ -1,6 +1,6 @@
-// The host data of every wasm instance of an Extism plugin: the kernel, shared
-// by all modules of one plugin, and the plugin's other modules, which imports
-// between modules call into.
+// The host data of every wasm instance of an Extism plugin: the kernel and
+// the WASI preopens, shared by all modules of one plugin, and the plugin's
+// other modules, which imports between modules call into.
 #pragma once
 
 #include <memory>
@@ -9,6 +9,7 @@
 
 #include "warmpool/extism/kernel.hpp"
 #include "warmpool/wasm/instance.hpp"
+#include "wasi_files.hpp"
 
 namespace warmpool::extism::internal {
 
@@ -20,13 +21,17 @@ struct ModuleGroup {
 
 struct PluginData {
   std::shared_ptr<Kernel> kernel;
+  std::shared_ptr<WasiFiles> files;  // null without allowed_paths
   std::weak_ptr<ModuleGroup> group;  // weak: the group's instances hold PluginData too
 
-  PluginData(std::shared_ptr<Kernel> k, std::weak_ptr<ModuleGroup> g)
-      : kernel(std::move(k)), group(std::move(g)) {}
-  // Instance::reset restores host data from a copy: a copy has its own kernel.
+  PluginData(std::shared_ptr<Kernel> k, std::shared_ptr<WasiFiles> f, std::weak_ptr<ModuleGroup> g)
+      : kernel(std::move(k)), files(std::move(f)), group(std::move(g)) {}
+  // Instance::reset restores host data from a copy: a copy has its own kernel
+  // and descriptor table.
   PluginData(const PluginData& other)
-      : kernel(std::make_shared<Kernel>(*other.kernel)), group(other.group) {}
+      : kernel(std::make_shared<Kernel>(*other.kernel)),
+        files(other.files ? std::make_shared<WasiFiles>(*other.files) : nullptr),
+        group(other.group) {}
   PluginData(PluginData&&) noexcept = default;
   PluginData& operator=(const PluginData&) = delete;
   PluginData& operator=(PluginData&&) noexcept = default;
@@ -36,17 +41,20 @@ struct PluginData {
 // the same kernel and group; outside that, every instance makes its own kernel.
 class SharedKernelScope {
  public:
-  SharedKernelScope(std::shared_ptr<Kernel> kernel, std::weak_ptr<ModuleGroup> group);
+  SharedKernelScope(std::shared_ptr<Kernel> kernel, std::shared_ptr<WasiFiles> files,
+                    std::weak_ptr<ModuleGroup> group);
   ~SharedKernelScope();
   SharedKernelScope(const SharedKernelScope&) = delete;
   SharedKernelScope& operator=(const SharedKernelScope&) = delete;
 
   // The host data for an instance being created now.
-  static PluginData host_data(const std::shared_ptr<const KernelSettings>& settings);
+  static PluginData host_data(const std::shared_ptr<const KernelSettings>& settings,
+                              const std::vector<PathMapping>& preopens);
 
  private:
   SharedKernelScope* previous_;
   std::shared_ptr<Kernel> kernel_;
+  std::shared_ptr<WasiFiles> files_;
   std::weak_ptr<ModuleGroup> group_;
 };
 

@@ -5,6 +5,7 @@
 // implemented yet, the call is listed in kKnownDifferences with the reason
 // (and in docs/extism.md).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -37,11 +38,9 @@ const std::map<std::string, std::string> kKnownDifferences = {
     {"exit.json#1/0",
      "proc_exit(500) fails with its code; JS SDK rc13 fails with Symbol(kExitCode)"},
     {"exit.json#2/0", "proc_exit(1) fails with its code; JS SDK rc13 fails with Symbol(kExitCode)"},
-    {"fs.json#0/0", "WASI preopens (allowed_paths) are not implemented yet"},
     {"fs.json#1/0",
      "WASI file calls answer EBADF/ENOSYS; the plugin returns 1 where Node's WASI "
      "let it succeed"},
-    {"fs-link.json#0/0", "WASI preopens (allowed_paths) are not implemented yet"},
     {"circular.json#0/0",
      "circular.wasm imports rhs's memory: the embedding API links functions "
      "only"},
@@ -88,6 +87,9 @@ std::string call_input(const json& call) {
   return input;
 }
 
+// The testdata/ copies made for this process's instances, removed when the test ends.
+std::vector<fs::path> testdata_copies;
+
 struct Logs {
   std::vector<std::pair<std::string, std::string>> lines;
 };
@@ -117,6 +119,20 @@ std::expected<Manifest, std::string> instance_manifest(const json& instance) {
   }
   if (options.contains("allowedHosts")) {
     manifest.allowed_hosts = options["allowedHosts"].get<std::vector<std::string>>();
+  }
+  // The JS SDK's allowedPaths run guest -> host; the recordings map a fresh copy of the
+  // kit's testdata/ per instance.
+  if (options.contains("allowedPaths")) {
+    const fs::path copy =
+        fs::temp_directory_path() / ("warmpool_extism_testdata_" + std::to_string(::getpid()) +
+                                     "_" + std::to_string(testdata_copies.size()));
+    testdata_copies.push_back(copy);
+    fs::remove_all(copy);
+    fs::copy(kShared / "testdata", copy, fs::copy_options::recursive);
+    fs::permissions(copy, fs::perms::owner_all, fs::perm_options::add);
+    for (const auto& [guest, host] : options["allowedPaths"].items()) {
+      manifest.allowed_paths.push_back({copy, guest, /*read_only=*/false});
+    }
   }
   if (options.contains("timeoutMs")) {
     manifest.timeout = std::chrono::milliseconds(options["timeoutMs"].get<std::int64_t>());
@@ -245,6 +261,7 @@ TEST_P(Conformance, EveryRecordedCallMatchesOrIsAKnownDifference) {
     std::cout << "[extism conformance] now matches, remove from kKnownDifferences: " << id << '\n';
   }
   for (const auto& line : tally.unexpected) ADD_FAILURE() << line;
+  for (const fs::path& copy : testdata_copies) fs::remove_all(copy);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, Conformance,

@@ -111,8 +111,8 @@ class Plugin {
   bool reset();
 
   // What the guest wrote to WASI fd 1 / fd 2 during the most recent call.
-  const std::string& last_stdout() const { return instance_.last_stdout(); }
-  const std::string& last_stderr() const { return instance_.last_stderr(); }
+  const std::string& last_stdout() const;
+  const std::string& last_stderr() const;
 
   // The kernel: vars, config, and the memory host functions work with.
   Kernel& kernel();

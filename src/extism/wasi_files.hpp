@@ -1,0 +1,54 @@
+// WASI preopens for Extism's allowed_paths: the mapped host directories as
+// preopened descriptors (3, 4, ...), and the file calls that open and read
+// files beneath them. Every path is resolved by the kernel with openat2's
+// RESOLVE_BENEATH, so `..`, absolute paths and symlinks cannot leave a mapped
+// directory; an open that asks to write beneath a `ro:` mapping fails with
+// EROFS. fd_write is provided here too (files, and fds 1 and 2 captured as
+// the guest's stdout and stderr).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "warmpool/extism/manifest.hpp"
+#include "warmpool/wasm/linker.hpp"
+
+namespace warmpool::extism::internal {
+
+class WasiFiles {
+ public:
+  // Opens the mapped directories; a directory that cannot be opened is left out.
+  explicit WasiFiles(const std::vector<PathMapping>& preopens);
+  // A copy has the same preopens and no open files (what Instance::reset restores).
+  WasiFiles(const WasiFiles& other);
+  WasiFiles& operator=(const WasiFiles&) = delete;
+  ~WasiFiles();
+
+  struct Entry {
+    int host_fd = -1;
+    bool directory = false;
+    bool read_only = true;
+    std::string guest_path;  // preopens only
+    bool preopen = false;
+  };
+  // The entry of WASI descriptor `fd`, or null.
+  Entry* find(std::uint32_t fd);
+  // A new descriptor for an open host file or directory.
+  std::uint32_t add(Entry entry);
+  bool close(std::uint32_t fd);
+
+  // What the guest wrote to fd 1 and fd 2 during the current call.
+  std::string stdout_text;
+  std::string stderr_text;
+
+ private:
+  static constexpr std::uint32_t kFirstFd = 3;
+  std::vector<Entry> entries_;  // WASI fd = kFirstFd + index
+};
+
+// Overrides the WASI file calls with ones over the calling instance's WasiFiles
+// (its PluginData). Call after Linker::define_wasi() and define_wasi_extras().
+void define_wasi_files(wasm::Linker& linker);
+
+}  // namespace warmpool::extism::internal
