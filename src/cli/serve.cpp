@@ -33,28 +33,39 @@ std::size_t default_threads() {
 
 CommandHelp serve_help() {
   return {
-      .usage = "warmpool serve PLUGIN --listen HOST:PORT [options]",
+      .usage =
+          "warmpool serve PLUGIN --listen HOST:PORT [options]\n"
+          "       warmpool serve --config FILE [options]   |   warmpool serve --check FILE",
       .description =
-          "Serves PLUGIN's bytes exports (docs/plugin-abi.md) over HTTP/1.1 with a pool of\n"
-          "pre-warmed instances behind it. Plugin calls run on --threads call threads, never\n"
-          "on the --io-threads that accept and answer, so /healthz and /metrics answer while\n"
-          "every call is busy. A request waits for a call thread in arrival order.\n\n"
-          "  POST /call/<export>   request body in, the export's output out (200);\n"
-          "                        <export> may be percent-encoded (%65cho = echo)\n"
-          "  GET  /metrics         Prometheus text: pool counters and histograms, HTTP requests\n"
-          "                        and latency by status, connections, the call queue\n"
-          "  GET  /healthz         200 \"ok\"\n\n"
+          "Serves plugins over HTTP/1.1, each with a pool of pre-warmed instances behind it:\n"
+          "PLUGIN (a bytes-ABI plugin, docs/plugin-abi.md, or an unmodified Extism plugin,\n"
+          "recognised by its extism:host/env imports, or an Extism manifest .json), or every\n"
+          "[[plugin]] of a TOML config file (README, \"Serving many plugins\"). Plugin calls\n"
+          "run on --threads call threads, never on the --io-threads that accept and answer,\n"
+          "so /healthz and /metrics answer while every call is busy. A request waits for a\n"
+          "call thread in arrival order.\n\n"
+          "  POST /plugins/<name>/<export>  request body in, the export's output out (200);\n"
+          "                                 <name> and <export> may be percent-encoded\n"
+          "  POST /call/<export>            the same for PLUGIN (named after its file)\n"
+          "  GET  /plugins                  every plugin: kind, engine, exports, sha256,\n"
+          "                                 loaded_at, pool state (JSON)\n"
+          "  GET  /metrics                  Prometheus text: each pool (pool=\"<name>\"), HTTP\n"
+          "                                 requests and latency by status, connections, queue\n"
+          "  GET  /healthz                  200 \"ok\"\n"
+          "Request headers are not passed to plugins: neither ABI has a place for them.\n\n"
           "Errors have a JSON body {\"error\": kind, \"message\": text}:\n"
-          "  404 not_found                    no such export (or route)\n"
+          "  404 not_found                    no such plugin, export or route\n"
           "  400 bad_request                  the export is not a bytes export, the path has\n"
           "                                   a malformed %-escape or %00, the request is not\n"
           "                                   HTTP/1.1, or its Transfer-Encoding is not chunked\n"
           "  413 payload_too_large            body larger than --max-body\n"
           "  500 trap | memory_limit | abi    the plugin failed (its instance is discarded)\n"
+          "  500 plugin                       an Extism plugin reported an error\n"
           "  503 resource_limit               no call thread or instance free within\n"
           "                                   --acquire-timeout-ms, or --queue requests\n"
           "                                   already waiting (with Retry-After)\n"
-          "  504 fuel_exhausted | deadline    the call ran out of fuel or time\n\n"
+          "  504 fuel_exhausted | deadline |  the call ran out of fuel or time\n"
+          "      timeout\n\n"
           "SIGINT/SIGTERM: stop accepting, finish the requests in flight (calls still running\n"
           "after --drain-timeout-ms are interrupted), exit 0. During start-up (compile,\n"
           "warm-up) they stop it before it listens, also with exit 0.\n",
@@ -65,7 +76,9 @@ CommandHelp serve_help() {
                 "  warmpool serve build/release/plugins/echo.wasm --listen [::1]:8080 --policy "
                 "reset \\\n"
                 "      --fuel 10000000 --timeout-ms 100 --max-memory-pages 256\n"
-                "  curl -s 'http://[::1]:8080/metrics' | grep warmpool_http_requests_total\n"};
+                "  curl -s 'http://[::1]:8080/metrics' | grep warmpool_http_requests_total\n"
+                "  warmpool serve --check warmpool.toml && warmpool serve --config warmpool.toml\n"
+                "  curl --data-binary @README.md http://127.0.0.1:8080/plugins/markdown/render\n"};
 }
 
 sigset_t stop_signals() {
