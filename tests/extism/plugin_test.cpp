@@ -226,6 +226,38 @@ TEST_P(PluginTest, ModulesOfOneManifestCallEachOtherAndShareTheKernel) {
       << mistyped.error();
 }
 
+TEST_P(PluginTest, StartRunsOnlyWhenCalledAndProcExitZeroIsSuccess) {
+  constexpr std::string_view kCommand = R"((module
+    (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+    (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+    (import "extism:host/env" "store_u8" (func $store_u8 (param i64 i32)))
+    (import "extism:host/env" "output_set" (func $output_set (param i64 i64)))
+    (global $started (mut i32) (i32.const 0))
+    (func (export "_start")
+      (global.set $started (i32.const 1))
+      (call $proc_exit (i32.const 0)))
+    (func (export "fail_exit") (result i32)
+      (call $proc_exit (i32.const 3))
+      (i32.const 0))
+    (func (export "started") (result i32)
+      (local $h i64)
+      (local.set $h (call $alloc (i64.const 1)))
+      (call $store_u8 (local.get $h) (i32.add (i32.const 48) (global.get $started)))
+      (call $output_set (local.get $h) (i64.const 1))
+      (i32.const 0))))";
+  auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(kCommand.data()), kCommand.size());
+  PluginOptions o = options();
+  o.wasi = true;
+  Plugin plugin = probe(Manifest::from_wasm(bytes, "command.wat"), o);
+  EXPECT_EQ(plugin.call("started", "").value(), "0");  // _start never runs implicitly
+  EXPECT_EQ(plugin.call("_start", "").value(), "");    // proc_exit(0): success
+  EXPECT_TRUE(plugin.healthy());
+  EXPECT_EQ(plugin.call("started", "").value(), "0");  // then a fresh instance, as in Rust
+  auto failed = plugin.call("fail_exit", "");
+  ASSERT_FALSE(failed);
+  EXPECT_NE(failed.error().message().find("3"), std::string::npos) << failed.error();
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, PluginTest,
                          ::testing::ValuesIn(::warmpool::wasm::Engine::available()),
                          [](const auto& info) { return std::string(info.param); });
