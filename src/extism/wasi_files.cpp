@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -30,6 +31,7 @@ enum : std::uint32_t {
   kIo = 29,
   kIsDir = 31,
   kLoop = 32,
+  kTooManyFiles = 33,
   kNoEnt = 44,
   kNotDir = 54,
   kReadOnlyFs = 68,
@@ -164,9 +166,12 @@ std::uint32_t path_open(wasm::Caller& caller, Args args) {
   if (fd < 0) return wasi_errno(errno);
   struct stat st {};
   ::fstat(fd, &st);
-  const bool read_only = dir->read_only;
-  const std::uint32_t wasi_fd = files->add({fd, S_ISDIR(st.st_mode), read_only, {}, false});
-  return store<std::uint32_t>(caller, arg32(args, 8), wasi_fd) ? kSuccess : kFault;
+  auto wasi_fd = files->add({fd, S_ISDIR(st.st_mode), dir->read_only, {}, false});
+  if (!wasi_fd) {
+    ::close(fd);
+    return kTooManyFiles;
+  }
+  return store<std::uint32_t>(caller, arg32(args, 8), *wasi_fd) ? kSuccess : kFault;
 }
 
 std::uint32_t fd_read(wasm::Caller& caller, Args args) {
@@ -323,7 +328,9 @@ WasiFiles::Entry* WasiFiles::find(std::uint32_t fd) {
   return entry.host_fd >= 0 ? &entry : nullptr;
 }
 
-std::uint32_t WasiFiles::add(Entry entry) {
+std::optional<std::uint32_t> WasiFiles::add(Entry entry) {
+  const auto open = std::ranges::count_if(entries_, [](const Entry& e) { return e.host_fd >= 0; });
+  if (static_cast<std::size_t>(open) >= kMaxOpenFiles) return std::nullopt;
   for (std::size_t i = 0; i < entries_.size(); ++i) {
     if (entries_[i].host_fd < 0) {
       entries_[i] = std::move(entry);

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,8 +35,11 @@ class WasiFiles {
   };
   // The entry of WASI descriptor `fd`, or null.
   Entry* find(std::uint32_t fd);
-  // A new descriptor for an open host file or directory.
-  std::uint32_t add(Entry entry);
+  // A new descriptor for an open host file or directory; nullopt when the
+  // instance already holds kMaxOpenFiles (host descriptors are a process-wide
+  // resource a plugin must not exhaust).
+  std::optional<std::uint32_t> add(Entry entry);
+  static constexpr std::size_t kMaxOpenFiles = 128;
   bool close(std::uint32_t fd);
 
   // What the guest wrote to fd 1 and fd 2 during the current call.

@@ -1,6 +1,6 @@
 // allowed_paths as WASI preopens on every engine (tests/extism/data/wasi_files.wat): files
 // beneath a mapped directory can be read and written; `..`, absolute paths and symlinks cannot
-// leave it; a `ro:` mapping refuses writes.
+// leave it; a `ro:` mapping refuses writes; a plugin cannot hoard host descriptors.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -67,6 +67,13 @@ TEST_P(WasiFilesTest, WritesGoToTheMappedDirectoryUnlessReadOnly) {
   Plugin read_only = plugin(true);
   EXPECT_EQ(read_only.call("write", "refused").value(), wasi_error(68));  // EROFS
   EXPECT_EQ(read_only.call("read", "a.txt").value(), "inside");
+}
+
+TEST_P(WasiFilesTest, OpenFilesPerInstanceAreCapped) {
+  Plugin p = plugin(false);
+  EXPECT_EQ(p.call("hoard", "").value(), wasi_error(33));  // EMFILE, host descriptors intact
+  ASSERT_TRUE(p.reset());
+  EXPECT_EQ(p.call("read", "a.txt").value(), "inside");
 }
 
 TEST_P(WasiFilesTest, AMappingThatIsNotADirectoryIsAManifestError) {

@@ -55,6 +55,7 @@ struct PluginOptions {
   std::vector<HostFunctionDefinition> host_functions{};
   // nullopt: logging off (get_log_level answers 0x7fffffff).
   std::optional<LogLevel> log_level{};
+  // Shared by every instance: under a pool it is called from several threads at once.
   LogSink log_sink{};
 };
 

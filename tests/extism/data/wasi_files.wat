@@ -1,6 +1,7 @@
 ;; An Extism plugin that reads and writes files through WASI preopen fd 3, for the tests of
 ;; allowed_paths: `read` outputs the file named by the input, `write` writes the input to
-;; out.txt. On a WASI error either outputs "E" followed by the errno as one byte.
+;; out.txt, `hoard` opens a.txt 200 times without closing it. On a WASI error each outputs "E"
+;; followed by the errno as one byte.
 (module
   (import "wasi_snapshot_preview1" "path_open"
     (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
@@ -14,6 +15,7 @@
   (import "extism:host/env" "output_set" (func $output_set (param i64 i64)))
   (memory (export "memory") 1)
   (data (i32.const 512) "out.txt")
+  (data (i32.const 600) "a.txt")
 
   ;; Copies the input to guest memory at 1024; returns its length.
   (func $input_to_memory (result i32)
@@ -73,5 +75,18 @@
                                       (i32.const 48)))
     (if (local.get $errno) (then (return (call $fail (local.get $errno)))))
     (drop (call $fd_close (i32.load (i32.const 16))))
+    (call $output (i32.const 0) (i32.const 0))
+    (i32.const 0))
+  (func (export "hoard") (result i32)
+    (local $i i32) (local $errno i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (i32.const 200)))
+        (local.set $errno
+          (call $path_open (i32.const 3) (i32.const 0) (i32.const 600) (i32.const 5)
+                           (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 16)))
+        (if (local.get $errno) (then (return (call $fail (local.get $errno)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
     (call $output (i32.const 0) (i32.const 0))
     (i32.const 0)))
