@@ -90,34 +90,42 @@ std::size_t CallQueue::busy_threads() const {
   return busy_;
 }
 
-std::string CallQueue::to_prometheus() const {
+std::string CallQueue::to_prometheus(std::string_view pool) const {
   std::size_t waiting = 0, busy = 0;
   {
     std::lock_guard lock(mutex_);
     waiting = waiting_.size();
     busy = busy_;
   }
-  return "# HELP warmpool_call_threads Threads that run plugin calls (--threads).\n"
-         "# TYPE warmpool_call_threads gauge\n"
-         "warmpool_call_threads " +
-         std::to_string(options_.threads) +
-         "\n"
-         "# HELP warmpool_call_threads_busy Call threads running a call now.\n"
-         "# TYPE warmpool_call_threads_busy gauge\n"
-         "warmpool_call_threads_busy " +
-         std::to_string(busy) +
-         "\n"
-         "# HELP warmpool_call_queue_waiting Calls waiting for a call thread.\n"
-         "# TYPE warmpool_call_queue_waiting gauge\n"
-         "warmpool_call_queue_waiting " +
-         std::to_string(waiting) +
-         "\n"
-         "# HELP warmpool_call_queue_refused_total Calls answered 503 without running: the "
-         "queue was full (--queue) or the call waited longer than --acquire-timeout-ms.\n"
-         "# TYPE warmpool_call_queue_refused_total counter\n"
-         "warmpool_call_queue_refused_total{reason=\"full\"} " +
-         std::to_string(refused_full()) + "\nwarmpool_call_queue_refused_total{reason=\"wait\"} " +
-         std::to_string(expired()) + "\n";
+  const std::string label = "pool=\"" + std::string(pool) + "\"";
+  struct Series {
+    const char* name;
+    const char* type;
+    const char* help;
+    std::string labels;
+    std::uint64_t value;
+  };
+  const Series series[] = {
+      {"warmpool_call_threads", "gauge", "Threads that run this pool's calls.", label,
+       options_.threads},
+      {"warmpool_call_threads_busy", "gauge", "Call threads running a call now.", label, busy},
+      {"warmpool_call_queue_waiting", "gauge", "Calls waiting for a call thread.", label, waiting},
+      {"warmpool_call_queue_refused_total", "counter",
+       "Calls answered 503 without running: the queue was full, or the call waited longer than "
+       "the acquire timeout.",
+       label + ",reason=\"full\"", refused_full()},
+      {"warmpool_call_queue_refused_total", nullptr, nullptr, label + ",reason=\"wait\"",
+       expired()},
+  };
+  std::string out;
+  for (const Series& s : series) {
+    if (s.help != nullptr) {
+      out += std::string("# HELP ") + s.name + " " + s.help + "\n# TYPE " + s.name + " " + s.type +
+             "\n";
+    }
+    out += std::string(s.name) + "{" + s.labels + "} " + std::to_string(s.value) + "\n";
+  }
+  return out;
 }
 
 }  // namespace warmpool::cli

@@ -24,6 +24,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -55,8 +56,9 @@ class CallQueue {
   std::uint64_t expired() const { return expired_.load(std::memory_order_relaxed); }
   const Options& options() const { return options_; }
 
-  // Prometheus text: waiting and busy gauges, refusals by reason.
-  std::string to_prometheus() const;
+  // Prometheus series (threads, busy, waiting, refusals by reason), each
+  // labelled pool="<pool>".
+  std::string to_prometheus(std::string_view pool) const;
 
  private:
   using Clock = std::chrono::steady_clock;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
+#include <vector>
 
 namespace warmpool::cli {
 namespace {
@@ -96,6 +98,45 @@ std::string to_prometheus(const HttpServerStats& stats) {
   for (const Series& s : series) {
     out += std::string("# HELP ") + s.name + " " + s.help + "\n# TYPE " + s.name + " " + s.type +
            "\n" + s.name + " " + std::to_string(s.value.load(std::memory_order_relaxed)) + "\n";
+  }
+  return out;
+}
+
+std::string merge_prometheus(std::span<const std::string> texts) {
+  struct Family {
+    std::string help, type, samples;
+  };
+  std::vector<std::string> order;
+  std::map<std::string, Family, std::less<>> families;
+  auto family = [&](std::string_view name) -> Family& {
+    auto it = families.find(name);
+    if (it == families.end()) {
+      order.emplace_back(name);
+      it = families.emplace(std::string(name), Family{}).first;
+    }
+    return it->second;
+  };
+  for (const std::string& text : texts) {
+    std::string_view current;
+    std::size_t at = 0;
+    while (at < text.size()) {
+      const std::size_t end = std::min(text.find('\n', at), text.size());
+      const std::string_view line(text.data() + at, end - at);
+      at = end + 1;
+      if (line.starts_with("# HELP ") || line.starts_with("# TYPE ")) {
+        const std::string_view rest = line.substr(7);
+        current = rest.substr(0, rest.find(' '));
+        std::string& slot = line[2] == 'H' ? family(current).help : family(current).type;
+        if (slot.empty()) slot = std::string(line) + "\n";
+      } else if (!line.empty() && !current.empty()) {
+        family(current).samples += std::string(line) + "\n";
+      }
+    }
+  }
+  std::string out;
+  for (const std::string& name : order) {
+    const Family& f = families.at(name);
+    out += f.help + f.type + f.samples;
   }
   return out;
 }

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "http_server.hpp"
@@ -43,5 +44,10 @@ class HttpMetrics {
 // The server's connection counters (accepted, open, over the cap, accept
 // errors, shed for want of a descriptor, timed out) as Prometheus text.
 std::string to_prometheus(const HttpServerStats& stats);
+
+// Several expositions as one: the text format wants each metric's HELP and
+// TYPE once and all its samples together, however many pools report it.
+// Families keep the order of their first appearance.
+std::string merge_prometheus(std::span<const std::string> texts);
 
 }  // namespace warmpool::cli

@@ -40,24 +40,23 @@ HttpResponse wrong_method(const std::string& path, std::string_view allowed) {
   return r;
 }
 
-// Routes requests; plugin calls go through the queue to the call threads.
+// A plugin's calls run on as many threads as its pool has instances (a
+// thread without an instance could only wait); without a pool, on the
+// server's --threads.
+std::size_t call_threads(const PluginSettings& p) {
+  return p.no_pool ? p.server_threads : p.pool.max_instances;
+}
+
+// Routes requests; each plugin's calls go through its own queue to its own
+// call threads.
 class Router {
  public:
-  Router(const ServerSettings& settings, std::vector<std::unique_ptr<ServedPlugin>>& plugins,
-         const ServeRoutes& routes, const HttpServerStats& server_stats)
-      : plugins_(plugins),
-        routes_(routes),
-        server_stats_(server_stats),
-        calls_({.threads = settings.threads,
-                .capacity = settings.queue,
-                .max_wait = settings.acquire_timeout}),
-        full_message_("every call thread is busy and " + std::to_string(settings.queue) +
-                      " requests are already waiting (--threads " +
-                      std::to_string(settings.threads) + ", --queue " +
-                      std::to_string(settings.queue) + ")"),
-        wait_message_("no call thread was free within --acquire-timeout-ms (" +
-                      std::to_string(settings.acquire_timeout.count()) + " ms)") {
-    for (auto& p : plugins_) by_name_.emplace(p->name(), p.get());
+  Router(std::vector<std::unique_ptr<ServedPlugin>>& plugins, const ServeRoutes& routes,
+         const HttpServerStats& server_stats)
+      : plugins_(plugins), routes_(routes), server_stats_(server_stats) {
+    for (auto& p : plugins_) {
+      by_name_.emplace(p->name(), Admission(*p));
+    }
   }
 
   void handle(HttpRequest req, Responder respond) {
@@ -90,10 +89,10 @@ class Router {
             json_error(404, "not_found",
                        "no export in '" + path + "' (POST /plugins/" + *name + "/<export>)"));
       }
-      plugin = found->second;
+      plugin = found->second.plugin;
       encoded_export = rest.substr(slash + 1);
     } else if (path.starts_with("/call/") && routes_.call_route_plugin) {
-      plugin = by_name_.at(*routes_.call_route_plugin);
+      plugin = by_name_.at(*routes_.call_route_plugin).plugin;
       encoded_export = std::string_view(path).substr(6);
     } else {
       return respond(json_error(404, "not_found",
@@ -108,11 +107,13 @@ class Router {
     }
     if (req.method != "POST") return respond(wrong_method(path, "POST"));
     if (auto refused = plugin->refuse_export(*decoded)) return respond(std::move(*refused));
-    const bool queued =
-        calls_.submit([plugin, respond, name = std::move(*decoded),
-                       body = std::move(req.body)] { respond(plugin->call(name, body)); },
-                      [this, respond] { respond(busy_response(wait_message_)); });
-    if (!queued) respond(busy_response(full_message_));
+    Admission& admission = by_name_.at(plugin->name());
+    const bool queued = admission.calls->submit(
+        [plugin, respond, name = std::move(*decoded), body = std::move(req.body)] {
+          respond(plugin->call(name, body));
+        },
+        [&admission, respond] { respond(busy_response(admission.wait_message)); });
+    if (!queued) respond(busy_response(admission.full_message));
   }
 
   void record(unsigned status, std::chrono::nanoseconds elapsed) {
@@ -133,20 +134,44 @@ class Router {
   }
 
   std::string metrics_text() const {
-    std::string text;
-    for (const auto& p : plugins_) text += p->metrics_text();
-    return text + http_metrics_.to_prometheus() + to_prometheus(server_stats_) +
-           calls_.to_prometheus();
+    std::vector<std::string> texts;
+    for (const auto& p : plugins_) {
+      texts.push_back(p->metrics_text());
+      texts.push_back(by_name_.at(p->name()).calls->to_prometheus(p->name()));
+    }
+    texts.push_back(http_metrics_.to_prometheus());
+    texts.push_back(to_prometheus(server_stats_));
+    return merge_prometheus(texts);
   }
+
+  // A plugin's own call threads and queue: one plugin's slow or spinning
+  // calls cannot take another's threads or fill another's queue.
+  struct Admission {
+    explicit Admission(ServedPlugin& p)
+        : plugin(&p),
+          calls(std::make_unique<CallQueue>(
+              CallQueue::Options{.threads = call_threads(p.settings()),
+                                 .capacity = p.settings().queue,
+                                 .max_wait = p.settings().pool.acquire_timeout})),
+          full_message("every call thread of '" + p.name() + "' is busy and " +
+                       std::to_string(p.settings().queue) + " requests are already waiting (" +
+                       std::to_string(call_threads(p.settings())) + " threads, --queue " +
+                       std::to_string(p.settings().queue) + ")"),
+          wait_message("no call thread of '" + p.name() +
+                       "' was free within --acquire-timeout-ms (" +
+                       std::to_string(p.settings().pool.acquire_timeout.count()) + " ms)") {}
+    ServedPlugin* plugin;
+    std::unique_ptr<CallQueue> calls;
+    std::string full_message;
+    std::string wait_message;
+  };
 
   std::vector<std::unique_ptr<ServedPlugin>>& plugins_;
   const ServeRoutes& routes_;
   const HttpServerStats& server_stats_;
-  std::map<std::string, ServedPlugin*, std::less<>> by_name_;
   HttpMetrics http_metrics_;
-  CallQueue calls_;  // after what its calls use, so it is joined first
-  const std::string full_message_;
-  const std::string wait_message_;
+  // Last: destroying it joins the call threads before what their calls use.
+  std::map<std::string, Admission, std::less<>> by_name_;
 };
 
 std::string listening_line(const HttpServer& server, const ServerSettings& settings,
@@ -162,7 +187,9 @@ std::string listening_line(const HttpServer& server, const ServerSettings& setti
   } else {
     line += std::to_string(plugins.size()) + " plugins";
   }
-  return line + ", " + std::to_string(settings.threads) + " call threads, " +
+  std::size_t threads = 0;
+  for (const auto& p : plugins) threads += call_threads(p->settings());
+  return line + ", " + std::to_string(threads) + " call threads, " +
          std::to_string(settings.io_threads) + " I/O thread" +
          (settings.io_threads == 1 ? "" : "s") + ")";
 }
@@ -181,7 +208,7 @@ std::size_t default_max_connections() {
 
 int serve_plugins(HttpServer& server, const ServerSettings& settings,
                   std::vector<std::unique_ptr<ServedPlugin>>& plugins, const ServeRoutes& routes) {
-  Router router(settings, plugins, routes, server.stats());
+  Router router(plugins, routes, server.stats());
   if (auto listening = server.listen(); !listening) {
     return fail(kExitUsage, "serve", listening.error());
   }

@@ -332,6 +332,8 @@ int serve_main(std::span<const std::string> args) {
   plugin.engine = engine.engine;
   plugin.limits = engine.limits;
   plugin.pool = *pool;
+  plugin.server_threads = server.threads;
+  plugin.queue = server.queue;
   block_stop_signals();
   return serve({.server = server, .plugins = {plugin}}, {.call_route_plugin = plugin.name});
 }

@@ -158,6 +158,7 @@ std::optional<std::string> read_pool(const toml::table& table, const std::string
     r.fail(*r.find("policy"), "policy", "expected reuse, reset or fresh, got '" + policy + "'");
   }
   r.milliseconds("acquire_timeout_ms", 0, p.pool.acquire_timeout);
+  r.integer("queue", 0, 100'000, [&](std::uint64_t v) { p.queue = v; });
   if (const toml::node* no_pool = r.find("none")) {
     if (auto v = no_pool->value<bool>()) {
       p.no_pool = *v;
@@ -219,6 +220,8 @@ std::optional<std::string> read_plugin(const toml::table& table, std::size_t ind
   p.pool.max_instances = server.threads;
   p.pool.warm_count = server.threads;
   p.pool.acquire_timeout = server.acquire_timeout;
+  p.server_threads = server.threads;
+  p.queue = server.queue;
   if (const toml::table* pool = r.table("pool")) {
     if (auto e = read_pool(*pool, path + ".pool", file, p)) return e;
   }

@@ -55,9 +55,11 @@ struct PluginSettings {
   std::string name;              // the route: /plugins/<name>/<export>
   std::filesystem::path source;  // resolved against the config file's folder
   std::string engine = "wabt";
-  PoolConfig pool;       // max defaults to the server's call threads
-  bool no_pool = false;  // a fresh instance per request
-  bool wasi = false;     // Extism plugins: provide WASI (bytes-ABI plugins always have it)
+  PoolConfig pool;                 // max defaults to the server's call threads
+  bool no_pool = false;            // a fresh instance per request
+  std::size_t server_threads = 4;  // call threads when there is no pool
+  std::size_t queue = 256;         // requests that may wait for one of its call threads
+  bool wasi = false;  // Extism plugins: provide WASI (bytes-ABI plugins always have it)
   wasm::Limits limits{.timeout = std::chrono::milliseconds(10'000), .max_memory_pages = 4096};
   std::map<std::string, std::string, std::less<>> config;  // Extism config
 };

@@ -14,6 +14,27 @@ namespace {
 using std::chrono::microseconds;
 using std::chrono::milliseconds;
 
+// Two pools' expositions become one: each family's HELP and TYPE once, its
+// samples together, histograms' _bucket/_sum/_count lines kept with them.
+TEST(HttpMetrics, MergedExpositionsGroupEachFamilyOnce) {
+  const std::vector<std::string> texts = {
+      "# HELP a_total A.\n# TYPE a_total counter\na_total{pool=\"x\"} 1\n"
+      "# HELP h_seconds H.\n# TYPE h_seconds histogram\nh_seconds_bucket{pool=\"x\",le=\"1\"} 2\n"
+      "h_seconds_sum{pool=\"x\"} 0.5\nh_seconds_count{pool=\"x\"} 2\n",
+      "# HELP a_total A.\n# TYPE a_total counter\na_total{pool=\"y\"} 3\n"
+      "# HELP h_seconds H.\n# TYPE h_seconds histogram\nh_seconds_bucket{pool=\"y\",le=\"1\"} 4\n"
+      "h_seconds_sum{pool=\"y\"} 1\nh_seconds_count{pool=\"y\"} 4\n",
+      "# HELP b B.\n# TYPE b gauge\nb 7\n"};
+  EXPECT_EQ(merge_prometheus(texts),
+            "# HELP a_total A.\n# TYPE a_total counter\na_total{pool=\"x\"} 1\n"
+            "a_total{pool=\"y\"} 3\n"
+            "# HELP h_seconds H.\n# TYPE h_seconds histogram\n"
+            "h_seconds_bucket{pool=\"x\",le=\"1\"} 2\nh_seconds_sum{pool=\"x\"} 0.5\n"
+            "h_seconds_count{pool=\"x\"} 2\nh_seconds_bucket{pool=\"y\",le=\"1\"} 4\n"
+            "h_seconds_sum{pool=\"y\"} 1\nh_seconds_count{pool=\"y\"} 4\n"
+            "# HELP b B.\n# TYPE b gauge\nb 7\n");
+}
+
 TEST(HttpMetrics, CountsAndCumulativeBuckets) {
   HttpMetrics m;
   m.record(200, microseconds(50));          // le 0.0001

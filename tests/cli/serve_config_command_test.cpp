@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "cli_paths.hpp"
 #include "http_client.hpp"
@@ -113,6 +114,11 @@ TEST_F(ServeConfigCommand, ServesEveryPluginOfTheFileOnItsOwnRoute) {
 
   auto metrics = c.request("GET", "/metrics");
   ASSERT_TRUE(metrics.has_value());
+  // One family, several pools: HELP and TYPE once.
+  const std::string type_line = "# TYPE warmpool_hits_total counter\n";
+  const auto first = metrics->body.find(type_line);
+  EXPECT_NE(first, std::string::npos);
+  EXPECT_EQ(metrics->body.find(type_line, first + 1), std::string::npos) << metrics->body;
   EXPECT_NE(metrics->body.find("warmpool_hits_total{pool=\"echo\"}"), std::string::npos);
   EXPECT_NE(metrics->body.find("warmpool_discarded_total{pool=\"hostile\"} 1"), std::string::npos)
       << metrics->body;
@@ -121,6 +127,49 @@ TEST_F(ServeConfigCommand, ServesEveryPluginOfTheFileOnItsOwnRoute) {
   }
   child.signal(SIGTERM);
   EXPECT_EQ(child.wait(20s), 0) << child.stderr_text();
+}
+
+// Each plugin has its own call threads and queue: one that spins on all of
+// its threads does not delay another's calls.
+TEST_F(ServeConfigCommand, ASpinningPluginDoesNotHoldUpAnother) {
+  const std::string text =
+      // One server thread: with a queue shared by all plugins, the spinning
+      // call would hold it and echo would wait.
+      "[server]\nlisten = \"127.0.0.1:0\"\nthreads = 1\n\n"
+      "[[plugin]]\nname = \"echo\"\nsource = \"echo.wasm\"\n[plugin.pool]\nmax = 1\n\n"
+      "[[plugin]]\nname = \"spin\"\nsource = \"" +
+      plugin("spin.wasm") +
+      "\"\n[plugin.pool]\nmax = 1\nqueue = 0\n[plugin.limits]\ntimeout_ms = 20000\n";
+  ChildProcess child(
+      {warmpool_bin(), "serve", "--config", write_config(text), "--drain-timeout-ms", "100"});
+  const std::uint16_t port = port_of(child);
+  ASSERT_NE(port, 0) << child.stderr_text();
+  std::jthread spinner([port] {
+    HttpClient c(port, 60s);
+    (void)c.request("POST", "/plugins/spin/spin_bytes", "x");
+  });
+  HttpClient c(port);
+  bool spinning = false;
+  for (auto until = std::chrono::steady_clock::now() + 20s;
+       !spinning && std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(20ms)) {
+    auto m = c.request("GET", "/metrics");
+    spinning =
+        m && m->body.find("warmpool_call_threads_busy{pool=\"spin\"} 1\n") != std::string::npos;
+  }
+  ASSERT_TRUE(spinning);
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20; ++i) {
+    auto echo = c.request("POST", "/plugins/echo/echo", "still here");
+    ASSERT_TRUE(echo.has_value()) << echo.error();
+    EXPECT_EQ(echo->status, 200u) << echo->body;
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+  auto refused = c.request("POST", "/plugins/spin/spin_bytes", "x");  // its own queue is full
+  EXPECT_EQ(refused->status, 503u);
+  EXPECT_NE(refused->body.find("every call thread of 'spin' is busy"), std::string::npos)
+      << refused->body;
+  child.signal(SIGTERM);
+  EXPECT_EQ(child.wait(30s), 0) << child.stderr_text();
 }
 
 TEST_F(ServeConfigCommand, CheckValidatesWithoutServing) {

@@ -43,6 +43,7 @@ max = 4
 warm = 2
 policy = "reset"
 acquire_timeout_ms = 100
+queue = 9
 [plugin.limits]
 timeout_ms = 1000
 fuel = 5000000
@@ -79,6 +80,7 @@ none = true
   EXPECT_EQ(md.pool.warm_count, 2u);
   EXPECT_EQ(md.pool.recycle, Recycle::Reset);
   EXPECT_EQ(md.pool.acquire_timeout, 100ms);
+  EXPECT_EQ(md.queue, 9u);
   EXPECT_EQ(md.limits.timeout, 1000ms);
   EXPECT_EQ(md.limits.fuel, 5'000'000u);
   EXPECT_EQ(md.limits.max_memory_pages, 64u);
@@ -103,6 +105,7 @@ TEST(ServeConfig, WhatIsLeftOutTakesTheDocumentedDefaults) {
   EXPECT_EQ(p.pool.warm_count, 3u);
   EXPECT_EQ(p.pool.recycle, Recycle::Reuse);
   EXPECT_EQ(p.pool.acquire_timeout, s.acquire_timeout);
+  EXPECT_EQ(p.queue, 256u);  // the server's
   EXPECT_EQ(p.limits.timeout, 10'000ms);
   EXPECT_EQ(p.limits.max_memory_pages, 4096u);
   EXPECT_EQ(p.limits.fuel, 0u);

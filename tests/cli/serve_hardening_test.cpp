@@ -311,7 +311,7 @@ TEST(ServeHardening, SpinningCallsStarveNeitherHealthChecksNorShutdown) {
   bool both_busy = false;
   for (auto until = std::chrono::steady_clock::now() + 20s;
        !both_busy && std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(20ms)) {
-    both_busy = metric(metrics_of(port), "warmpool_call_threads_busy") == 2;
+    both_busy = metric(metrics_of(port), "warmpool_call_threads_busy{pool=\"spin\"}") == 2;
   }
   ASSERT_TRUE(both_busy) << server.child().stderr_text();
   EXPECT_TRUE(healthy_within(port, 5s));
@@ -344,7 +344,7 @@ TEST(ServeHardening, DrainTimeoutInterruptsCallsThatHaveADeadline) {
     for (auto until = std::chrono::steady_clock::now() + 20s;
          !both_busy && std::chrono::steady_clock::now() < until;
          std::this_thread::sleep_for(20ms)) {
-      both_busy = metric(metrics_of(port), "warmpool_call_threads_busy") == 2;
+      both_busy = metric(metrics_of(port), "warmpool_call_threads_busy{pool=\"spin\"}") == 2;
     }
     ASSERT_TRUE(both_busy) << server.child().stderr_text();
     server.child().signal(SIGTERM);
@@ -374,7 +374,7 @@ TEST(ServeHardening, OverloadIsAnswered503QuicklyNotQueuedForSeconds) {
     for (auto until = std::chrono::steady_clock::now() + 20s;
          !thread_busy && std::chrono::steady_clock::now() < until;
          std::this_thread::sleep_for(20ms)) {
-      thread_busy = metric(metrics_of(port), "warmpool_call_threads_busy") == 1;
+      thread_busy = metric(metrics_of(port), "warmpool_call_threads_busy{pool=\"hostile\"}") == 1;
     }
     ASSERT_TRUE(thread_busy);
     HttpClient c(port);
