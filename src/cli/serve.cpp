@@ -40,10 +40,11 @@ CommandHelp serve_help() {
           "Serves plugins over HTTP/1.1, each with a pool of pre-warmed instances behind it:\n"
           "PLUGIN (a bytes-ABI plugin, docs/plugin-abi.md, or an unmodified Extism plugin,\n"
           "recognised by its extism:host/env imports, or an Extism manifest .json), or every\n"
-          "[[plugin]] of a TOML config file (README, \"Serving many plugins\"). Plugin calls\n"
-          "run on --threads call threads, never on the --io-threads that accept and answer,\n"
-          "so /healthz and /metrics answer while every call is busy. A request waits for a\n"
-          "call thread in arrival order.\n\n"
+          "[[plugin]] of a TOML config file (README, \"Serving many plugins\"). A plugin's\n"
+          "calls run on call threads of its own, one per pool instance (--max), never on the\n"
+          "--io-threads that accept and answer, so /healthz, /metrics and other plugins\n"
+          "answer while its calls are busy. A request waits in its plugin's queue, in\n"
+          "arrival order.\n\n"
           "  POST /plugins/<name>/<export>  request body in, the export's output out (200);\n"
           "                                 <name> and <export> may be percent-encoded\n"
           "  POST /call/<export>            the same for PLUGIN (named after its file)\n"
@@ -218,9 +219,11 @@ int serve_main(std::span<const std::string> args) {
             return address ? std::string() : address.error();
           },
           ""));
-  app.add_option("--threads", server.threads,
-                 "calls that run at once, each on its own call thread\n(1..1024, default " +
-                     std::to_string(default_threads()) + " = max(4, 2 x cores))")
+  app.add_option(
+         "--threads", server.threads,
+         "the pool's --max defaults to this: one call thread per\ninstance; with --no-pool, the "
+         "calls that run at once\n(1..1024, default " +
+             std::to_string(default_threads()) + " = max(4, 2 x cores))")
       ->type_name("N")
       ->check(integer_in(1, 1024));
   app.add_option("--io-threads", server.io_threads,
