@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <atomic>
 #include <chrono>
 #include <ctime>
 #include <fstream>
@@ -86,8 +87,12 @@ class BytesAbiPlugin final : public ServedPlugin {
       : ServedPlugin(std::move(settings), std::move(sha256)), linked_(std::move(linked)) {}
 
   std::optional<std::string> warm(const LoadHooks& hooks) {
-    auto factory = [this, &hooks]() -> std::expected<wasm::Instance, wasm::WasmError> {
-      if (hooks.interrupted()) {
+    // Refill threads keep using the factory after the warm-up: the hook is
+    // copied, and consulted only while the server is starting.
+    auto factory = [this,
+                    interrupted =
+                        hooks.interrupted]() -> std::expected<wasm::Instance, wasm::WasmError> {
+      if (starting_.load(std::memory_order_relaxed) && interrupted()) {
         return std::unexpected(
             wasm::WasmError(wasm::ErrorKind::instantiate, "start-up interrupted by a signal"));
       }
@@ -101,6 +106,7 @@ class BytesAbiPlugin final : public ServedPlugin {
     if (settings().pool.warm_count > 0) hooks.warming(settings(), linked_.module().name());
     auto pool = Pool::create(settings().pool, factory);
     if (!pool) return text_of(pool.error());
+    starting_ = false;
     pool_.emplace(std::move(*pool));
     metrics_ = pool_->metrics();
     return std::nullopt;
@@ -151,7 +157,8 @@ class BytesAbiPlugin final : public ServedPlugin {
   }
 
   wasm::LinkedModule linked_;
-  std::optional<Pool> pool_;
+  std::atomic<bool> starting_{true};
+  std::optional<Pool> pool_;  // last: its refill threads use the members above
 };
 
 // An unmodified Extism plugin.
@@ -163,8 +170,11 @@ class ExtismPlugin final : public ServedPlugin {
       : ServedPlugin(std::move(settings), std::move(sha256)), compiled_(std::move(compiled)) {}
 
   std::optional<std::string> warm(const LoadHooks& hooks) {
-    auto factory = [this, &hooks]() -> std::expected<extism::Plugin, extism::Error> {
-      if (hooks.interrupted()) {
+    // Refill threads keep using the factory after the warm-up: the hook is
+    // copied, and consulted only while the server is starting.
+    auto factory = [this, interrupted =
+                              hooks.interrupted]() -> std::expected<extism::Plugin, extism::Error> {
+      if (starting_.load(std::memory_order_relaxed) && interrupted()) {
         return std::unexpected(
             extism::Error(extism::ErrorKind::instantiate, "start-up interrupted by a signal"));
       }
@@ -178,6 +188,7 @@ class ExtismPlugin final : public ServedPlugin {
     if (settings().pool.warm_count > 0) hooks.warming(settings(), compiled_.module().name());
     auto pool = Pool::create(settings().pool, factory);
     if (!pool) return text_of(pool.error());
+    starting_ = false;
     pool_.emplace(std::move(*pool));
     metrics_ = pool_->metrics();
     return std::nullopt;
@@ -212,7 +223,8 @@ class ExtismPlugin final : public ServedPlugin {
   }
 
   extism::CompiledPlugin compiled_;
-  std::optional<Pool> pool_;
+  std::atomic<bool> starting_{true};
+  std::optional<Pool> pool_;  // last: its refill threads use the members above
 };
 
 bool imports_extism_kernel(const wasm::Module& module) {
