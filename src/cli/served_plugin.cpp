@@ -78,38 +78,68 @@ HttpResponse extism_error_response(const extism::Error& error) {
   return r;
 }
 
+// A plugin's instances: a pool built and warmed at start-up (or none, for
+// a fresh instance per call), whichever kind of plugin they belong to.
+template <class T, class E, class L>
+class PluginInstances {
+ public:
+  using Make = std::function<std::expected<T, E>()>;
+
+  // `interrupted` is the error a build cut short by a signal returns.
+  std::optional<std::string> warm(const PluginSettings& settings, const LoadHooks& hooks,
+                                  std::string_view module_name, Make make, E interrupted) {
+    make_ = std::move(make);
+    // Refill threads keep using the factory after the warm-up: the hook is
+    // copied, and consulted only while the server is starting.
+    auto factory = [this, stop = hooks.interrupted, interrupted]() -> std::expected<T, E> {
+      if (starting_.load(std::memory_order_relaxed) && stop()) return std::unexpected(interrupted);
+      return make_();
+    };
+    if (settings.no_pool) {
+      auto probe = factory();
+      return probe ? std::nullopt : std::optional(text_of(probe.error()));
+    }
+    if (settings.pool.warm_count > 0) hooks.warming(settings, module_name);
+    auto pool = InstancePool<T, E, L>::create(settings.pool, factory);
+    starting_ = false;
+    if (!pool) return text_of(pool.error());
+    pool_.emplace(std::move(*pool));
+    return std::nullopt;
+  }
+
+  // `use` on a checked-out instance (a fresh one without a pool), or
+  // `failed` on why there is none.
+  template <class Use, class Failed>
+  HttpResponse with_instance(Use&& use, Failed&& failed) {
+    if (!pool_) {
+      auto instance = make_();
+      return instance ? use(*instance) : failed(instance.error());
+    }
+    auto lease = pool_->checkout();
+    return lease ? use(lease->get()) : failed(lease.error());
+  }
+
+  std::shared_ptr<const PoolMetrics> metrics() const { return pool_ ? pool_->metrics() : nullptr; }
+
+ private:
+  Make make_;
+  std::atomic<bool> starting_{true};
+  std::optional<InstancePool<T, E, L>> pool_;  // last: its refill threads use the members above
+};
+
 // A plugin written to warmpool's bytes ABI.
 class BytesAbiPlugin final : public ServedPlugin {
  public:
-  using Pool = InstancePool<wasm::Instance, wasm::WasmError, wasm::InstanceLifecycle>;
-
   BytesAbiPlugin(PluginSettings settings, std::string sha256, wasm::LinkedModule linked)
       : ServedPlugin(std::move(settings), std::move(sha256)), linked_(std::move(linked)) {}
 
   std::optional<std::string> warm(const LoadHooks& hooks) {
-    // Refill threads keep using the factory after the warm-up: the hook is
-    // copied, and consulted only while the server is starting.
-    auto factory = [this,
-                    interrupted =
-                        hooks.interrupted]() -> std::expected<wasm::Instance, wasm::WasmError> {
-      if (starting_.load(std::memory_order_relaxed) && interrupted()) {
-        return std::unexpected(
-            wasm::WasmError(wasm::ErrorKind::instantiate, "start-up interrupted by a signal"));
-      }
-      return wasm::Instance::instantiate(linked_);
-    };
-    if (settings().no_pool) {
-      auto probe = factory();
-      if (!probe) return text_of(probe.error());
-      return std::nullopt;
-    }
-    if (settings().pool.warm_count > 0) hooks.warming(settings(), linked_.module().name());
-    auto pool = Pool::create(settings().pool, factory);
-    if (!pool) return text_of(pool.error());
-    starting_ = false;
-    pool_.emplace(std::move(*pool));
-    metrics_ = pool_->metrics();
-    return std::nullopt;
+    auto failed = instances_.warm(
+        settings(), hooks, linked_.module().name(),
+        [this] { return wasm::Instance::instantiate(linked_); },
+        wasm::WasmError(wasm::ErrorKind::instantiate, "start-up interrupted by a signal"));
+    metrics_ = instances_.metrics();
+    return failed;
   }
 
   std::optional<HttpResponse> refuse_export(std::string_view export_name) const override {
@@ -134,16 +164,12 @@ class BytesAbiPlugin final : public ServedPlugin {
 
   HttpResponse call(const std::string& export_name, const std::string& body) override {
     auto input = std::span(reinterpret_cast<const std::uint8_t*>(body.data()), body.size());
-    if (!pool_) {
-      auto instance = wasm::Instance::instantiate(linked_);
-      if (!instance) return error_response(instance.error());
-      auto out = instance->call_bytes(export_name, input);
-      return out ? ok(std::move(out->output)) : error_response(out.error());
-    }
-    auto lease = pool_->checkout();
-    if (!lease) return error_response(lease.error());
-    auto out = lease->get().call_bytes(export_name, input);
-    return out ? ok(std::move(out->output)) : error_response(out.error());
+    return instances_.with_instance(
+        [&](wasm::Instance& instance) {
+          auto out = instance.call_bytes(export_name, input);
+          return out ? ok(std::move(out->output)) : error_response(out.error());
+        },
+        [](const wasm::WasmError& error) { return error_response(error); });
   }
 
  private:
@@ -157,41 +183,21 @@ class BytesAbiPlugin final : public ServedPlugin {
   }
 
   wasm::LinkedModule linked_;
-  std::atomic<bool> starting_{true};
-  std::optional<Pool> pool_;  // last: its refill threads use the members above
+  PluginInstances<wasm::Instance, wasm::WasmError, wasm::InstanceLifecycle> instances_;
 };
 
 // An unmodified Extism plugin.
 class ExtismPlugin final : public ServedPlugin {
  public:
-  using Pool = InstancePool<extism::Plugin, extism::Error, extism::PluginLifecycle>;
-
   ExtismPlugin(PluginSettings settings, std::string sha256, extism::CompiledPlugin compiled)
       : ServedPlugin(std::move(settings), std::move(sha256)), compiled_(std::move(compiled)) {}
 
   std::optional<std::string> warm(const LoadHooks& hooks) {
-    // Refill threads keep using the factory after the warm-up: the hook is
-    // copied, and consulted only while the server is starting.
-    auto factory = [this, interrupted =
-                              hooks.interrupted]() -> std::expected<extism::Plugin, extism::Error> {
-      if (starting_.load(std::memory_order_relaxed) && interrupted()) {
-        return std::unexpected(
-            extism::Error(extism::ErrorKind::instantiate, "start-up interrupted by a signal"));
-      }
-      return compiled_.instantiate();
-    };
-    if (settings().no_pool) {
-      auto probe = factory();
-      if (!probe) return text_of(probe.error());
-      return std::nullopt;
-    }
-    if (settings().pool.warm_count > 0) hooks.warming(settings(), compiled_.module().name());
-    auto pool = Pool::create(settings().pool, factory);
-    if (!pool) return text_of(pool.error());
-    starting_ = false;
-    pool_.emplace(std::move(*pool));
-    metrics_ = pool_->metrics();
-    return std::nullopt;
+    auto failed = instances_.warm(
+        settings(), hooks, compiled_.module().name(), [this] { return compiled_.instantiate(); },
+        extism::Error(extism::ErrorKind::instantiate, "start-up interrupted by a signal"));
+    metrics_ = instances_.metrics();
+    return failed;
   }
 
   std::optional<HttpResponse> refuse_export(std::string_view export_name) const override {
@@ -200,16 +206,12 @@ class ExtismPlugin final : public ServedPlugin {
   }
 
   HttpResponse call(const std::string& export_name, const std::string& body) override {
-    if (!pool_) {
-      auto plugin = compiled_.instantiate();
-      if (!plugin) return extism_error_response(plugin.error());
-      auto out = plugin->call(export_name, body);
-      return out ? ok(std::move(*out)) : extism_error_response(out.error());
-    }
-    auto lease = pool_->checkout();
-    if (!lease) return extism_error_response(lease.error());
-    auto out = lease->get().call(export_name, body);
-    return out ? ok(std::move(*out)) : extism_error_response(out.error());
+    return instances_.with_instance(
+        [&](extism::Plugin& plugin) {
+          auto out = plugin.call(export_name, body);
+          return out ? ok(std::move(*out)) : extism_error_response(out.error());
+        },
+        [](const extism::Error& error) { return extism_error_response(error); });
   }
 
  private:
@@ -223,8 +225,7 @@ class ExtismPlugin final : public ServedPlugin {
   }
 
   extism::CompiledPlugin compiled_;
-  std::atomic<bool> starting_{true};
-  std::optional<Pool> pool_;  // last: its refill threads use the members above
+  PluginInstances<extism::Plugin, extism::Error, extism::PluginLifecycle> instances_;
 };
 
 bool imports_extism_kernel(const wasm::Module& module) {

@@ -12,6 +12,7 @@
 
 #include "cli_paths.hpp"
 #include "http_client.hpp"
+#include "serve_process.hpp"
 #include "subprocess.hpp"
 
 namespace warmpool::cli::test {
@@ -43,16 +44,6 @@ class ServeConfigCommand : public ::testing::Test {
   std::filesystem::path dir_;
 };
 
-std::uint16_t port_of(ChildProcess& child) {
-  auto line = child.read_stdout_line(60s);
-  if (!line) return 0;
-  const std::string marker = "listening on http://127.0.0.1:";
-  const auto at = line->find(marker);
-  return at == std::string::npos
-             ? 0
-             : static_cast<std::uint16_t>(std::stoi(line->substr(at + marker.size())));
-}
-
 TEST_F(ServeConfigCommand, ServesEveryPluginOfTheFileOnItsOwnRoute) {
   std::string text =
       "[server]\nlisten = \"127.0.0.1:0\"\nthreads = 2\n\n"
@@ -66,7 +57,7 @@ TEST_F(ServeConfigCommand, ServesEveryPluginOfTheFileOnItsOwnRoute) {
             "\"\n[plugin.pool]\npolicy = \"reset\"\n[plugin.config]\nvowels = \"aeiouy\"\n";
   }
   ChildProcess child({warmpool_bin(), "serve", "--config", write_config(text)});
-  const std::uint16_t port = port_of(child);
+  const std::uint16_t port = listening_port(child);
   ASSERT_NE(port, 0) << child.stderr_text();
   HttpClient c(port);
 
@@ -142,7 +133,7 @@ TEST_F(ServeConfigCommand, ASpinningPluginDoesNotHoldUpAnother) {
       "\"\n[plugin.pool]\nmax = 1\nqueue = 0\n[plugin.limits]\ntimeout_ms = 20000\n";
   ChildProcess child(
       {warmpool_bin(), "serve", "--config", write_config(text), "--drain-timeout-ms", "100"});
-  const std::uint16_t port = port_of(child);
+  const std::uint16_t port = listening_port(child);
   ASSERT_NE(port, 0) << child.stderr_text();
   std::jthread spinner([port] {
     HttpClient c(port, 60s);
@@ -213,7 +204,7 @@ TEST_F(ServeConfigCommand, PluginFlagsAndAPluginArgumentAreRefusedWithAConfig) {
 TEST(ServeFlags, TheOnePluginAnswersOnBothRoutes) {
   ChildProcess child(
       {warmpool_bin(), "serve", "--listen", "127.0.0.1:0", plugin("echo.wasm"), "--threads", "1"});
-  const std::uint16_t port = port_of(child);
+  const std::uint16_t port = listening_port(child);
   ASSERT_NE(port, 0) << child.stderr_text();
   HttpClient c(port);
   EXPECT_EQ(c.request("POST", "/call/echo", "a")->body, "a");

@@ -116,16 +116,6 @@ int close_wait_sockets(std::uint16_t port) {
   return count;
 }
 
-std::uint16_t port_from_listen_line(ChildProcess& child) {
-  auto line = child.read_stdout_line(60s);
-  if (!line) return 0;
-  const std::string marker = "listening on http://127.0.0.1:";
-  const auto at = line->find(marker);
-  return at == std::string::npos
-             ? 0
-             : static_cast<std::uint16_t>(std::stoi(line->substr(at + marker.size())));
-}
-
 // `warmpool serve` on echo.wasm with the open-file limit set to `nofile`.
 std::unique_ptr<ChildProcess> serve_with_fd_limit(int nofile, std::vector<std::string> flags) {
   std::vector<std::string> argv = {
@@ -161,7 +151,7 @@ TEST(ServeHardening, RecoversAfterRunningOutOfFileDescriptors) {
   auto server =
       serve_with_fd_limit(64, {"--max-connections", "1000", "--idle-timeout-ms", "60000"});
   ChildProcess& child = *server;
-  const std::uint16_t port = port_from_listen_line(child);
+  const std::uint16_t port = listening_port(child);
   ASSERT_NE(port, 0) << child.stderr_text();
   connection_storm(port, 100, 500ms);
   ASSERT_TRUE(healthy_within(port, 20s)) << child.stderr_text();
@@ -182,7 +172,7 @@ TEST(ServeHardening, RecoversAfterRunningOutOfFileDescriptors) {
 TEST(ServeHardening, DefaultConnectionCapKeepsDescriptorsInReserve) {
   auto server = serve_with_fd_limit(64, {});
   ChildProcess& child = *server;
-  const std::uint16_t port = port_from_listen_line(child);
+  const std::uint16_t port = listening_port(child);
   ASSERT_NE(port, 0) << child.stderr_text();
   connection_storm(port, 100, 500ms);
   ASSERT_TRUE(healthy_within(port, 20s)) << child.stderr_text();
@@ -198,7 +188,7 @@ TEST(ServeHardening, DefaultConnectionCapKeepsDescriptorsInReserve) {
 TEST(ServeHardening, TwoThousandIdleConnectionsHeldThenDropped) {
   auto server = serve_with_fd_limit(1024, {"--idle-timeout-ms", "1000"});
   ChildProcess& child = *server;
-  const std::uint16_t port = port_from_listen_line(child);
+  const std::uint16_t port = listening_port(child);
   ASSERT_NE(port, 0) << child.stderr_text();
   EXPECT_GE(connection_storm(port, 2000, 300ms), 1000u);
   ASSERT_TRUE(healthy_within(port, 20s)) << child.stderr_text();

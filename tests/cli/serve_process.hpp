@@ -16,17 +16,22 @@
 
 namespace warmpool::cli::test {
 
+// The port a `serve --listen 127.0.0.1:0` child reports on its first stdout
+// line; 0 if it never does.
+inline std::uint16_t listening_port(ChildProcess& child) {
+  auto line = child.read_stdout_line(std::chrono::seconds(60));
+  if (!line) return 0;
+  const std::string marker = "listening on http://127.0.0.1:";
+  const auto at = line->find(marker);
+  return at == std::string::npos
+             ? 0
+             : static_cast<std::uint16_t>(std::stoi(line->substr(at + marker.size())));
+}
+
 class ServeProcess {
  public:
-  explicit ServeProcess(std::vector<std::string> args) : child_(make_argv(std::move(args))) {
-    auto line = child_.read_stdout_line(std::chrono::seconds(60));
-    if (!line) return;
-    const std::string marker = "listening on http://127.0.0.1:";
-    auto at = line->find(marker);
-    if (at != std::string::npos) {
-      port_ = static_cast<std::uint16_t>(std::stoi(line->substr(at + marker.size())));
-    }
-  }
+  explicit ServeProcess(std::vector<std::string> args)
+      : child_(make_argv(std::move(args))), port_(listening_port(child_)) {}
 
   std::uint16_t port() const { return port_; }
   ChildProcess& child() { return child_; }
@@ -37,7 +42,7 @@ class ServeProcess {
     return args;
   }
   ChildProcess child_;
-  std::uint16_t port_ = 0;
+  std::uint16_t port_;
 };
 
 }  // namespace warmpool::cli::test
