@@ -14,9 +14,7 @@
 #include "diagnostics.hpp"
 #include "embedded_plugin.hpp"
 #include "engine_flags.hpp"
-#include "engines.hpp"
 #include "exit_code.hpp"
-#include "export_lookup.hpp"
 #include "input_file.hpp"
 #include "interrupt.hpp"
 #include "json_text.hpp"
@@ -28,6 +26,8 @@
 #include "svg_report.hpp"
 #include "value_text.hpp"
 #include "warmpool/instance_pool.hpp"
+#include "warmpool/wasm/pool.hpp"
+#include "warmpool/wasm/wasm.hpp"
 
 namespace warmpool::cli {
 namespace {
@@ -56,7 +56,7 @@ CommandHelp bench_help() {
                 "  warmpool bench --rate 2000 --policy fresh --json\n"
                 "  warmpool bench build/release/plugins/fib.wasm 20 --export fib --calls 1000\n"
                 "  warmpool bench build/release/plugins/echo.wasm --input README.md --engine " +
-                std::string(engine_names().back()) + "\n"};
+                std::string(wasm::Engine::available().back()) + "\n"};
 }
 
 struct BenchOptions {
@@ -79,8 +79,7 @@ struct Workload {
   std::vector<wasm::Value> args;
 };
 
-template <class Instance>
-std::optional<wasm::WasmError> invoke(Instance& instance, const Workload& w) {
+std::optional<wasm::WasmError> invoke(wasm::Instance& instance, const Workload& w) {
   if (w.bytes) {
     auto in = std::span(reinterpret_cast<const std::uint8_t*>(w.input.data()), w.input.size());
     auto out = instance.call_bytes(w.export_name, in);
@@ -186,20 +185,19 @@ std::string error_text(const wasm::WasmError& e) {
   return s.str();
 }
 
-template <class Engine>
 int bench_with(const BenchOptions& o) {
-  using Instance = typename Engine::Instance;
-  using Error = wasm::WasmError;
+  using Pool = InstancePool<wasm::Instance, wasm::WasmError, wasm::InstanceLifecycle>;
 
-  set_interrupted_activity("loading " + o.plugin.value_or(std::string(kEmbeddedPluginName)));
-  auto module = o.plugin ? Engine::Module::load_file(*o.plugin, o.engine.limits)
-                         : Engine::Module::compile(embedded_plugin_bytes(), o.engine.limits,
-                                                   std::string(kEmbeddedPluginName));
-  if (!module) {
-    return fail_loading(kExitUsage, "bench", o.plugin.value_or(std::string(kEmbeddedPluginName)),
-                        module.error());
-  }
-  std::shared_ptr<const typename Engine::Module> compiled = *module;
+  const std::string plugin_label = o.plugin.value_or(std::string(kEmbeddedPluginName));
+  set_interrupted_activity("loading " + plugin_label);
+  const wasm::Engine engine = *wasm::Engine::named(o.engine.engine);
+  auto module = o.plugin ? wasm::Module::load_file(engine, *o.plugin, o.engine.limits)
+                         : wasm::Module::compile(engine, embedded_plugin_bytes(), o.engine.limits,
+                                                 std::string(kEmbeddedPluginName));
+  if (!module) return fail_loading(kExitUsage, "bench", plugin_label, module.error());
+  auto linked = wasm::Linker().define_wasi().link(*module);
+  if (!linked) return fail_loading(kExitUsage, "bench", plugin_label, linked.error());
+  const wasm::Module* compiled = &*module;
 
   Workload w;
   if (o.export_name) {
@@ -221,9 +219,9 @@ int bench_with(const BenchOptions& o) {
     }
     w.export_name = candidates.front();
   }
-  auto fn = find_export_or_explain(*compiled, w.export_name);
-  if (!fn) return fail(kExitUsage, "bench", fn.error());
-  w.bytes = is_bytes_export((*fn)->type) && o.args.empty();
+  auto fn = compiled->function(w.export_name);
+  if (!fn) return fail(kExitUsage, "bench", fn.error().message());
+  w.bytes = is_bytes_export(fn->type()) && o.args.empty();
   if (w.bytes) {
     if (o.input) {
       set_interrupted_activity("reading --input " + *o.input);
@@ -234,13 +232,13 @@ int bench_with(const BenchOptions& o) {
       w.input = std::string(kEmbeddedSampleInput);
     }
   } else {
-    const auto& params = (*fn)->type.params;
+    const auto& params = fn->type().params;
     if (o.input) return usage_error("bench", {"--input needs a bytes export"});
     if (o.args.size() != params.size()) {
-      return usage_error("bench",
-                         {compiled->name() + ": export '" + w.export_name + "' " +
-                          signature((*fn)->type) + " takes " + std::to_string(params.size()) +
-                          " argument(s), got " + std::to_string(o.args.size())});
+      return usage_error(
+          "bench", {compiled->name() + ": export '" + w.export_name + "' " + signature(fn->type()) +
+                    " takes " + std::to_string(params.size()) + " argument(s), got " +
+                    std::to_string(o.args.size())});
     }
     for (std::size_t i = 0; i < params.size(); ++i) {
       auto v = parse_value(o.args[i], params[i]);
@@ -254,15 +252,14 @@ int bench_with(const BenchOptions& o) {
   // One untimed call first: a plugin that cannot run the workload fails here
   // with its own error instead of producing a table of failures.
   {
-    auto probe = Instance::instantiate(compiled);
+    auto probe = wasm::Instance::instantiate(*linked);
     if (!probe) return fail(kExitUsage, "bench", probe.error());
     if (auto err = invoke(*probe, w)) return fail(kExitPluginFailure, "bench", *err);
   }
 
   std::vector<ModeReport> modes;
   {
-    auto pool = InstancePool<Instance, Error>::create(
-        o.pool, [compiled] { return Instance::instantiate(compiled); }, Engine::lifecycle());
+    auto pool = Pool::create(o.pool, [&linked] { return wasm::Instance::instantiate(*linked); });
     if (!pool) return fail(kExitPluginFailure, "bench", pool.error());
     auto pooled = drive_load(
         o.shape,
@@ -283,7 +280,7 @@ int bench_with(const BenchOptions& o) {
   auto fresh = drive_load(
       o.shape,
       [&](std::size_t) -> std::optional<std::string> {
-        auto instance = Instance::instantiate(compiled);
+        auto instance = wasm::Instance::instantiate(*linked);
         if (!instance) return error_text(instance.error());
         auto err = invoke(*instance, w);
         if (err) return error_text(*err);
@@ -412,7 +409,7 @@ int bench_main(std::span<const std::string> args) {
     }
   }
   exit_on_interrupt("bench");
-  return with_engine(o.engine.engine, [&]<class E>(E) { return bench_with<E>(o); });
+  return bench_with(o);
 }
 
 }  // namespace warmpool::cli

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <limits>
 
-#include "engines.hpp"
 #include "options.hpp"
+#include "warmpool/wasm/engine.hpp"
 
 namespace warmpool::cli {
 namespace {
@@ -13,14 +13,15 @@ constexpr const char* kGroup = "Engine and limits";
 
 std::string joined_engine_names() {
   std::string names;
-  for (auto name : engine_names()) names += (names.empty() ? "" : "|") + std::string(name);
+  for (auto name : wasm::Engine::available())
+    names += (names.empty() ? "" : "|") + std::string(name);
   return names;
 }
 
 CLI::Validator built_in_engine() {
   return CLI::Validator(
       [](std::string& name) {
-        auto names = engine_names();
+        auto names = wasm::Engine::available();
         if (std::ranges::find(names, std::string_view(name)) != names.end()) return std::string();
         if (name == "v8") return std::string("this warmpool was built without V8 support");
         return "expected wabt or v8, got '" + name + "'";
@@ -43,7 +44,7 @@ std::string memory_help(std::uint32_t fallback) {
 }  // namespace
 
 EngineFlags::EngineFlags(CLI::App& app, EngineDefaults defaults)
-    : engine_(engine_names().front()),
+    : engine_(wasm::Engine::available().front()),
       timeout_ms_(static_cast<std::uint64_t>(defaults.timeout.count())),
       max_memory_pages_(defaults.max_memory_pages) {
   const std::string names = joined_engine_names();

@@ -6,14 +6,13 @@
 
 #include "diagnostics.hpp"
 #include "engine_flags.hpp"
-#include "engines.hpp"
 #include "exit_code.hpp"
-#include "export_lookup.hpp"
 #include "input_file.hpp"
 #include "interrupt.hpp"
 #include "options.hpp"
 #include "subcommands.hpp"
 #include "value_text.hpp"
+#include "warmpool/wasm/wasm.hpp"
 
 namespace warmpool::cli {
 namespace {
@@ -47,14 +46,16 @@ struct RunOptions {
   std::optional<std::string> input;
 };
 
-template <class Engine>
 int run_with(const RunOptions& o) {
   set_interrupted_activity("loading " + o.plugin);
-  auto module = Engine::Module::load_file(o.plugin, o.engine.limits);
+  auto module =
+      wasm::Module::load_file(*wasm::Engine::named(o.engine.engine), o.plugin, o.engine.limits);
   if (!module) return fail_loading(kExitUsage, "run", o.plugin, module.error());
-  auto fn = find_export_or_explain(**module, o.export_name);
-  if (!fn) return fail(kExitUsage, "run", fn.error());
-  const wasm::FunctionType& type = (*fn)->type;
+  auto linked = wasm::Linker().define_wasi().link(*module);
+  if (!linked) return fail_loading(kExitUsage, "run", o.plugin, linked.error());
+  auto fn = module->function(o.export_name);
+  if (!fn) return fail(kExitUsage, "run", fn.error().message());
+  const wasm::FunctionType& type = fn->type();
 
   const bool bytes_call = o.input.has_value() || (is_bytes_export(type) && o.args.empty());
   std::string input;
@@ -62,8 +63,7 @@ int run_with(const RunOptions& o) {
   if (bytes_call) {
     if (!is_bytes_export(type)) {
       return fail(kExitUsage, "run",
-                  (*module)->name() + ": export '" + o.export_name + "' has type " +
-                      signature(type) +
+                  module->name() + ": export '" + o.export_name + "' has type " + signature(type) +
                       ", not the bytes type (i32, i32) -> (i64) that --input needs");
     }
     if (!o.args.empty()) {
@@ -77,7 +77,7 @@ int run_with(const RunOptions& o) {
     }
   } else {
     if (o.args.size() != type.params.size()) {
-      return usage_error("run", {(*module)->name() + ": export '" + o.export_name + "' " +
+      return usage_error("run", {module->name() + ": export '" + o.export_name + "' " +
                                  signature(type) + " takes " + std::to_string(type.params.size()) +
                                  " argument(s), got " + std::to_string(o.args.size())});
     }
@@ -91,8 +91,8 @@ int run_with(const RunOptions& o) {
     }
   }
 
-  set_interrupted_activity("calling '" + o.export_name + "' in " + (*module)->name());
-  auto instance = Engine::Instance::instantiate(*module);
+  set_interrupted_activity("calling '" + o.export_name + "' in " + module->name());
+  auto instance = wasm::Instance::instantiate(*linked);
   if (!instance) return fail(kExitUsage, "run", instance.error());
 
   if (bytes_call) {
@@ -103,11 +103,9 @@ int run_with(const RunOptions& o) {
     std::cout << out->stdout_text << out->output << std::flush;
     return kExitOk;
   }
-  auto results = instance->call(o.export_name, values);
-  if constexpr (requires { instance->last_stdout(); }) {
-    std::cerr << instance->last_stderr();
-    std::cout << instance->last_stdout() << std::flush;
-  }
+  auto results = instance->call(*fn, values);
+  std::cerr << instance->last_stderr();
+  std::cout << instance->last_stdout() << std::flush;
   if (!results) return fail(kExitPluginFailure, "run", results.error());
   for (const auto& v : *results) std::cout << format_value(v) << '\n';
   return kExitOk;
@@ -136,7 +134,7 @@ int run_main(std::span<const std::string> args) {
     if (auto bad = check_readable_file(*o.input, "--input")) return fail(kExitUsage, "run", *bad);
   }
   exit_on_interrupt("run");
-  return with_engine(o.engine.engine, [&]<class E>(E) { return run_with<E>(o); });
+  return run_with(o);
 }
 
 }  // namespace warmpool::cli
