@@ -12,6 +12,7 @@
 
 #include "cli_paths.hpp"
 #include "http_client.hpp"
+#include "metrics_probe.hpp"
 #include "serve_process.hpp"
 #include "subprocess.hpp"
 
@@ -140,14 +141,7 @@ TEST_F(ServeConfigCommand, ASpinningPluginDoesNotHoldUpAnother) {
     (void)c.request("POST", "/plugins/spin/spin_bytes", "x");
   });
   HttpClient c(port);
-  bool spinning = false;
-  for (auto until = std::chrono::steady_clock::now() + 20s;
-       !spinning && std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(20ms)) {
-    auto m = c.request("GET", "/metrics");
-    spinning =
-        m && m->body.find("warmpool_call_threads_busy{pool=\"spin\"} 1\n") != std::string::npos;
-  }
-  ASSERT_TRUE(spinning);
+  ASSERT_TRUE(wait_for_metric(port, "warmpool_call_threads_busy{pool=\"spin\"}", 1, 20s));
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 20; ++i) {
     auto echo = c.request("POST", "/plugins/echo/echo", "still here");

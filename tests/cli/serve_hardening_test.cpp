@@ -18,6 +18,7 @@
 
 #include "cli_paths.hpp"
 #include "http_client.hpp"
+#include "metrics_probe.hpp"
 #include "serve_process.hpp"
 
 namespace warmpool::cli::test {
@@ -69,22 +70,6 @@ bool closed_by_peer(int fd, std::chrono::milliseconds limit) {
     if (::recv(fd, buf, sizeof buf, 0) <= 0) return true;
   }
   return false;
-}
-
-// The value of one sample line ("name{labels} value") in Prometheus text; -1 if absent.
-double metric(const std::string& text, const std::string& series) {
-  const std::string needle = series + " ";
-  for (std::size_t at = text.find(needle); at != std::string::npos;
-       at = text.find(needle, at + 1)) {
-    if (at == 0 || text[at - 1] == '\n') return std::stod(text.substr(at + needle.size()));
-  }
-  return -1;
-}
-
-std::string metrics_of(std::uint16_t port) {
-  HttpClient c(port, 5s);
-  auto r = c.request("GET", "/metrics");
-  return r && r->status == 200 ? r->body : std::string();
 }
 
 // /healthz answers 200 within `limit` (polling, new connection each time).
@@ -298,12 +283,8 @@ TEST(ServeHardening, SpinningCallsStarveNeitherHealthChecksNorShutdown) {
       (void)c.request("POST", "/call/spin_bytes", "x");
     });
   }
-  bool both_busy = false;
-  for (auto until = std::chrono::steady_clock::now() + 20s;
-       !both_busy && std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(20ms)) {
-    both_busy = metric(metrics_of(port), "warmpool_call_threads_busy{pool=\"spin\"}") == 2;
-  }
-  ASSERT_TRUE(both_busy) << server.child().stderr_text();
+  ASSERT_TRUE(wait_for_metric(port, "warmpool_call_threads_busy{pool=\"spin\"}", 2, 20s))
+      << server.child().stderr_text();
   EXPECT_TRUE(healthy_within(port, 5s));
   EXPECT_NE(metrics_of(port), "");
   const auto start = std::chrono::steady_clock::now();
@@ -330,13 +311,8 @@ TEST(ServeHardening, DrainTimeoutInterruptsCallsThatHaveADeadline) {
         reply = c.request("POST", "/call/spin_bytes", "x");
       });
     }
-    bool both_busy = false;
-    for (auto until = std::chrono::steady_clock::now() + 20s;
-         !both_busy && std::chrono::steady_clock::now() < until;
-         std::this_thread::sleep_for(20ms)) {
-      both_busy = metric(metrics_of(port), "warmpool_call_threads_busy{pool=\"spin\"}") == 2;
-    }
-    ASSERT_TRUE(both_busy) << server.child().stderr_text();
+    ASSERT_TRUE(wait_for_metric(port, "warmpool_call_threads_busy{pool=\"spin\"}", 2, 20s))
+        << server.child().stderr_text();
     server.child().signal(SIGTERM);
   }
   for (const auto& reply : replies) {
@@ -360,13 +336,7 @@ TEST(ServeHardening, OverloadIsAnswered503QuicklyNotQueuedForSeconds) {
       HttpClient c(port, 60s);
       (void)c.request("POST", "/call/spin", "x");
     });
-    bool thread_busy = false;
-    for (auto until = std::chrono::steady_clock::now() + 20s;
-         !thread_busy && std::chrono::steady_clock::now() < until;
-         std::this_thread::sleep_for(20ms)) {
-      thread_busy = metric(metrics_of(port), "warmpool_call_threads_busy{pool=\"hostile\"}") == 1;
-    }
-    ASSERT_TRUE(thread_busy);
+    ASSERT_TRUE(wait_for_metric(port, "warmpool_call_threads_busy{pool=\"hostile\"}", 1, 20s));
     HttpClient c(port);
     const auto start = std::chrono::steady_clock::now();
     auto r = c.request("POST", "/call/echo", "x");

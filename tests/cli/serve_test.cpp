@@ -13,6 +13,7 @@
 
 #include "cli_paths.hpp"
 #include "http_client.hpp"
+#include "metrics_probe.hpp"
 #include "serve_process.hpp"
 
 namespace warmpool::cli::test {
@@ -20,34 +21,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// The value of one sample line ("name{labels} value") in Prometheus text; -1 if absent.
-double metric(const std::string& text, const std::string& series) {
-  std::string needle = series + " ";
-  for (std::size_t at = text.find(needle); at != std::string::npos;
-       at = text.find(needle, at + 1)) {
-    if (at == 0 || text[at - 1] == '\n') return std::stod(text.substr(at + needle.size()));
-  }
-  return -1;
-}
-
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), {}};
-}
-
-std::string metrics_of(std::uint16_t port) {
-  HttpClient c(port);
-  auto r = c.request("GET", "/metrics");
-  return r && r->status == 200 ? r->body : std::string();
-}
-
-// Polls /metrics until `series` has `value` (or the time is up).
-bool wait_for_metric(std::uint16_t port, const std::string& series, double value) {
-  for (auto deadline = std::chrono::steady_clock::now() + 10s;
-       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(10ms)) {
-    if (metric(metrics_of(port), series) == value) return true;
-  }
-  return false;
 }
 
 // The deadline that stops the spinning calls. Under TSan, on a loaded
