@@ -1,9 +1,9 @@
 #include "warmpool/wasm/instance.hpp"
 
 #include <algorithm>
-#include <array>
 #include <utility>
 
+#include "wasm/common/scratch_values.hpp"
 #include "wasm/common/text.hpp"
 #include "wasm/core/instance_core.hpp"
 
@@ -52,20 +52,10 @@ std::expected<std::vector<Value>, WasmError> Instance::call(const Function& func
         ErrorKind::abi, cat(self.module().name, ": ", function.name(), ": expects ",
                             to_string(type), ", called with ", to_string(types_of(args)))));
   }
-  // Most exports take and return a handful of values: no allocation for those.
-  constexpr std::size_t kInline = 16;
-  std::array<std::uint64_t, kInline> inline_raw, inline_results{};
-  std::vector<std::uint64_t> heap_raw, heap_results;
-  std::span<std::uint64_t> raw(inline_raw.data(), args.size());
-  std::span<std::uint64_t> results(inline_results.data(), type.results.size());
-  if (args.size() > kInline) {
-    heap_raw.resize(args.size());
-    raw = heap_raw;
-  }
-  if (results.size() > kInline) {
-    heap_results.resize(results.size());
-    results = heap_results;
-  }
+  internal::ScratchValues<std::uint64_t> raw_values(args.size()),
+      result_values(type.results.size());
+  const std::span raw(raw_values.data(), raw_values.size());
+  const std::span results(result_values.data(), result_values.size());
   std::ranges::transform(args, raw.begin(), [](const Value& v) { return to_raw(v); });
   if (auto done = call_raw(function, raw, results); !done) {
     return std::unexpected(std::move(done.error()));

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "wasm/common/memory_snapshot.hpp"
+#include "wasm/common/scratch_values.hpp"
 
 namespace warmpool::wasm::internal {
 namespace {
@@ -172,25 +173,11 @@ std::unique_ptr<InterpInstance> InterpInstance::instantiate(const InterpModule& 
     auto callback = [host = std::move(imports[i]), params = type->params, results = type->results](
                         interp::Thread& thread, const interp::Values& args, interp::Values& out,
                         interp::Trap::Ptr* out_trap) -> ::wabt::Result {
-      // Most imports take a handful of values: no allocation for those.
-      constexpr std::size_t kInline = 16;
-      std::uint64_t inline_args[kInline] = {};
-      std::uint64_t inline_results[kInline] = {};
-      std::vector<std::uint64_t> heap_args, heap_results;
-      std::uint64_t* raw_args = inline_args;
-      std::uint64_t* raw_results = inline_results;
-      if (params.size() > kInline) {
-        heap_args.resize(params.size());
-        raw_args = heap_args.data();
-      }
-      if (results.size() > kInline) {
-        heap_results.resize(results.size());
-        raw_results = heap_results.data();
-      }
+      ScratchValues<std::uint64_t> raw_args(params.size()), raw_results(results.size());
       for (std::size_t a = 0; a < args.size() && a < params.size(); ++a) {
         raw_args[a] = to_bits(args[a], params[a]);
       }
-      if (!host(raw_args, raw_results)) {
+      if (!host(raw_args.data(), raw_results.data())) {
         *out_trap = interp::Trap::New(thread.store(), "stopped by the host");
         return ::wabt::Result::Error;
       }

@@ -1,0 +1,141 @@
+// warmpool_extism_bench: an unmodified Extism plugin (count_vowels, the Extism repository's
+// code.wasm) on every engine of the build, measured the way the official JS host's bench
+// (../shared/extism/node-peer/bench.mjs) measures itself, so bench/extism-peer.sh can print the
+// ratios of one run:
+//
+//   <engine>/code_16B_call, code_4KiB_call   pooled checkout + call + release (Reuse: like
+//                                            the JS host's one reused plugin), inputs built
+//                                            as the peer builds them
+//   <engine>/code_16B_call/threads:2         the same from two threads through one pool
+//   <engine>/new_instance                    CompiledPlugin::instantiate(): a pool miss from a
+//                                            compiled module (the peer's createPlugin from a
+//                                            compiled WebAssembly.Module)
+//
+//   WARMPOOL_EXTISM_PLUGINS=DIR build/<dir>/bench/warmpool_extism_bench
+//
+// DIR defaults to ../shared/extism/plugins beside the source tree. Without code.wasm there the
+// binary says so and exits 0 with no rows.
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "warmpool/extism/extism.hpp"
+#include "warmpool/instance_pool.hpp"
+
+namespace {
+
+namespace ex = warmpool::extism;
+namespace fs = std::filesystem;
+using Pool = warmpool::InstancePool<ex::Plugin, ex::Error, ex::PluginLifecycle>;
+
+fs::path plugin_dir() {
+  if (const char* dir = std::getenv("WARMPOOL_EXTISM_PLUGINS")) return dir;
+  return WARMPOOL_EXTISM_DEFAULT_PLUGINS;
+}
+
+[[noreturn]] void fail(std::string_view what, const std::string& message) {
+  std::fprintf(stderr, "warmpool_extism_bench: %.*s: %s\n", static_cast<int>(what.size()),
+               what.data(), message.c_str());
+  std::exit(1);
+}
+
+// The peer's makeInput(n): the pangram repeated to n bytes.
+std::string peer_input(std::size_t size) {
+  constexpr std::string_view unit = "The quick brown fox jumps over the lazy dog. ";
+  std::string input(size, ' ');
+  for (std::size_t i = 0; i < size; ++i) input[i] = unit[i % unit.size()];
+  return input;
+}
+
+const ex::CompiledPlugin& compiled(std::string_view engine_name) {
+  static std::mutex mutex;
+  static std::map<std::string, ex::CompiledPlugin, std::less<>> by_engine;
+  std::scoped_lock lock(mutex);
+  if (auto found = by_engine.find(engine_name); found != by_engine.end()) return found->second;
+  auto manifest = ex::Manifest::load_file(plugin_dir() / "code.wasm");
+  if (!manifest) fail("code.wasm", manifest.error().message());
+  auto plugin = ex::CompiledPlugin::compile(
+      *manifest, {.engine = *warmpool::wasm::Engine::named(engine_name)});
+  if (!plugin) fail("compile", plugin.error().message());
+  return by_engine.emplace(std::string(engine_name), std::move(*plugin)).first->second;
+}
+
+// One pool per engine, shared by a benchmark's threads (two instances: one per thread).
+std::shared_ptr<Pool> pool_for(std::string_view engine_name) {
+  static std::mutex mutex;
+  static std::map<std::string, std::shared_ptr<Pool>, std::less<>> pools;
+  std::scoped_lock lock(mutex);
+  if (auto found = pools.find(engine_name); found != pools.end()) return found->second;
+  auto pool =
+      Pool::create({.max_instances = 2, .warm_count = 2, .recycle = warmpool::Recycle::Reuse},
+                   [&plugin = compiled(engine_name)] { return plugin.instantiate(); });
+  if (!pool) fail("pool", pool.error().message());
+  return pools.emplace(std::string(engine_name), std::make_shared<Pool>(std::move(*pool)))
+      .first->second;
+}
+
+void pooled_call(benchmark::State& state, std::string engine_name, std::size_t input_size) {
+  const std::shared_ptr<Pool> pool = pool_for(engine_name);
+  const std::string input = peer_input(input_size);
+  for (auto _ : state) {
+    auto plugin = pool->checkout();
+    if (!plugin) {
+      state.SkipWithError(plugin.error().message().c_str());
+      return;
+    }
+    auto output = plugin->get().call("count_vowels", input);
+    if (!output) {
+      state.SkipWithError(output.error().message().c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(output->data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void new_instance(benchmark::State& state, std::string engine_name) {
+  const ex::CompiledPlugin& plugin = compiled(engine_name);
+  for (auto _ : state) {
+    auto instance = plugin.instantiate();
+    if (!instance) {
+      state.SkipWithError(instance.error().message().c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(&*instance);
+  }
+}
+
+void register_engine(std::string_view engine_name) {
+  const std::string name(engine_name);
+  benchmark::RegisterBenchmark((name + "/code_16B_call").c_str(), pooled_call, name, 16)
+      ->UseRealTime()
+      ->Threads(1)
+      ->Threads(2);
+  benchmark::RegisterBenchmark((name + "/code_4KiB_call").c_str(), pooled_call, name, 4096);
+  benchmark::RegisterBenchmark((name + "/new_instance").c_str(), new_instance, name)
+      ->Unit(benchmark::kMicrosecond);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (!fs::exists(plugin_dir() / "code.wasm")) {
+    std::printf("warmpool_extism_bench: %s is absent: nothing measured\n",
+                (plugin_dir() / "code.wasm").c_str());
+    return 0;
+  }
+  for (std::string_view engine_name : warmpool::wasm::Engine::available()) {
+    register_engine(engine_name);
+  }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
