@@ -6,6 +6,12 @@
 //
 // <engine>/host_call reports the time per host call: its guest calls an (i32) -> (i32) host
 // function 1,000 times per export call.
+//
+// v8/floor_fib_1_call is what V8 itself needs for the same call (issue 14's floor): a bare
+// v8::Function::Call on the cached `fib` export of an isolate of its own, locked and entered
+// once, one HandleScope per 1,000 calls, no TryCatch, no result conversion.
+// v8/floor_fib_1_call_relock_per_call adds an Unlocker, Locker and Isolate::Scope per call:
+// what a thread that lets other threads into the isolate between its calls pays at least.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -15,6 +21,13 @@
 #include <vector>
 
 #include "warmpool/wasm/wasm.hpp"
+
+#if WARMPOOL_BENCH_V8
+#include <libplatform/libplatform.h>
+#include <v8.h>
+
+#include <memory>
+#endif
 
 namespace {
 
@@ -88,6 +101,117 @@ void host_call(benchmark::State& state, ww::Engine engine) {
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
+#if WARMPOOL_BENCH_V8
+// fib as a bare module (the guest above without its import), for V8 on its own.
+constexpr std::uint8_t kFibBinary[] = {
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,                    // magic, version
+    0x01, 0x06, 0x01, 0x60, 0x01, 0x7f, 0x01, 0x7f,                    // type (i32) -> i32
+    0x03, 0x02, 0x01, 0x00,                                            // one function
+    0x07, 0x07, 0x01, 0x03, 'f',  'i',  'b',  0x00, 0x00,              // export "fib"
+    0x0a, 0x1e, 0x01, 0x1c, 0x00, 0x20, 0x00, 0x41, 0x02, 0x48, 0x04,  // code
+    0x7f, 0x20, 0x00, 0x05, 0x20, 0x00, 0x41, 0x01, 0x6b, 0x10, 0x00,
+    0x20, 0x00, 0x41, 0x02, 0x6b, 0x10, 0x00, 0x6a, 0x0b, 0x0b};
+
+// An isolate of its own with `fib` instantiated; V8 itself was initialised by warmpool.
+class BareV8Fib {
+ public:
+  BareV8Fib() : allocator_(v8::ArrayBuffer::Allocator::NewDefaultAllocator()) {
+    v8::Isolate::CreateParams params;
+    params.array_buffer_allocator = allocator_.get();
+    isolate_ = v8::Isolate::New(params);
+    v8::Locker locker(isolate_);
+    v8::Isolate::Scope isolate_scope(isolate_);
+    v8::HandleScope handles(isolate_);
+    auto context = v8::Context::New(isolate_);
+    v8::Context::Scope context_scope(context);
+    auto module = v8::WasmModuleObject::Compile(
+                      isolate_, v8::MemorySpan<const std::uint8_t>(kFibBinary, sizeof kFibBinary))
+                      .ToLocalChecked();
+    auto property = [&](v8::Local<v8::Object> object, const char* key) {
+      return object->Get(context, v8::String::NewFromUtf8(isolate_, key).ToLocalChecked())
+          .ToLocalChecked();
+    };
+    auto web_assembly = property(context->Global(), "WebAssembly").As<v8::Object>();
+    v8::Local<v8::Value> argv[] = {module};
+    auto instance = property(web_assembly, "Instance")
+                        .As<v8::Function>()
+                        ->NewInstance(context, 1, argv)
+                        .ToLocalChecked();
+    auto fib = property(property(instance, "exports").As<v8::Object>(), "fib");
+    context_.Reset(isolate_, context);
+    fib_.Reset(isolate_, fib.As<v8::Function>());
+  }
+  ~BareV8Fib() {
+    {
+      v8::Locker locker(isolate_);
+      v8::Isolate::Scope isolate_scope(isolate_);
+      fib_.Reset();
+      context_.Reset();
+    }
+    isolate_->Dispose();
+  }
+  BareV8Fib(const BareV8Fib&) = delete;
+  BareV8Fib& operator=(const BareV8Fib&) = delete;
+
+  // fib(1) per iteration with the isolate locked and entered once.
+  void call_entered_once(benchmark::State& state) {
+    v8::Locker locker(isolate_);
+    v8::Isolate::Scope isolate_scope(isolate_);
+    calls(state, [] {});
+  }
+
+  // The same, the thread parking the isolate (Unlocker) and taking it back (Locker +
+  // Isolate::Scope) around each call: the cheapest re-entry V8 offers to a thread that lets
+  // others in between its calls.
+  void call_relock_per_call(benchmark::State& state) {
+    v8::Locker locker(isolate_);
+    v8::Isolate::Scope isolate_scope(isolate_);
+    calls(state, [this] {
+      v8::Unlocker unlocked(isolate_);
+      v8::Locker relocked(isolate_);
+      v8::Isolate::Scope entered(isolate_);
+    });
+  }
+
+ private:
+  template <class Between>
+  void calls(benchmark::State& state, Between between) {
+    constexpr int kCallsPerHandleScope = 1000;
+    v8::HandleScope handles(isolate_);
+    auto context = context_.Get(isolate_);
+    v8::Context::Scope context_scope(context);
+    auto fib = fib_.Get(isolate_);
+    auto receiver = v8::Undefined(isolate_);
+    v8::Local<v8::Value> argv[] = {v8::Integer::New(isolate_, 1)};
+    while (state.KeepRunningBatch(kCallsPerHandleScope)) {
+      v8::HandleScope batch(isolate_);
+      for (int i = 0; i < kCallsPerHandleScope; ++i) {
+        between();
+        benchmark::DoNotOptimize(fib->Call(context, receiver, 1, argv));
+      }
+    }
+  }
+
+ private:
+  std::unique_ptr<v8::ArrayBuffer::Allocator> allocator_;
+  v8::Isolate* isolate_;
+  v8::Global<v8::Context> context_;
+  v8::Global<v8::Function> fib_;
+};
+
+void floor_fib_1_call(benchmark::State& state) {
+  (void)guest(*ww::Engine::named("v8"));  // initialises V8
+  BareV8Fib bare;
+  bare.call_entered_once(state);
+}
+
+void floor_fib_1_call_relock_per_call(benchmark::State& state) {
+  (void)guest(*ww::Engine::named("v8"));
+  BareV8Fib bare;
+  bare.call_relock_per_call(state);
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -99,6 +223,11 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark((e + "/host_call").c_str(), host_call, engine)
         ->Unit(benchmark::kMicrosecond);
   }
+#if WARMPOOL_BENCH_V8
+  benchmark::RegisterBenchmark("v8/floor_fib_1_call", floor_fib_1_call);
+  benchmark::RegisterBenchmark("v8/floor_fib_1_call_relock_per_call",
+                               floor_fib_1_call_relock_per_call);
+#endif
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -1,5 +1,7 @@
-// V8 behind the embedding API's backend interface. Each instance owns an isolate and a
-// context; the compiled module is shared by every isolate (CompiledWasmModule).
+// V8 behind the embedding API's backend interface. Instances are WebAssembly.Instance objects
+// in the contexts of a few shared isolates (internal/isolate_set.hpp says why and what it
+// costs); the compiled module is shared by every isolate (CompiledWasmModule), and its module
+// object and import functions are made once per isolate.
 #include <v8.h>
 
 #include <array>
@@ -9,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "internal/isolate_set.hpp"
 #include "internal/platform.hpp"
 #include "internal/strings.hpp"
 #include "wasm/common/bytes_abi.hpp"
@@ -20,9 +23,12 @@ namespace {
 
 using v8::internal::get;
 using v8::internal::host_string;
+using v8::internal::IsolateEntry;
+using v8::internal::SharedIsolate;
 using v8::internal::v8_string;
 
-// Isolate data slot holding the isolate's V8Instance, for the import callback.
+// Isolate data slot holding the V8Instance entered last on the isolate, for the import
+// callback (import functions are shared by the module's instances in an isolate).
 constexpr std::uint32_t kInstanceSlot = 0;
 
 ::v8::Local<::v8::Value> to_v8(::v8::Isolate* isolate, std::uint64_t bits, ValueType type) {
@@ -70,11 +76,29 @@ class CompileIsolate {
 
 class V8Module final : public BackendModule {
  public:
-  explicit V8Module(BackendModuleSpec s) : spec(std::move(s)) {}
+  explicit V8Module(BackendModuleSpec s)
+      : spec(std::move(s)), in_isolate_(v8::internal::shared_isolate_count()) {}
+  ~V8Module() override;
+  V8Module(const V8Module&) = delete;
+  V8Module& operator=(const V8Module&) = delete;
   std::unique_ptr<BackendInstance> create_instance(ImportHandler& imports) const override;
+
+  // What instantiating in `home` needs: the module object and the import object, made on
+  // first use. Only while `home` is entered; its lock guards the entry.
+  struct InIsolate {
+    ::v8::Global<::v8::WasmModuleObject> module_object;
+    ::v8::Global<::v8::Object> imports;
+  };
+  const InIsolate* in_isolate(const SharedIsolate& home, std::string* error) const;
 
   BackendModuleSpec spec;
   std::shared_ptr<::v8::CompiledWasmModule> compiled;
+
+ private:
+  ::v8::Local<::v8::Object> make_imports(::v8::Isolate* isolate,
+                                         ::v8::Local<::v8::Context> context) const;
+
+  mutable std::vector<InIsolate> in_isolate_;  // by SharedIsolate::index()
 };
 
 class V8Instance final : public BackendInstance {
@@ -86,8 +110,15 @@ class V8Instance final : public BackendInstance {
 
   // Instances move between threads, so every use takes V8's lock, which also resets the
   // stack limit for the calling thread.
-  void enter() override { scope_.emplace(*this); }
-  void leave() override { scope_.reset(); }
+  void enter() override {
+    entry_.emplace(home_);
+    previous_ = isolate_->GetData(kInstanceSlot);
+    isolate_->SetData(kInstanceSlot, this);
+  }
+  void leave() override {
+    isolate_->SetData(kInstanceSlot, previous_);
+    entry_.reset();
+  }
 
   bool instantiate(std::string* error) override;
   bool invoke(std::uint32_t index, std::span<const std::uint64_t> args,
@@ -102,24 +133,8 @@ class V8Instance final : public BackendInstance {
   void clear_interrupt() override { isolate_->CancelTerminateExecution(); }
 
  private:
-  struct Scope {
-    explicit Scope(V8Instance& self)
-        : locker(self.isolate_),
-          isolate_scope(self.isolate_),
-          handle_scope(self.isolate_),
-          context(self.handles_->context.Get(self.isolate_)),
-          context_scope(context) {}
-    ::v8::Locker locker;
-    ::v8::Isolate::Scope isolate_scope;
-    ::v8::HandleScope handle_scope;
-    ::v8::Local<::v8::Context> context;
-    ::v8::Context::Scope context_scope;
-  };
-
-  // Handles into the isolate; reset as a whole before the isolate is disposed.
+  // Handles into the shared isolate; reset as a whole, under its lock, when the instance goes.
   struct Handles {
-    ::v8::Global<::v8::Context> context;
-    ::v8::Global<::v8::Object> imports;
     // Of the current WebAssembly.Instance (replaced when it is instantiated again).
     ::v8::Global<::v8::Object> exports;
     std::vector<::v8::Global<::v8::Function>> functions;  // per BackendModuleSpec::functions
@@ -131,16 +146,20 @@ class V8Instance final : public BackendInstance {
     std::vector<::v8::Global<::v8::Value>> initial_globals;
   };
 
+  friend class V8Module;
   static void import_callback(const ::v8::FunctionCallbackInfo<::v8::Value>& info);
-  ::v8::Local<::v8::Context> context() const { return scope_->context; }
-  ::v8::Local<::v8::Object> make_imports(::v8::Local<::v8::Context> context);
+  ::v8::Local<::v8::Context> context() const { return entry_->context(); }
   ::v8::Local<::v8::Value> exported(std::string_view name);
 
   const V8Module& module_;
   ImportHandler& imports_;
-  ::v8::Isolate* isolate_ = nullptr;
-  std::optional<Handles> handles_;
-  std::optional<Scope> scope_;
+  SharedIsolate& home_;
+  ::v8::Isolate* isolate_;
+  Handles handles_;
+  std::optional<IsolateEntry> entry_;
+  // The instance entered before this one on the same thread and isolate (a host function
+  // calling into another instance); back in the data slot on leave().
+  void* previous_ = nullptr;
   // The post-instantiation state was captured: restore() can put it back in place.
   bool state_captured_ = false;
   MemorySnapshot initial_memory_;
@@ -150,49 +169,66 @@ std::unique_ptr<BackendInstance> V8Module::create_instance(ImportHandler& import
   return std::make_unique<V8Instance>(*this, imports);
 }
 
-V8Instance::V8Instance(const V8Module& module, ImportHandler& imports)
-    : module_(module), imports_(imports) {
-  auto params = v8::internal::isolate_params();
-  isolate_ = ::v8::Isolate::New(params);
-  isolate_->SetData(kInstanceSlot, this);
-  ::v8::Locker locker(isolate_);
-  ::v8::Isolate::Scope isolate_scope(isolate_);
-  ::v8::HandleScope handle_scope(isolate_);
-  auto context = ::v8::Context::New(isolate_);
-  ::v8::Context::Scope context_scope(context);
-  handles_.emplace();
-  handles_->context.Reset(isolate_, context);
-  handles_->imports.Reset(isolate_, make_imports(context));
+V8Module::~V8Module() {
+  for (std::size_t i = 0; i < in_isolate_.size(); ++i) {
+    if (in_isolate_[i].module_object.IsEmpty()) continue;
+    auto* isolate = v8::internal::created_isolate(i)->isolate();
+    ::v8::Locker locker(isolate);
+    ::v8::Isolate::Scope isolate_scope(isolate);
+    in_isolate_[i] = {};
+  }
 }
+
+const V8Module::InIsolate* V8Module::in_isolate(const SharedIsolate& home,
+                                                std::string* error) const {
+  InIsolate& state = in_isolate_[home.index()];
+  if (!state.module_object.IsEmpty()) return &state;
+  auto* isolate = home.isolate();
+  ::v8::TryCatch try_catch(isolate);
+  ::v8::Local<::v8::WasmModuleObject> module_object;
+  if (!::v8::WasmModuleObject::FromCompiledModule(isolate, *compiled).ToLocal(&module_object)) {
+    *error = "cannot adopt the compiled module: " +
+             (try_catch.HasCaught() ? host_string(isolate, try_catch.Exception())
+                                    : std::string("failed"));
+    return nullptr;
+  }
+  state.imports.Reset(isolate, make_imports(isolate, home.context()));
+  state.module_object.Reset(isolate, module_object);
+  return &state;
+}
+
+V8Instance::V8Instance(const V8Module& module, ImportHandler& imports)
+    : module_(module),
+      imports_(imports),
+      home_(v8::internal::assign_isolate()),
+      isolate_(home_.isolate()) {}
 
 V8Instance::~V8Instance() {
-  scope_.reset();
-  {
-    ::v8::Locker locker(isolate_);
-    ::v8::Isolate::Scope isolate_scope(isolate_);
-    handles_.reset();
-  }
-  isolate_->Dispose();
+  entry_.reset();
+  ::v8::Locker locker(isolate_);
+  ::v8::Isolate::Scope isolate_scope(isolate_);
+  handles_ = {};
 }
 
-// One JS function per import, all calling the same trampoline with the import's index.
-::v8::Local<::v8::Object> V8Instance::make_imports(::v8::Local<::v8::Context> context) {
-  const BackendModuleSpec& spec = module_.spec;
-  auto imports = ::v8::Object::New(isolate_);
+// One JS function per import, all calling the same trampoline with the import's index; the
+// trampoline finds the instance in the isolate's data slot.
+::v8::Local<::v8::Object> V8Module::make_imports(::v8::Isolate* isolate,
+                                                 ::v8::Local<::v8::Context> context) const {
+  auto imports = ::v8::Object::New(isolate);
   for (std::uint32_t i = 0; i < spec.imports.size(); ++i) {
-    auto module_key = v8_string(isolate_, spec.import_modules[i]);
+    auto module_key = v8_string(isolate, spec.import_modules[i]);
     ::v8::Local<::v8::Value> existing;
     ::v8::Local<::v8::Object> namespace_object;
     if (imports->Get(context, module_key).ToLocal(&existing) && existing->IsObject()) {
       namespace_object = existing.As<::v8::Object>();
     } else {
-      namespace_object = ::v8::Object::New(isolate_);
+      namespace_object = ::v8::Object::New(isolate);
       imports->Set(context, module_key, namespace_object).Check();
     }
-    auto fn =
-        ::v8::Function::New(context, import_callback, ::v8::Integer::NewFromUnsigned(isolate_, i))
-            .ToLocalChecked();
-    namespace_object->Set(context, v8_string(isolate_, spec.import_names[i]), fn).Check();
+    auto fn = ::v8::Function::New(context, V8Instance::import_callback,
+                                  ::v8::Integer::NewFromUnsigned(isolate, i))
+                  .ToLocalChecked();
+    namespace_object->Set(context, v8_string(isolate, spec.import_names[i]), fn).Check();
   }
   return imports;
 }
@@ -240,7 +276,7 @@ void V8Instance::import_callback(const ::v8::FunctionCallbackInfo<::v8::Value>& 
 
 ::v8::Local<::v8::Value> V8Instance::exported(std::string_view name) {
   ::v8::Local<::v8::Value> value;
-  if (!get(context(), handles_->exports.Get(isolate_), name).ToLocal(&value) ||
+  if (!get(context(), handles_.exports.Get(isolate_), name).ToLocal(&value) ||
       value->IsUndefined()) {
     return {};
   }
@@ -256,44 +292,38 @@ bool V8Instance::instantiate(std::string* error) {
                                     : std::string("failed"));
     return false;
   };
-  ::v8::Local<::v8::WasmModuleObject> module_object;
-  if (!::v8::WasmModuleObject::FromCompiledModule(isolate_, *module_.compiled)
-           .ToLocal(&module_object)) {
-    return fail("cannot adopt the compiled module");
-  }
-  ::v8::Local<::v8::Value> web_assembly, instance_ctor, exports;
-  if (!get(context, context->Global(), "WebAssembly").ToLocal(&web_assembly) ||
-      !get(context, web_assembly.As<::v8::Object>(), "Instance").ToLocal(&instance_ctor)) {
-    return fail("WebAssembly.Instance is unavailable");
-  }
+  const V8Module::InIsolate* shared = module_.in_isolate(home_, error);
+  if (shared == nullptr) return false;
+  ::v8::Local<::v8::Value> exports;
   // Instantiating again (a reset): nothing of the previous instance may be reached while the
   // start function runs.
-  handles_->memory.Reset();
-  for (auto& global : handles_->globals) global.Reset();
-  std::array<::v8::Local<::v8::Value>, 2> argv{module_object, handles_->imports.Get(isolate_)};
+  handles_.memory.Reset();
+  for (auto& global : handles_.globals) global.Reset();
+  std::array<::v8::Local<::v8::Value>, 2> argv{shared->module_object.Get(isolate_),
+                                               shared->imports.Get(isolate_)};
   ::v8::Local<::v8::Object> instance;
-  if (!instance_ctor.As<::v8::Function>()
+  if (!home_.instance_constructor()
            ->NewInstance(context, static_cast<int>(argv.size()), argv.data())
            .ToLocal(&instance) ||
       !get(context, instance, "exports").ToLocal(&exports) || !exports->IsObject()) {
     return fail("instantiation failed");
   }
-  handles_->exports.Reset(isolate_, exports.As<::v8::Object>());
-  handles_->functions.clear();
+  handles_.exports.Reset(isolate_, exports.As<::v8::Object>());
+  handles_.functions.clear();
   for (const ExportedFunction& f : module_.spec.functions) {
-    handles_->functions.emplace_back(isolate_, exported(f.name).As<::v8::Function>());
+    handles_.functions.emplace_back(isolate_, exported(f.name).As<::v8::Function>());
   }
   auto memory = exported(kStateMemoryExport);
-  handles_->memory.Reset(isolate_, !memory.IsEmpty() && memory->IsWasmMemoryObject()
-                                       ? memory.As<::v8::WasmMemoryObject>()
-                                       : ::v8::Local<::v8::WasmMemoryObject>());
+  handles_.memory.Reset(isolate_, !memory.IsEmpty() && memory->IsWasmMemoryObject()
+                                      ? memory.As<::v8::WasmMemoryObject>()
+                                      : ::v8::Local<::v8::WasmMemoryObject>());
   const std::array<std::string_view, kGlobalSlots> global_names{kFuelGlobalExport,
                                                                 kGrowFailedGlobalExport};
   for (std::size_t slot = 0; slot < kGlobalSlots; ++slot) {
     auto global = exported(global_names[slot]);
-    handles_->globals[slot].Reset(isolate_, !global.IsEmpty() && global->IsObject()
-                                                ? global.As<::v8::Object>()
-                                                : ::v8::Local<::v8::Object>());
+    handles_.globals[slot].Reset(isolate_, !global.IsEmpty() && global->IsObject()
+                                               ? global.As<::v8::Object>()
+                                               : ::v8::Local<::v8::Object>());
   }
   return true;
 }
@@ -313,7 +343,7 @@ bool V8Instance::invoke(std::uint32_t index, std::span<const std::uint64_t> args
   for (std::size_t i = 0; i < args.size(); ++i) argv[i] = to_v8(isolate_, args[i], type.params[i]);
   ::v8::TryCatch try_catch(isolate_);
   ::v8::Local<::v8::Value> value;
-  if (!handles_->functions[index]
+  if (!handles_.functions[index]
            .Get(isolate_)
            ->Call(context, ::v8::Undefined(isolate_), static_cast<int>(argv.size()), argv.data())
            .ToLocal(&value)) {
@@ -336,13 +366,13 @@ bool V8Instance::invoke(std::uint32_t index, std::span<const std::uint64_t> args
 }
 
 std::span<std::uint8_t> V8Instance::memory() {
-  if (!handles_ || handles_->memory.IsEmpty()) return {};
-  auto buffer = handles_->memory.Get(isolate_)->Buffer();
+  if (handles_.memory.IsEmpty()) return {};
+  auto buffer = handles_.memory.Get(isolate_)->Buffer();
   return {static_cast<std::uint8_t*>(buffer->Data()), buffer->ByteLength()};
 }
 
 std::uint64_t V8Instance::global(GlobalSlot slot) {
-  const auto& handle = handles_->globals[static_cast<std::size_t>(slot)];
+  const auto& handle = handles_.globals[static_cast<std::size_t>(slot)];
   if (handle.IsEmpty()) return 0;
   ::v8::Local<::v8::Value> value;
   if (!get(context(), handle.Get(isolate_), "value").ToLocal(&value)) return 0;
@@ -350,7 +380,7 @@ std::uint64_t V8Instance::global(GlobalSlot slot) {
 }
 
 void V8Instance::set_global(GlobalSlot slot, std::uint64_t bits) {
-  const auto& handle = handles_->globals[static_cast<std::size_t>(slot)];
+  const auto& handle = handles_.globals[static_cast<std::size_t>(slot)];
   if (handle.IsEmpty()) return;
   handle.Get(isolate_)
       ->Set(context(), v8_string(isolate_, "value"),
@@ -365,16 +395,16 @@ void V8Instance::snapshot() {
   state_captured_ = false;
   const ExposedState& state = module_.spec.state;
   if (!state.restorable_in_place()) return;
-  handles_->state_globals.clear();
-  handles_->initial_globals.clear();
+  handles_.state_globals.clear();
+  handles_.initial_globals.clear();
   for (const auto& name : state.globals) {
     ::v8::Local<::v8::Value> global = exported(name), value;
     if (global.IsEmpty() || !global->IsObject() ||
         !get(context(), global.As<::v8::Object>(), "value").ToLocal(&value)) {
       return;
     }
-    handles_->state_globals.emplace_back(isolate_, global.As<::v8::Object>());
-    handles_->initial_globals.emplace_back(isolate_, value);
+    handles_.state_globals.emplace_back(isolate_, global.As<::v8::Object>());
+    handles_.initial_globals.emplace_back(isolate_, value);
   }
   auto bytes = memory();
   initial_memory_.capture(bytes.data(), bytes.size());
@@ -390,10 +420,10 @@ bool V8Instance::restore() {
   initial_memory_.restore(bytes.data());
   ::v8::TryCatch try_catch(isolate_);
   auto value_key = v8_string(isolate_, "value");
-  for (std::size_t i = 0; i < handles_->state_globals.size(); ++i) {
-    if (!handles_->state_globals[i]
+  for (std::size_t i = 0; i < handles_.state_globals.size(); ++i) {
+    if (!handles_.state_globals[i]
              .Get(isolate_)
-             ->Set(context(), value_key, handles_->initial_globals[i].Get(isolate_))
+             ->Set(context(), value_key, handles_.initial_globals[i].Get(isolate_))
              .FromMaybe(false)) {
       return false;
     }
