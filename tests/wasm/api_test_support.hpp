@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -42,8 +44,20 @@ class EngineTest : public ::testing::TestWithParam<std::string_view> {
   }
 
   // A module without imports (or with WASI ones), instantiated.
-  Instance instantiate(std::string_view wat, const Limits& limits = {}) {
-    return instantiate(link(Linker().define_wasi(), compile(wat, limits)));
+  Instance instantiate(std::string_view wat, const Limits& limits = {},
+                       std::string name = "test.wat") {
+    return instantiate(link(Linker().define_wasi(), compile(wat, limits, std::move(name))));
+  }
+
+  // A file (a plugin, or a module of tests/wasm/data) linked against WASI.
+  LinkedModule load(const std::filesystem::path& path, const Limits& limits = {}) {
+    auto module = Module::load_file(engine(), path, limits);
+    if (!module) throw std::runtime_error(module.error().message());
+    return link(Linker().define_wasi(), *module);
+  }
+
+  Instance instance_of(const std::filesystem::path& path, const Limits& limits = {}) {
+    return instantiate(load(path, limits));
   }
 };
 
