@@ -3,7 +3,7 @@
 # entry costs, pool overhead, fib(25) and metering overhead. One binary, so the
 # ratios it prints at the end come from one run on one machine state.
 # Run: build/<dir>/bench/warmpool_wasm_bench   (see docs/PERFORMANCE.md "Engines")
-if(TARGET warmpool_wabt)
+if(TARGET warmpool_wasm)
   add_executable(warmpool_wasm_bench wasm_bench.cpp)
   get_property(warmpool_bench_plugin_dir GLOBAL PROPERTY WARMPOOL_PLUGIN_DIR)
   if(NOT warmpool_bench_plugin_dir)
@@ -12,10 +12,9 @@ if(TARGET warmpool_wabt)
   target_compile_definitions(warmpool_wasm_bench PRIVATE
     WARMPOOL_PLUGIN_DIR="${warmpool_bench_plugin_dir}"
     WARMPOOL_MARKDOWN_SAMPLE="${PROJECT_SOURCE_DIR}/plugins/testdata/markdown/document.md")
-  target_link_libraries(warmpool_wasm_bench PRIVATE warmpool::core warmpool::wabt benchmark::benchmark)
+  target_link_libraries(warmpool_wasm_bench PRIVATE warmpool::core warmpool::wasm benchmark::benchmark)
   if(TARGET warmpool_v8)
     target_link_libraries(warmpool_wasm_bench PRIVATE warmpool::v8)
-    target_compile_definitions(warmpool_wasm_bench PRIVATE WARMPOOL_BENCH_V8=1)
   endif()
   if(TARGET warmpool_plugins)
     add_dependencies(warmpool_wasm_bench warmpool_plugins)

@@ -20,7 +20,6 @@
 #include <fstream>
 #include <iterator>
 #include <map>
-#include <memory>
 #include <set>
 #include <span>
 #include <string>
@@ -29,10 +28,8 @@
 #include <vector>
 
 #include "warmpool/instance_pool.hpp"
-#include "warmpool/wasm/wabt.hpp"
-#ifdef WARMPOOL_BENCH_V8
-#include "warmpool/wasm/v8.hpp"
-#endif
+#include "warmpool/wasm/pool.hpp"
+#include "warmpool/wasm/wasm.hpp"
 
 namespace {
 
@@ -80,43 +77,29 @@ double seconds_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-struct Wabt {
-  static constexpr const char* kName = "wabt";
-  using Module = ww::wabt::Module;
-  using Instance = ww::wabt::Instance;
-  static warmpool::Lifecycle<Instance> lifecycle() { return ww::wabt::lifecycle(); }
-};
+using Pool = warmpool::InstancePool<ww::Instance, ww::WasmError, ww::InstanceLifecycle>;
 
-#ifdef WARMPOOL_BENCH_V8
-struct V8 {
-  static constexpr const char* kName = "v8";
-  using Module = ww::v8::Module;
-  using Instance = ww::v8::Instance;
-  static warmpool::Lifecycle<Instance> lifecycle() { return ww::v8::lifecycle(); }
-};
-#endif
-
-template <class E>
-using ModulePtr = std::shared_ptr<const typename E::Module>;
-
-template <class E>
-ModulePtr<E> load(const char* name, const ww::Limits& limits = {}) {
-  return need(E::Module::load_file(plugin(name), limits), name);
+// A plugin compiled for `engine` and linked against the WASI subset.
+ww::LinkedModule load(ww::Engine engine, const char* name, const ww::Limits& limits = {}) {
+  auto module = need(ww::Module::load_file(engine, plugin(name), limits), name);
+  return need(ww::Linker().define_wasi().link(module), name);
 }
 
-template <class E>
-void render(typename E::Instance& instance) {
+ww::Instance instantiate(const ww::LinkedModule& linked) {
+  return need(ww::Instance::instantiate(linked), "instantiate");
+}
+
+void render(ww::Instance& instance) {
   auto out = instance.call_bytes("render", markdown_sample());
   if (!out) die("markdown render", out.error());
   benchmark::DoNotOptimize(out->output.data());
 }
 
-template <class E>
-void compile(benchmark::State& state) {
+void compile(benchmark::State& state, ww::Engine engine) {
   const std::vector<std::uint8_t> bytes = read_file(plugin("markdown.wasm"));
   for (auto _ : state) {
-    auto module = need(E::Module::compile(bytes, {}, "markdown.wasm"), "compile");
-    benchmark::DoNotOptimize(module.get());
+    auto module = need(ww::Module::compile(engine, bytes, {}, "markdown.wasm"), "compile");
+    benchmark::DoNotOptimize(&module);
   }
 }
 
@@ -129,54 +112,53 @@ constexpr std::string_view kTextWithElem =
     R"((module (table 1 funcref) (func $f (export "f") (result i32) (i32.const 7))
                (elem (i32.const 0) func $f)))";
 
-template <class E>
-void compile_text(benchmark::State& state, std::string_view text) {
+void compile_text(benchmark::State& state, ww::Engine engine, std::string_view text) {
   const std::vector<std::uint8_t> bytes(text.begin(), text.end());
   for (auto _ : state) {
-    auto module = need(E::Module::compile(bytes, {}, "table.wat"), "compile text");
-    benchmark::DoNotOptimize(module.get());
+    auto module = need(ww::Module::compile(engine, bytes, {}, "table.wat"), "compile text");
+    benchmark::DoNotOptimize(&module);
   }
 }
 
-template <class E>
-void instantiate(benchmark::State& state) {
-  const auto module = load<E>("markdown.wasm");
+// Instance creation, `_initialize` included.
+void instantiate_markdown(benchmark::State& state, ww::Engine engine) {
+  const auto linked = load(engine, "markdown.wasm");
   for (auto _ : state) {
-    auto instance = need(E::Instance::instantiate(module), "instantiate");
+    auto instance = instantiate(linked);
     benchmark::DoNotOptimize(&instance);
   }
 }
 
-template <class E>
-void fresh_call(benchmark::State& state) {
-  const auto module = load<E>("markdown.wasm");
+void fresh_call(benchmark::State& state, ww::Engine engine) {
+  const auto linked = load(engine, "markdown.wasm");
   for (auto _ : state) {
-    auto instance = need(E::Instance::instantiate(module), "instantiate");
-    render<E>(instance);
+    auto instance = instantiate(linked);
+    render(instance);
   }
 }
 
-template <class E>
-void pooled_call(benchmark::State& state, warmpool::Recycle recycle) {
-  const auto module = load<E>("markdown.wasm");
-  auto pool = need(warmpool::InstancePool<typename E::Instance, ww::WasmError>::create(
-                       {.max_instances = 1, .warm_count = 1, .recycle = recycle},
-                       [module] { return E::Instance::instantiate(module); }, E::lifecycle()),
-                   "pool");
+Pool markdown_pool(ww::Engine engine, warmpool::Recycle recycle) {
+  return need(Pool::create({.max_instances = 1, .warm_count = 1, .recycle = recycle},
+                           [linked = load(engine, "markdown.wasm")] {
+                             return ww::Instance::instantiate(linked);
+                           }),
+              "pool");
+}
+
+void pooled_call(benchmark::State& state, ww::Engine engine, warmpool::Recycle recycle) {
+  auto pool = markdown_pool(engine, recycle);
   for (auto _ : state) {
     auto instance = need(pool.acquire(), "acquire");
-    render<E>(instance);
+    render(instance);
     pool.release(std::move(instance));
   }
 }
 
 // reset() of an instance that has just rendered (the render is not timed).
-template <class E>
-void reset_after_call(benchmark::State& state) {
-  const auto module = load<E>("markdown.wasm");
-  auto instance = need(E::Instance::instantiate(module), "instantiate");
+void reset_after_call(benchmark::State& state, ww::Engine engine) {
+  auto instance = instantiate(load(engine, "markdown.wasm"));
   for (auto _ : state) {
-    render<E>(instance);
+    render(instance);
     const auto start = Clock::now();
     const bool reset = instance.reset();
     const auto stop = Clock::now();
@@ -190,23 +172,20 @@ void reset_after_call(benchmark::State& state) {
 
 // What reset() replaces: dropping the used instance and instantiating anew
 // (the render is not timed).
-template <class E>
-void reinstantiate_after_call(benchmark::State& state) {
-  const auto module = load<E>("markdown.wasm");
-  auto instance = need(E::Instance::instantiate(module), "instantiate");
+void reinstantiate_after_call(benchmark::State& state, ww::Engine engine) {
+  const auto linked = load(engine, "markdown.wasm");
+  auto instance = instantiate(linked);
   for (auto _ : state) {
-    render<E>(instance);
+    render(instance);
     const auto start = Clock::now();
-    instance = need(E::Instance::instantiate(module), "instantiate");
+    instance = instantiate(linked);
     const auto stop = Clock::now();
     state.SetIterationTime(seconds_between(start, stop));
   }
 }
 
-template <class E>
-void echo_call(benchmark::State& state) {
-  const auto module = load<E>("echo.wasm");
-  auto instance = need(E::Instance::instantiate(module), "instantiate");
+void echo_call(benchmark::State& state, ww::Engine engine) {
+  auto instance = instantiate(load(engine, "echo.wasm"));
   const std::string input = "sixteen bytes...";
   const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(input.data()),
                                             input.size());
@@ -217,10 +196,9 @@ void echo_call(benchmark::State& state) {
   }
 }
 
-template <class E>
-void fib_call(benchmark::State& state, int n, const ww::Limits& limits) {
-  const auto module = load<E>("fib.wasm", limits);
-  auto instance = need(E::Instance::instantiate(module), "instantiate");
+// By name, as the rows measured before the embedding API did.
+void fib_call(benchmark::State& state, ww::Engine engine, int n, const ww::Limits& limits) {
+  auto instance = instantiate(load(engine, "fib.wasm", limits));
   const ww::Value args[] = {std::int32_t{n}};
   for (auto _ : state) {
     auto result = instance.call("fib", args);
@@ -230,14 +208,9 @@ void fib_call(benchmark::State& state, int n, const ww::Limits& limits) {
 }
 
 // The pool's own cost per call: acquire and release of a warm instance, no
-// engine call (Reuse, with the engine's lifecycle, so is_healthy runs).
-template <class E>
-void pool_overhead(benchmark::State& state) {
-  const auto module = load<E>("markdown.wasm");
-  auto pool = need(warmpool::InstancePool<typename E::Instance, ww::WasmError>::create(
-                       {.max_instances = 1, .warm_count = 1, .recycle = warmpool::Recycle::Reuse},
-                       [module] { return E::Instance::instantiate(module); }, E::lifecycle()),
-                   "pool");
+// engine call (Reuse, with the ready-made lifecycle, so is_healthy runs).
+void pool_overhead(benchmark::State& state, ww::Engine engine) {
+  auto pool = markdown_pool(engine, warmpool::Recycle::Reuse);
   for (auto _ : state) {
     auto instance = need(pool.acquire(), "acquire");
     benchmark::DoNotOptimize(&instance);
@@ -245,39 +218,42 @@ void pool_overhead(benchmark::State& state) {
   }
 }
 
-template <class E>
-void register_engine() {
-  const std::string e = E::kName;
+void register_engine(ww::Engine engine) {
+  const std::string e(engine.name());
   auto add = [&](const std::string& name, auto fn) {
-    return benchmark::RegisterBenchmark((e + "/" + name).c_str(), fn)
+    return benchmark::RegisterBenchmark(
+               (e + "/" + name).c_str(),
+               [engine, fn](benchmark::State& state) { fn(state, engine); })
         ->Unit(benchmark::kMicrosecond);
   };
-  add("markdown/compile", compile<E>)->Unit(benchmark::kMillisecond);
+  using warmpool::Recycle;
+  add("markdown/compile", compile)->Unit(benchmark::kMillisecond);
   add("text_compile/without_elem",
-      [](benchmark::State& s) { compile_text<E>(s, kTextWithoutElem); });
-  add("text_compile/with_elem", [](benchmark::State& s) { compile_text<E>(s, kTextWithElem); });
-  add("markdown/instantiate", instantiate<E>);
-  add("markdown/fresh_instantiate_call", fresh_call<E>);
+      [](benchmark::State& s, ww::Engine en) { compile_text(s, en, kTextWithoutElem); });
+  add("text_compile/with_elem",
+      [](benchmark::State& s, ww::Engine en) { compile_text(s, en, kTextWithElem); });
+  add("markdown/instantiate", instantiate_markdown);
+  add("markdown/fresh_instantiate_call", fresh_call);
   add("markdown/pooled_call_reuse",
-      [](benchmark::State& s) { pooled_call<E>(s, warmpool::Recycle::Reuse); });
+      [](benchmark::State& s, ww::Engine en) { pooled_call(s, en, Recycle::Reuse); });
   add("markdown/pooled_call_reset",
-      [](benchmark::State& s) { pooled_call<E>(s, warmpool::Recycle::Reset); });
+      [](benchmark::State& s, ww::Engine en) { pooled_call(s, en, Recycle::Reset); });
   // A fixed count: only the reset/instantiate is timed, but every iteration
   // also renders (milliseconds on wabt), which --benchmark_min_time ignores.
-  add("markdown/reset_after_call", reset_after_call<E>)
+  add("markdown/reset_after_call", reset_after_call)
       ->UseManualTime()
       ->Iterations(kAfterCallIterations);
-  add("markdown/reinstantiate_after_call", reinstantiate_after_call<E>)
+  add("markdown/reinstantiate_after_call", reinstantiate_after_call)
       ->UseManualTime()
       ->Iterations(kAfterCallIterations);
-  add("pool_overhead", pool_overhead<E>)->Unit(benchmark::kNanosecond);
-  add("echo_16B_call", echo_call<E>);
-  add("fib_1_call", [](benchmark::State& s) { fib_call<E>(s, 1, {}); });
-  add("fib_25", [](benchmark::State& s) {
-    fib_call<E>(s, kFibN, {});
+  add("pool_overhead", pool_overhead)->Unit(benchmark::kNanosecond);
+  add("echo_16B_call", echo_call);
+  add("fib_1_call", [](benchmark::State& s, ww::Engine en) { fib_call(s, en, 1, {}); });
+  add("fib_25", [](benchmark::State& s, ww::Engine en) {
+    fib_call(s, en, kFibN, {});
   })->Unit(benchmark::kMillisecond);
-  add("fib_25_metered", [](benchmark::State& s) {
-    fib_call<E>(s, kFibN, {.fuel = kFibFuel});
+  add("fib_25_metered", [](benchmark::State& s, ww::Engine en) {
+    fib_call(s, en, kFibN, {.fuel = kFibFuel});
   })->Unit(benchmark::kMillisecond);
 }
 
@@ -336,10 +312,7 @@ class TargetReporter : public benchmark::ConsoleReporter {
 }  // namespace
 
 int main(int argc, char** argv) {
-  register_engine<Wabt>();
-#ifdef WARMPOOL_BENCH_V8
-  register_engine<V8>();
-#endif
+  for (std::string_view name : ww::Engine::available()) register_engine(*ww::Engine::named(name));
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   TargetReporter reporter(isatty(fileno(stdout)) != 0 ? TargetReporter::OO_ColorTabular
