@@ -74,7 +74,7 @@ class CallQueue {
   const Options options_;
   mutable std::mutex mutex_;
   std::condition_variable call_ready_;
-  std::condition_variable oldest_changed_;
+  std::condition_variable stop_requested_;  // the timer thread sleeps on it
   std::deque<Call> waiting_;
   std::size_t busy_ = 0;
   bool stopping_ = false;
