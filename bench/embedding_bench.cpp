@@ -7,26 +7,36 @@
 // <engine>/host_call reports the time per host call: its guest calls an (i32) -> (i32) host
 // function 1,000 times per export call.
 //
+// <engine>/pooled_fib_1_call/threads:N: N threads checking instances out of one pool (8
+// instances, Recycle::Reuse) and calling fib(1); compare items_per_second of threads:2 with
+// threads:1 (real time: the threads' calls per second together).
+// <engine>/idle_instance_memory: resident memory per idle instance of the guest (no linear
+// memory), from the RSS growth over 1,000 instances.
+//
 // v8/floor_fib_1_call is what V8 itself needs for the same call (issue 14's floor): a bare
 // v8::Function::Call on the cached `fib` export of an isolate of its own, locked and entered
 // once, one HandleScope per 1,000 calls, no TryCatch, no result conversion.
 // v8/floor_fib_1_call_relock_per_call adds an Unlocker, Locker and Isolate::Scope per call:
 // what a thread that lets other threads into the isolate between its calls pays at least.
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "warmpool/instance_pool.hpp"
+#include "warmpool/wasm/pool.hpp"
 #include "warmpool/wasm/wasm.hpp"
 
 #if WARMPOOL_BENCH_V8
-#include <libplatform/libplatform.h>
 #include <v8.h>
-
-#include <memory>
 #endif
 
 namespace {
@@ -58,12 +68,16 @@ T need(std::expected<T, ww::WasmError> value, std::string_view what) {
   return std::move(*value);
 }
 
-ww::Instance guest(ww::Engine engine) {
+ww::LinkedModule guest_module(ww::Engine engine) {
   const std::span bytes(reinterpret_cast<const std::uint8_t*>(kGuest.data()), kGuest.size());
   auto module = need(ww::Module::compile(engine, bytes, {}, "guest.wat"), "compile");
   ww::Linker linker;
   linker.define("env", "add_one", [](std::int32_t x) { return x + 1; });
-  return need(ww::Instance::instantiate(need(linker.link(module), "link")), "instantiate");
+  return need(linker.link(module), "link");
+}
+
+ww::Instance guest(ww::Engine engine) {
+  return need(ww::Instance::instantiate(guest_module(engine)), "instantiate");
 }
 
 void fib_1_typed_call(benchmark::State& state, ww::Engine engine) {
@@ -99,6 +113,60 @@ void host_call(benchmark::State& state, ww::Engine engine) {
   state.counters["time_per_host_call"] =
       benchmark::Counter(static_cast<double>(state.iterations()) * kHostCallsPerCall,
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+using Pool = warmpool::InstancePool<ww::Instance, ww::WasmError, ww::InstanceLifecycle>;
+
+// One pool per engine for every thread of a pooled_fib_1_call run.
+Pool& shared_pool(ww::Engine engine) {
+  static std::map<std::string, std::unique_ptr<Pool>> pools;
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
+  auto& pool = pools[std::string(engine.name())];
+  if (!pool) {
+    auto linked = std::make_shared<ww::LinkedModule>(guest_module(engine));
+    pool = std::make_unique<Pool>(need(
+        Pool::create({.max_instances = 8, .warm_count = 8, .recycle = warmpool::Recycle::Reuse},
+                     [linked] { return ww::Instance::instantiate(*linked); }),
+        "pool"));
+  }
+  return *pool;
+}
+
+void pooled_fib_1_call(benchmark::State& state, ww::Engine engine) {
+  Pool& pool = shared_pool(engine);
+  const auto fib = need(
+      need(pool.checkout(), "checkout")->module().typed<std::int32_t(std::int32_t)>("fib"), "fib");
+  for (auto _ : state) {
+    auto instance = need(pool.checkout(), "checkout");
+    auto r = instance->call(fib, 1);
+    if (!r) need(std::move(r), "fib");
+    benchmark::DoNotOptimize(*r);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+std::size_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+}
+
+void idle_instance_memory(benchmark::State& state, ww::Engine engine) {
+  constexpr std::size_t kInstances = 1000;
+  const ww::LinkedModule linked = guest_module(engine);
+  for (auto _ : state) {
+    std::vector<ww::Instance> instances;
+    instances.reserve(kInstances);
+    (void)need(ww::Instance::instantiate(linked), "instantiate");  // per-module set-up first
+    const std::size_t before = resident_bytes();
+    for (std::size_t i = 0; i < kInstances; ++i) {
+      instances.push_back(need(ww::Instance::instantiate(linked), "instantiate"));
+    }
+    state.counters["KiB_per_instance"] =
+        static_cast<double>(resident_bytes() - before) / 1024.0 / kInstances;
+  }
 }
 
 #if WARMPOOL_BENCH_V8
@@ -222,6 +290,14 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark((e + "/fib_1_call_by_name").c_str(), fib_1_call_by_name, engine);
     benchmark::RegisterBenchmark((e + "/host_call").c_str(), host_call, engine)
         ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark((e + "/pooled_fib_1_call").c_str(), pooled_fib_1_call, engine)
+        ->Threads(1)
+        ->Threads(2)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark((e + "/idle_instance_memory").c_str(), idle_instance_memory,
+                                 engine)
+        ->Iterations(1)
+        ->Unit(benchmark::kMillisecond);
   }
 #if WARMPOOL_BENCH_V8
   benchmark::RegisterBenchmark("v8/floor_fib_1_call", floor_fib_1_call);

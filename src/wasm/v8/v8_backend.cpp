@@ -46,7 +46,9 @@ constexpr std::uint32_t kInstanceSlot = 0;
 std::uint64_t from_v8(::v8::Local<::v8::Context> context, ::v8::Local<::v8::Value> value,
                       ValueType type) {
   switch (type) {
-    case ValueType::i32: return to_raw(value->Int32Value(context).FromMaybe(0));
+    case ValueType::i32:
+      return to_raw(value->IsInt32() ? value.As<::v8::Int32>()->Value()
+                                     : value->Int32Value(context).FromMaybe(0));
     case ValueType::i64:
       return value->IsBigInt() ? static_cast<std::uint64_t>(value.As<::v8::BigInt>()->Int64Value())
                                : 0;
@@ -285,6 +287,7 @@ void V8Instance::import_callback(const ::v8::FunctionCallbackInfo<::v8::Value>& 
 
 bool V8Instance::instantiate(std::string* error) {
   auto context = this->context();
+  ::v8::Context::Scope context_scope(context);  // import functions and objects are made here
   ::v8::TryCatch try_catch(isolate_);
   auto fail = [&](std::string_view step) {
     *error = std::string(step) + ": " +
@@ -347,6 +350,7 @@ bool V8Instance::invoke(std::uint32_t index, std::span<const std::uint64_t> args
            .Get(isolate_)
            ->Call(context, ::v8::Undefined(isolate_), static_cast<int>(argv.size()), argv.data())
            .ToLocal(&value)) {
+    ::v8::Context::Scope context_scope(context);  // to convert the exception to text
     *trap = try_catch.HasCaught() && !try_catch.HasTerminated()
                 ? host_string(isolate_, try_catch.Exception())
                 : std::string("execution terminated");

@@ -15,7 +15,7 @@
 //
 //   SharedIsolate& home = assign_isolate();        // round-robin
 //   IsolateEntry entry(home);                      // locks and enters it on this thread
-//   auto context = home.context();                 // the isolate's one context
+//   fn->Call(entry.context(), ...);                // the isolate's one context
 #pragma once
 
 #include <v8.h>
@@ -56,15 +56,16 @@ SharedIsolate& assign_isolate();
 // Isolate `index` if it was created already, else null.
 SharedIsolate* created_isolate(std::size_t index);
 
-// Locks `home` for this thread and enters it and its context, for one operation.
+// Locks `home` for this thread and enters it, for one operation. The context is not entered:
+// V8 calls that take it enter it themselves (a call does not pay for it twice); what creates
+// objects without naming a context (Object::New, ThrowError) runs under a Context::Scope.
 class IsolateEntry {
  public:
   explicit IsolateEntry(const SharedIsolate& home)
       : locker_(home.isolate()),
         isolate_scope_(home.isolate()),
         handle_scope_(home.isolate()),
-        context_(home.context()),
-        context_scope_(context_) {}
+        context_(home.context()) {}
   IsolateEntry(const IsolateEntry&) = delete;
   IsolateEntry& operator=(const IsolateEntry&) = delete;
 
@@ -75,7 +76,6 @@ class IsolateEntry {
   ::v8::Isolate::Scope isolate_scope_;
   ::v8::HandleScope handle_scope_;
   ::v8::Local<::v8::Context> context_;
-  ::v8::Context::Scope context_scope_;
 };
 
 }  // namespace warmpool::wasm::v8::internal
