@@ -1,16 +1,18 @@
 #include "plugin_server.hpp"
 
+#include <signal.h>
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
-#include <map>
+#include <thread>
 
-#include "call_queue.hpp"
 #include "diagnostics.hpp"
 #include "error_status.hpp"
+#include "file_watch.hpp"
 #include "http_metrics.hpp"
+#include "plugin_versions.hpp"
 #include "pool_flags.hpp"
 #include "url_path.hpp"
 #include "warmpool/wasm/interrupt.hpp"
@@ -22,6 +24,8 @@ namespace {
 // plugins' files, the engines, the pools' threads, stdio.
 constexpr std::size_t kReservedDescriptors = 64;
 constexpr std::size_t kMostDefaultConnections = 10'000;
+// Long enough that a copy written in several steps reloads once.
+constexpr auto kWatchDebounce = std::chrono::milliseconds(200);
 
 std::string path_of(const std::string& target) {
   return target.substr(0, target.find('?'));
@@ -40,24 +44,14 @@ HttpResponse wrong_method(const std::string& path, std::string_view allowed) {
   return r;
 }
 
-// A plugin's calls run on as many threads as its pool has instances (a
-// thread without an instance could only wait); without a pool, on the
-// server's --threads.
-std::size_t call_threads(const PluginSettings& p) {
-  return p.no_pool ? p.server_threads : p.pool.max_instances;
-}
-
-// Routes requests; each plugin's calls go through its own queue to its own
-// call threads.
+// Routes requests by the reloader's current table; each plugin's calls go
+// through its own queue to its own call threads. A request holds the version
+// it was routed to until it is answered, whatever reloads happen meanwhile.
 class Router {
  public:
-  Router(std::vector<std::unique_ptr<ServedPlugin>>& plugins, const ServeRoutes& routes,
+  Router(const Reloader& reloader, const PluginVersions& versions, const ServeRoutes& routes,
          const HttpServerStats& server_stats)
-      : plugins_(plugins), routes_(routes), server_stats_(server_stats) {
-    for (auto& p : plugins_) {
-      by_name_.emplace(p->name(), Admission(*p));
-    }
-  }
+      : reloader_(reloader), versions_(versions), routes_(routes), server_stats_(server_stats) {}
 
   void handle(HttpRequest req, Responder respond) {
     const std::string path = path_of(req.target);
@@ -70,7 +64,8 @@ class Router {
                       .body = metrics_text(),
                       .content_type = "text/plain; version=0.0.4; charset=utf-8"});
     }
-    ServedPlugin* plugin = nullptr;
+    const std::shared_ptr<const RoutingTable> table = reloader_.table();
+    const Route* route = nullptr;
     std::string_view encoded_export;
     if (path.starts_with("/plugins/")) {
       const std::string_view rest = std::string_view(path).substr(9);
@@ -79,20 +74,19 @@ class Router {
       if (!name) {
         return respond(json_error(400, "bad_request", "bad path '" + path + "': " + name.error()));
       }
-      auto found = by_name_.find(*name);
-      if (found == by_name_.end()) {
+      route = table->find(*name);
+      if (route == nullptr) {
         return respond(json_error(404, "not_found",
-                                  "no plugin '" + *name + "' (plugins: " + plugin_names() + ")"));
+                                  "no plugin '" + *name + "' (plugins: " + table->names() + ")"));
       }
       if (slash == std::string_view::npos) {
         return respond(
             json_error(404, "not_found",
                        "no export in '" + path + "' (POST /plugins/" + *name + "/<export>)"));
       }
-      plugin = found->second.plugin;
       encoded_export = rest.substr(slash + 1);
-    } else if (path.starts_with("/call/") && routes_.call_route_plugin) {
-      plugin = by_name_.at(*routes_.call_route_plugin).plugin;
+    } else if (path.starts_with("/call/") && routes_.call_route_plugin &&
+               (route = table->find(*routes_.call_route_plugin)) != nullptr) {
       encoded_export = std::string_view(path).substr(6);
     } else {
       return respond(json_error(404, "not_found",
@@ -106,14 +100,16 @@ class Router {
       return respond(json_error(400, "bad_request", "bad path '" + path + "': " + decoded.error()));
     }
     if (req.method != "POST") return respond(wrong_method(path, "POST"));
-    if (auto refused = plugin->refuse_export(*decoded)) return respond(std::move(*refused));
-    Admission& admission = by_name_.at(plugin->name());
-    const bool queued = admission.calls->submit(
-        [plugin, respond, name = std::move(*decoded), body = std::move(req.body)] {
-          respond(plugin->call(name, body));
+    const std::shared_ptr<PluginVersion>& version = route->version;
+    if (auto refused = version->plugin->refuse_export(*decoded)) {
+      return respond(std::move(*refused));
+    }
+    const bool queued = version->calls->submit(
+        [version, respond, name = std::move(*decoded), body = std::move(req.body)] {
+          respond(version->plugin->call(name, body));
         },
-        [&admission, respond] { respond(busy_response(admission.wait_message)); });
-    if (!queued) respond(busy_response(admission.full_message));
+        [version, respond] { respond(busy_response(version->wait_message)); });
+    if (!queued) respond(busy_response(version->full_message));
   }
 
   void record(unsigned status, std::chrono::nanoseconds elapsed) {
@@ -121,74 +117,112 @@ class Router {
   }
 
  private:
-  std::string plugin_names() const {
-    std::string names;
-    for (const auto& p : plugins_) names += (names.empty() ? "" : ", ") + p->name();
-    return names;
-  }
-
   HttpResponse plugin_list() const {
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
-    for (const auto& p : plugins_) list.push_back(p->describe());
+    for (const Route& route : reloader_.table()->routes()) {
+      nlohmann::ordered_json entry = route.version->plugin->describe();
+      entry["last_reload"] = nullptr;
+      if (const auto& r = route.last_reload) {
+        entry["last_reload"] = {{"at", r->at}, {"result", r->result}, {"error", r->error}};
+      }
+      list.push_back(std::move(entry));
+    }
     return {.status = 200, .body = list.dump(2) + "\n", .content_type = "application/json"};
   }
 
   std::string metrics_text() const {
     std::vector<std::string> texts;
-    for (const auto& p : plugins_) {
-      texts.push_back(p->metrics_text());
-      texts.push_back(by_name_.at(p->name()).calls->to_prometheus(p->name()));
+    for (const Route& route : reloader_.table()->routes()) {
+      const ServedPlugin& plugin = *route.version->plugin;
+      texts.push_back(plugin.metrics_text());
+      texts.push_back(route.version->calls->to_prometheus(plugin.name()));
     }
     texts.push_back(http_metrics_.to_prometheus());
     texts.push_back(to_prometheus(server_stats_));
+    texts.push_back(reloader_.to_prometheus());
+    texts.push_back(versions_.to_prometheus());
     return merge_prometheus(texts);
   }
 
-  // A plugin's own call threads and queue: one plugin's slow or spinning
-  // calls cannot take another's threads or fill another's queue.
-  struct Admission {
-    explicit Admission(ServedPlugin& p)
-        : plugin(&p),
-          calls(std::make_unique<CallQueue>(
-              CallQueue::Options{.threads = call_threads(p.settings()),
-                                 .capacity = p.settings().queue,
-                                 .max_wait = p.settings().pool.acquire_timeout})),
-          full_message("every call thread of '" + p.name() + "' is busy and " +
-                       std::to_string(p.settings().queue) + " requests are already waiting (" +
-                       std::to_string(call_threads(p.settings())) + " threads, --queue " +
-                       std::to_string(p.settings().queue) + ")"),
-          wait_message("no call thread of '" + p.name() +
-                       "' was free within --acquire-timeout-ms (" +
-                       std::to_string(p.settings().pool.acquire_timeout.count()) + " ms)") {}
-    ServedPlugin* plugin;
-    std::unique_ptr<CallQueue> calls;
-    std::string full_message;
-    std::string wait_message;
-  };
-
-  std::vector<std::unique_ptr<ServedPlugin>>& plugins_;
+  const Reloader& reloader_;
+  const PluginVersions& versions_;
   const ServeRoutes& routes_;
   const HttpServerStats& server_stats_;
   HttpMetrics http_metrics_;
-  // Last: destroying it joins the call threads before what their calls use.
-  std::map<std::string, Admission, std::less<>> by_name_;
 };
 
+// The admin listener's one route. Plugin routes are not served here, and
+// /admin/* is not served on the plugins' listener.
+void handle_admin(Reloader& reloader, const HttpRequest& req, const Responder& respond) {
+  const std::string path = path_of(req.target);
+  if (path != "/admin/reload") {
+    return respond(json_error(404, "not_found",
+                              "no route for " + req.method + " " + path +
+                                  " (the admin listener serves POST /admin/reload)"));
+  }
+  if (req.method != "POST") return respond(wrong_method(path, "POST"));
+  reloader.request("POST /admin/reload", [respond](const ReloadReport& report) {
+    respond({.status = report.http_status(),
+             .body = report.to_json().dump(2) + "\n",
+             .content_type = "application/json"});
+  });
+}
+
+// SIGHUP is blocked in every thread (serve.cpp blocks it before any starts);
+// this thread takes it synchronously, so the reload never runs in a handler.
+void reload_on_hangup(const std::stop_token& stop, Reloader& reloader) {
+  sigset_t hangup;
+  sigemptyset(&hangup);
+  sigaddset(&hangup, SIGHUP);
+  const timespec poll_interval{.tv_sec = 0, .tv_nsec = 100'000'000};
+  while (!stop.stop_requested()) {
+    if (sigtimedwait(&hangup, nullptr, &poll_interval) == SIGHUP) {
+      reloader.request("SIGHUP", [](const ReloadReport&) {});
+    }
+  }
+}
+
+// [server] watch: the config file and the plugins' sources, re-read after
+// every reload (one may add a plugin in another folder).
+std::unique_ptr<FileWatch> watch_files(Reloader& reloader, const ServeReload& reload) {
+  auto files = [&reloader, config_file = reload.config_file] {
+    std::vector<std::filesystem::path> files = reloader.sources();
+    if (config_file) files.push_back(*config_file);
+    return files;
+  };
+  std::shared_ptr<FileWatch*> self = std::make_shared<FileWatch*>(nullptr);
+  auto watch = FileWatch::start(files(), kWatchDebounce, [&reloader, files, self] {
+    reloader.request("file change", [files, self](const ReloadReport& report) {
+      if (report.stopping) return;
+      if (auto watching = (*self)->watch(files()); !watching) {
+        std::cerr << "warmpool serve: watch: " + watching.error() + "\n";
+      }
+    });
+  });
+  if (!watch) {
+    std::cerr << "warmpool serve: watch: " + watch.error() + " (reload with SIGHUP instead)\n";
+    return nullptr;
+  }
+  *self = watch->get();
+  return std::move(*watch);
+}
+
 std::string listening_line(const HttpServer& server, const ServerSettings& settings,
-                           const std::vector<std::unique_ptr<ServedPlugin>>& plugins) {
+                           const RoutingTable& table) {
   std::string line = "warmpool serve: listening on http://" + server.address() + "/ (";
-  if (plugins.size() == 1) {
-    const PluginSettings& p = plugins.front()->settings();
+  const auto& routes = table.routes();
+  if (routes.size() == 1) {
+    const PluginSettings& p = routes.front().version->plugin->settings();
     line += p.source.filename().string() + ", engine " + p.engine + ", " +
             (p.no_pool ? std::string("no pool")
                        : "pool " + std::string(policy_name(p.pool.recycle)) + " warm " +
                              std::to_string(p.pool.warm_count) + " max " +
                              std::to_string(p.pool.max_instances));
   } else {
-    line += std::to_string(plugins.size()) + " plugins";
+    line += std::to_string(routes.size()) + " plugins";
   }
   std::size_t threads = 0;
-  for (const auto& p : plugins) threads += call_threads(p->settings());
+  for (const Route& r : routes) threads += call_threads(r.version->plugin->settings());
   return line + ", " + std::to_string(threads) + " call threads, " +
          std::to_string(settings.io_threads) + " I/O thread" +
          (settings.io_threads == 1 ? "" : "s") + ")";
@@ -206,13 +240,36 @@ std::size_t default_max_connections() {
   return std::clamp<std::size_t>(cap, 1, kMostDefaultConnections);
 }
 
-int serve_plugins(HttpServer& server, const ServerSettings& settings,
-                  std::vector<std::unique_ptr<ServedPlugin>>& plugins, const ServeRoutes& routes) {
-  Router router(plugins, routes, server.stats());
+int serve_plugins(HttpServer& server, HttpServer* admin, const ServeConfig& config,
+                  std::vector<std::unique_ptr<ServedPlugin>> plugins, const ServeRoutes& routes,
+                  ServeReload reload) {
+  const ServerSettings& settings = config.server;
+  PluginVersions versions;  // first: outlives every holder of a version
+  Reloader reloader(settings, std::move(plugins), std::move(reload.read_config), versions);
+  Router router(reloader, versions, routes, server.stats());
   if (auto listening = server.listen(); !listening) {
     return fail(kExitUsage, "serve", listening.error());
   }
-  std::cout << listening_line(server, settings, plugins) << std::endl;
+  if (admin != nullptr) {
+    if (auto listening = admin->listen(); !listening) {
+      return fail(kExitUsage, "serve", "admin_listen: " + listening.error());
+    }
+  }
+  std::cout << listening_line(server, settings, *reloader.table()) << std::endl;
+  std::jthread admin_thread;
+  if (admin != nullptr) {
+    std::cout << "warmpool serve: admin listening on http://" << admin->address()
+              << "/ (POST /admin/reload)" << std::endl;
+    admin_thread = std::jthread([admin, &reloader, &settings] {
+      admin->run(
+          [&reloader](HttpRequest req, Responder respond) { handle_admin(reloader, req, respond); },
+          [](unsigned, std::chrono::nanoseconds) {},
+          {.timeout = settings.drain_timeout, .on_timeout = nullptr});
+    });
+  }
+  std::jthread hangups(
+      [&reloader](const std::stop_token& stop) { reload_on_hangup(stop, reloader); });
+  std::unique_ptr<FileWatch> watch = settings.watch ? watch_files(reloader, reload) : nullptr;
   const bool drained = server.run(
       [&router](HttpRequest req, Responder respond) { router.handle(std::move(req), respond); },
       [&router](unsigned status, std::chrono::nanoseconds elapsed) {
@@ -227,6 +284,12 @@ int serve_plugins(HttpServer& server, const ServerSettings& settings,
                  "--timeout-ms so they can be interrupted)\n";
     std::_Exit(kExitOk);
   }
+  // Reload requests still waiting are answered (503) before the admin
+  // listener's drain waits for them; no reload starts after this.
+  hangups = {};
+  reloader.stop();
+  watch.reset();
+  admin_thread = {};
   std::cerr << "warmpool serve: stopped\n";
   return kExitOk;
 }

@@ -5,9 +5,14 @@
 //   POST /call/<export>             the same for the one plugin given by flags
 //   GET  /plugins                   every plugin: kind, engine, exports, sha256, pool
 //   GET  /healthz, GET /metrics     liveness; Prometheus text, pools labelled by plugin
+//   POST /admin/reload              on the admin listener only (reloader.hpp)
+//
+// Reloads come from SIGHUP, POST /admin/reload and, with [server] watch, a
+// change to the config file or a plugin's source.
 //
 //   auto server = HttpServer::bind(...);                       // before loading plugins
-//   return serve_plugins(**server, config.server, plugins, {.call_route_plugin = "echo"});
+//   return serve_plugins(**server, nullptr, config, std::move(plugins),
+//                        {.call_route_plugin = "echo"}, {.read_config = reread});
 #pragma once
 
 #include <memory>
@@ -16,6 +21,7 @@
 #include <vector>
 
 #include "http_server.hpp"
+#include "reloader.hpp"
 #include "serve_config.hpp"
 #include "served_plugin.hpp"
 
@@ -26,12 +32,21 @@ struct ServeRoutes {
   std::optional<std::string> call_route_plugin;
 };
 
+struct ServeReload {
+  // The config as it is now (the file re-read, the command line's flags applied).
+  Reloader::ReadConfig read_config;
+  // Watched with [server] watch, besides the plugins' sources.
+  std::optional<std::filesystem::path> config_file;
+};
+
 // The connection cap when none is given: the open-file limit minus a
 // reserve for the server's own files, at most 10,000.
 std::size_t default_max_connections();
 
-// Listens, serves until SIGINT/SIGTERM, drains; returns the exit code.
-int serve_plugins(HttpServer& server, const ServerSettings& settings,
-                  std::vector<std::unique_ptr<ServedPlugin>>& plugins, const ServeRoutes& routes);
+// Listens (and on `admin`, if any), serves until SIGINT/SIGTERM, drains;
+// returns the exit code. `plugins` were loaded from `config`.
+int serve_plugins(HttpServer& server, HttpServer* admin, const ServeConfig& config,
+                  std::vector<std::unique_ptr<ServedPlugin>> plugins, const ServeRoutes& routes,
+                  ServeReload reload);
 
 }  // namespace warmpool::cli

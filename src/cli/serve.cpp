@@ -26,6 +26,8 @@ namespace {
 
 constexpr auto kServeAcquireTimeout = std::chrono::milliseconds(1000);
 constexpr auto kServeCallTimeout = std::chrono::milliseconds(10'000);
+constexpr std::size_t kAdminMaxBody = 4096;
+constexpr std::size_t kAdminMaxConnections = 16;
 
 std::size_t default_threads() {
   return std::max<std::size_t>(4, 2 * std::thread::hardware_concurrency());
@@ -94,8 +96,10 @@ sigset_t stop_signals() {
 // (engine, pool refill) inherits the mask: a SIGINT/SIGTERM during compile
 // or warm-up stays pending instead of killing the process with the default
 // action. HttpServer::run unblocks them once its handler is installed.
-void block_stop_signals() {
+// SIGHUP stays blocked for good: one thread takes it to reload.
+void block_signals() {
   sigset_t set = stop_signals();
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
@@ -135,6 +139,8 @@ void override_given_server_flags(const CLI::App& app, const ServerSettings& flag
   if (given(app, "--drain-timeout-ms")) config.drain_timeout = flags.drain_timeout;
   if (given(app, "--max-body")) config.max_body = flags.max_body;
   if (given(app, "--acquire-timeout-ms")) config.acquire_timeout = flags.acquire_timeout;
+  if (given(app, "--admin-listen")) config.admin_listen = flags.admin_listen;
+  if (given(app, "--watch")) config.watch = flags.watch;
 }
 
 void announce_warming(const PluginSettings& p, std::string_view module_name) {
@@ -174,23 +180,44 @@ int check_config(const ServeConfig& config, const std::string& file) {
   return kExitOk;
 }
 
-int serve(const ServeConfig& config, const ServeRoutes& routes) {
-  // The address first: a port in use or a name that does not resolve is
+HttpServerOptions listener(const ServerSettings& s) {
+  return {.host = s.host,
+          .port = s.port,
+          .io_threads = s.io_threads,
+          .max_body = s.max_body,
+          .max_connections = s.max_connections.value_or(default_max_connections()),
+          .header_timeout = s.header_timeout,
+          .idle_timeout = s.idle_timeout};
+}
+
+// One thread, a few connections, small bodies: an operator's curl, not traffic.
+HttpServerOptions admin_listener(const ServerSettings& s) {
+  return {.host = s.admin_listen->host,
+          .port = s.admin_listen->port,
+          .io_threads = 1,
+          .max_body = kAdminMaxBody,
+          .max_connections = kAdminMaxConnections,
+          .header_timeout = s.header_timeout,
+          .idle_timeout = s.idle_timeout};
+}
+
+int serve(const ServeConfig& config, const ServeRoutes& routes, ServeReload reload) {
+  // The addresses first: a port in use or a name that does not resolve is
   // reported before any compile or warm-up.
   const ServerSettings& s = config.server;
-  auto server =
-      HttpServer::bind({.host = s.host,
-                        .port = s.port,
-                        .io_threads = s.io_threads,
-                        .max_body = s.max_body,
-                        .max_connections = s.max_connections.value_or(default_max_connections()),
-                        .header_timeout = s.header_timeout,
-                        .idle_timeout = s.idle_timeout});
+  auto server = HttpServer::bind(listener(s));
   if (!server) return fail(kExitUsage, "serve", server.error());
+  std::unique_ptr<HttpServer> admin;
+  if (s.admin_listen) {
+    auto bound = HttpServer::bind(admin_listener(s));
+    if (!bound) return fail(kExitUsage, "serve", "admin_listen: " + bound.error());
+    admin = std::move(*bound);
+  }
   auto plugins =
       load_plugins(config, {.interrupted = stop_signal_pending, .warming = announce_warming});
   if (!plugins) return plugins.error();
-  return serve_plugins(**server, s, *plugins, routes);
+  return serve_plugins(**server, admin.get(), config, std::move(*plugins), routes,
+                       std::move(reload));
 }
 
 }  // namespace
@@ -268,6 +295,20 @@ int serve_main(std::span<const std::string> args) {
                                                      "thread\nor instance before 503 + "
                                                      "Retry-After"});
   EngineFlags engine_flags(app, {.timeout = kServeCallTimeout});
+  std::string admin_listen;
+  app.add_option("--admin-listen", admin_listen,
+                 "serve POST /admin/reload here (and nothing else);\nkeep it on loopback "
+                 "(default: none; SIGHUP reloads\nin any case)")
+      ->type_name("HOST:PORT")
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            auto address = parse_listen_address(text);
+            return address ? std::string() : address.error();
+          },
+          ""));
+  app.add_flag("--watch", server.watch,
+               "reload when the config file or a plugin's source\nchanges (inotify, 200 ms "
+               "debounce)");
   app.add_option("--config", config_file,
                  "serve the plugins of this TOML file (README, \"Serving\nmany plugins\"); "
                  "server flags given here override\nits [server] table")
@@ -308,6 +349,7 @@ int serve_main(std::span<const std::string> args) {
     server.host = std::move(address->host);
     server.port = address->port;
   }
+  if (given(app, "--admin-listen")) server.admin_listen = *parse_listen_address(admin_listen);
   if (given(app, "--max-connections")) server.max_connections = max_connections;
   server.header_timeout = std::chrono::milliseconds(header_timeout_ms);
   server.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
@@ -321,12 +363,16 @@ int serve_main(std::span<const std::string> args) {
     if (auto bad = check_readable_file(file, given(app, "--check") ? "--check" : "--config")) {
       return fail(kExitUsage, "serve", *bad);
     }
-    auto config = load_serve_config(file, server);
+    auto read_config = [&app, &server, file]() -> std::expected<ServeConfig, std::string> {
+      auto config = load_serve_config(file, server);
+      if (config) override_given_server_flags(app, server, config->server);
+      return config;
+    };
+    auto config = read_config();
     if (!config) return fail(kExitUsage, "serve", config.error());
-    override_given_server_flags(app, server, config->server);
-    block_stop_signals();
+    block_signals();
     if (given(app, "--check")) return check_config(*config, file);
-    return serve(*config, {});
+    return serve(*config, {}, {.read_config = read_config, .config_file = file});
   }
   if (auto bad = check_readable_file(plugin_path, "PLUGIN")) return fail(kExitUsage, "serve", *bad);
   const EngineOptions engine = engine_flags.options();
@@ -337,8 +383,12 @@ int serve_main(std::span<const std::string> args) {
   plugin.pool = *pool;
   plugin.server_threads = server.threads;
   plugin.queue = server.queue;
-  block_stop_signals();
-  return serve({.server = server, .plugins = {plugin}}, {.call_route_plugin = plugin.name});
+  block_signals();
+  const ServeConfig config{.server = server, .plugins = {plugin}};
+  // A reload re-reads PLUGIN: a new build of it is served without a restart.
+  return serve(config, {.call_route_plugin = plugin.name},
+               {.read_config = [config] { return std::expected<ServeConfig, std::string>(config); },
+                .config_file = std::nullopt});
 }
 
 }  // namespace warmpool::cli

@@ -140,6 +140,22 @@ std::optional<std::string> read_server(TableReader& r, ServerSettings& s) {
   r.milliseconds("header_timeout_ms", 1, s.header_timeout);
   r.milliseconds("idle_timeout_ms", 1, s.idle_timeout);
   r.milliseconds("drain_timeout_ms", 0, s.drain_timeout);
+  std::string admin_listen;
+  r.string("admin_listen", admin_listen);
+  if (!admin_listen.empty()) {
+    if (auto address = parse_listen_address(admin_listen)) {
+      s.admin_listen = *address;
+    } else {
+      r.fail(*r.find("admin_listen"), "admin_listen", address.error());
+    }
+  }
+  if (const toml::node* watch = r.find("watch")) {
+    if (auto v = watch->value<bool>()) {
+      s.watch = *v;
+    } else {
+      r.fail(*watch, "watch", "expected true or false");
+    }
+  }
   return r.finish();
 }
 
@@ -243,6 +259,41 @@ std::optional<std::string> read_plugin(const toml::table& table, std::size_t ind
 }
 
 }  // namespace
+
+bool same_plugin_settings(const PluginSettings& running, const PluginSettings& next) {
+  const PoolConfig& a = running.pool;
+  const PoolConfig& b = next.pool;
+  const bool same_pool = a.max_instances == b.max_instances && a.warm_count == b.warm_count &&
+                         a.recycle == b.recycle && a.acquire_timeout == b.acquire_timeout &&
+                         a.idle_timeout == b.idle_timeout && a.max_uses == b.max_uses &&
+                         a.max_lifetime == b.max_lifetime && a.refill_threads == b.refill_threads;
+  const bool same_limits = running.limits.fuel == next.limits.fuel &&
+                           running.limits.timeout == next.limits.timeout &&
+                           running.limits.max_memory_pages == next.limits.max_memory_pages;
+  return same_pool && same_limits && running.name == next.name && running.source == next.source &&
+         running.engine == next.engine && running.no_pool == next.no_pool &&
+         running.server_threads == next.server_threads && running.queue == next.queue &&
+         running.wasi == next.wasi && running.config == next.config;
+}
+
+std::vector<std::string> restart_only_changes(const ServerSettings& running,
+                                              const ServerSettings& next) {
+  auto admin = [](const ServerSettings& s) {
+    return s.admin_listen ? s.admin_listen->host + ":" + std::to_string(s.admin_listen->port)
+                          : std::string();
+  };
+  std::vector<std::string> changed;
+  if (running.host != next.host || running.port != next.port) changed.emplace_back("listen");
+  if (running.io_threads != next.io_threads) changed.emplace_back("io_threads");
+  if (running.max_body != next.max_body) changed.emplace_back("max_body");
+  if (running.max_connections != next.max_connections) changed.emplace_back("max_connections");
+  if (running.header_timeout != next.header_timeout) changed.emplace_back("header_timeout_ms");
+  if (running.idle_timeout != next.idle_timeout) changed.emplace_back("idle_timeout_ms");
+  if (running.drain_timeout != next.drain_timeout) changed.emplace_back("drain_timeout_ms");
+  if (admin(running) != admin(next)) changed.emplace_back("admin_listen");
+  if (running.watch != next.watch) changed.emplace_back("watch");
+  return changed;
+}
 
 std::expected<ServeConfig, std::string> parse_serve_config(std::string_view text,
                                                            const std::string& file_name,

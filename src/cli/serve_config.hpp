@@ -6,6 +6,8 @@
 //   [server]
 //   listen = "127.0.0.1:8080"
 //   threads = 2
+//   admin_listen = "127.0.0.1:9090"     # POST /admin/reload (off unless set)
+//   watch = true                         # reload when a watched file changes
 //
 //   [[plugin]]
 //   name = "markdown"
@@ -32,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "listen_address.hpp"
 #include "warmpool/pool_config.hpp"
 #include "warmpool/wasm/types.hpp"
 
@@ -49,6 +52,9 @@ struct ServerSettings {
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds idle_timeout{30'000};
   std::chrono::milliseconds drain_timeout{10'000};
+  // POST /admin/reload is served here, never on `host:port`; none when unset.
+  std::optional<ListenAddress> admin_listen;
+  bool watch = false;  // reload when the config file or a plugin's source changes
 };
 
 struct PluginSettings {
@@ -68,6 +74,16 @@ struct ServeConfig {
   ServerSettings server;
   std::vector<PluginSettings> plugins;
 };
+
+// Whether a reload may keep a plugin loaded with `running` when the config
+// now says `next` (its source bytes are compared separately).
+bool same_plugin_settings(const PluginSettings& running, const PluginSettings& next);
+
+// The [server] keys whose change only a restart applies (listen,
+// io_threads...), by name; `threads`, `queue` and `acquire_timeout_ms` are
+// not among them: they are plugin defaults, copied into PluginSettings.
+std::vector<std::string> restart_only_changes(const ServerSettings& running,
+                                              const ServerSettings& next);
 
 // Reads and checks `file`. `server_defaults` gives what [server] keys left
 // out mean (the command line's defaults).

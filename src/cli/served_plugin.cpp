@@ -60,6 +60,16 @@ std::expected<std::vector<std::uint8_t>, std::string> read_source(const PluginSe
   return std::vector<std::uint8_t>(std::istreambuf_iterator<char>(in), {});
 }
 
+// A manifest's own bytes say nothing of the modules it names by path: a new
+// build of one changes this.
+std::string manifest_fingerprint(const std::string& manifest_sha256,
+                                 const extism::Manifest& manifest) {
+  std::string digests = manifest_sha256;
+  for (const auto& module : manifest.wasm) digests += module.name + ":" + sha256_hex(module.bytes);
+  return sha256_hex(
+      std::span(reinterpret_cast<const std::uint8_t*>(digests.data()), digests.size()));
+}
+
 HttpResponse ok(std::string output) {
   return {.status = 200, .body = std::move(output), .content_type = "application/octet-stream"};
 }
@@ -131,7 +141,7 @@ class PluginInstances {
 class BytesAbiPlugin final : public ServedPlugin {
  public:
   BytesAbiPlugin(PluginSettings settings, std::string sha256, wasm::LinkedModule linked)
-      : ServedPlugin(std::move(settings), std::move(sha256)), linked_(std::move(linked)) {}
+      : ServedPlugin(std::move(settings), sha256, sha256), linked_(std::move(linked)) {}
 
   std::optional<std::string> warm(const LoadHooks& hooks) {
     auto failed = instances_.warm(
@@ -189,8 +199,10 @@ class BytesAbiPlugin final : public ServedPlugin {
 // An unmodified Extism plugin.
 class ExtismPlugin final : public ServedPlugin {
  public:
-  ExtismPlugin(PluginSettings settings, std::string sha256, extism::CompiledPlugin compiled)
-      : ServedPlugin(std::move(settings), std::move(sha256)), compiled_(std::move(compiled)) {}
+  ExtismPlugin(PluginSettings settings, std::string sha256, std::string fingerprint,
+               extism::CompiledPlugin compiled)
+      : ServedPlugin(std::move(settings), std::move(sha256), std::move(fingerprint)),
+        compiled_(std::move(compiled)) {}
 
   std::optional<std::string> warm(const LoadHooks& hooks) {
     auto failed = instances_.warm(
@@ -238,6 +250,7 @@ bool imports_extism_kernel(const wasm::Module& module) {
 std::expected<std::unique_ptr<ServedPlugin>, std::string> load_extism(const PluginSettings& p,
                                                                       extism::Manifest manifest,
                                                                       std::string sha256,
+                                                                      std::string fingerprint,
                                                                       const LoadHooks& hooks) {
   for (const auto& [key, value] : p.config) manifest.config[key] = value;
   if (p.limits.timeout.count() > 0) manifest.timeout = p.limits.timeout;
@@ -246,16 +259,19 @@ std::expected<std::unique_ptr<ServedPlugin>, std::string> load_extism(const Plug
       manifest, {.engine = *wasm::Engine::named(p.engine), .wasi = p.wasi});
   if (!compiled)
     return std::unexpected(p.source.filename().string() + ": " + text_of(compiled.error()));
-  auto plugin = std::make_unique<ExtismPlugin>(p, std::move(sha256), std::move(*compiled));
+  auto plugin = std::make_unique<ExtismPlugin>(p, std::move(sha256), std::move(fingerprint),
+                                               std::move(*compiled));
   if (auto failed = plugin->warm(hooks)) return std::unexpected(*failed);
   return plugin;
 }
 
 }  // namespace
 
-ServedPlugin::ServedPlugin(PluginSettings settings, std::string source_sha256)
+ServedPlugin::ServedPlugin(PluginSettings settings, std::string source_sha256,
+                           std::string fingerprint)
     : settings_(std::move(settings)),
       source_sha256_(std::move(source_sha256)),
+      fingerprint_(std::move(fingerprint)),
       loaded_at_(utc_now()) {}
 
 nlohmann::ordered_json ServedPlugin::describe() const {
@@ -278,6 +294,16 @@ std::string ServedPlugin::metrics_text() const {
   return metrics_ ? metrics_->to_prometheus(settings_.name) : std::string();
 }
 
+std::expected<std::string, std::string> source_fingerprint(const PluginSettings& p) {
+  auto bytes = read_source(p);
+  if (!bytes) return std::unexpected(bytes.error());
+  std::string sha256 = sha256_hex(*bytes);
+  if (p.source.extension() != ".json") return sha256;
+  auto manifest = extism::Manifest::load_file(p.source);
+  if (!manifest) return std::unexpected(p.source.string() + ": " + manifest.error().message());
+  return manifest_fingerprint(sha256, *manifest);
+}
+
 std::expected<std::unique_ptr<ServedPlugin>, std::string> load_served_plugin(
     const PluginSettings& p, const LoadHooks& hooks) {
   const auto engine = wasm::Engine::named(p.engine);
@@ -287,7 +313,9 @@ std::expected<std::unique_ptr<ServedPlugin>, std::string> load_served_plugin(
     if (!manifest) return std::unexpected(p.source.string() + ": " + manifest.error().message());
     auto bytes = read_source(p);
     if (!bytes) return std::unexpected(bytes.error());
-    return load_extism(p, std::move(*manifest), sha256_hex(*bytes), hooks);
+    std::string sha256 = sha256_hex(*bytes);
+    std::string fingerprint = manifest_fingerprint(sha256, *manifest);
+    return load_extism(p, std::move(*manifest), std::move(sha256), std::move(fingerprint), hooks);
   }
   auto bytes = read_source(p);
   if (!bytes) return std::unexpected(bytes.error());
@@ -295,8 +323,8 @@ std::expected<std::unique_ptr<ServedPlugin>, std::string> load_served_plugin(
   auto module = wasm::Module::compile(*engine, *bytes, p.limits, p.source.filename().string());
   if (!module) return std::unexpected(text_of(module.error()));
   if (imports_extism_kernel(*module)) {
-    return load_extism(p, extism::Manifest::from_wasm(*bytes, p.source.filename().string()),
-                       std::move(sha256), hooks);
+    return load_extism(p, extism::Manifest::from_wasm(*bytes, p.source.filename().string()), sha256,
+                       sha256, hooks);
   }
   auto linked = wasm::Linker().define_wasi().link(*module);
   if (!linked) return std::unexpected(text_of(linked.error()));

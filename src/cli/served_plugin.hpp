@@ -30,6 +30,10 @@ class ServedPlugin {
 
   const std::string& name() const { return settings_.name; }
   const PluginSettings& settings() const { return settings_; }
+  const std::string& source_sha256() const { return source_sha256_; }
+  // What a reload compares with source_fingerprint(): the sha256 of the
+  // bytes loaded (for a manifest, of it and of every module it names).
+  const std::string& fingerprint() const { return fingerprint_; }
 
   // The 404 or 400 to answer when `export_name` cannot be called; nullopt
   // when it can. Cheap: it runs on an I/O thread.
@@ -44,7 +48,7 @@ class ServedPlugin {
   std::string metrics_text() const;
 
  protected:
-  ServedPlugin(PluginSettings settings, std::string source_sha256);
+  ServedPlugin(PluginSettings settings, std::string source_sha256, std::string fingerprint);
   virtual std::string_view kind() const = 0;
   virtual std::vector<std::string> exports() const = 0;
   // Set by a kind once its pool exists.
@@ -53,6 +57,7 @@ class ServedPlugin {
  private:
   PluginSettings settings_;
   std::string source_sha256_;
+  std::string fingerprint_;
   std::string loaded_at_;
 };
 
@@ -63,6 +68,10 @@ struct LoadHooks {
   std::function<void(const PluginSettings&, std::string_view module_name)> warming =
       [](const PluginSettings&, std::string_view) {};
 };
+
+// The fingerprint `settings.source` has on disk now, to compare with a
+// loaded plugin's; the error says why it cannot be read.
+std::expected<std::string, std::string> source_fingerprint(const PluginSettings& settings);
 
 // Reads, compiles and warms one plugin. The error names the plugin and what
 // failed (unreadable file, compile, link, instantiation).
