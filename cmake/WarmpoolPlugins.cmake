@@ -8,6 +8,7 @@
 #   warmpool_find_plugin_toolchain()          # fails configuration if absent
 #   warmpool_add_c_plugin(echo echo.c)        # -> <binary dir>/echo.wasm
 #   warmpool_add_wat_plugin(spin spin.wat)    # -> <binary dir>/spin.wasm
+#   warmpool_add_extism_plugin(extism_echo extism/echo.c)  # an Extism plugin
 #   get_property(outputs GLOBAL PROPERTY WARMPOOL_PLUGIN_OUTPUTS)
 #   add_custom_target(my_plugins ALL DEPENDS ${outputs})
 
@@ -66,6 +67,15 @@ function(warmpool_add_c_plugin name source)
     COMMENT "Building WebAssembly plugin ${name}.wasm"
     VERBATIM)
   set_property(GLOBAL APPEND PROPERTY WARMPOOL_PLUGIN_OUTPUTS ${output})
+endfunction()
+
+# warmpool_add_extism_plugin(<name> <source.c>)
+# An Extism plugin in C (plugins/include/warmpool_extism.h): the same build as
+# warmpool_add_c_plugin. wasm-ld leaves the `extism:host/*` functions as
+# imports because the header names their import module; a plugin that uses
+# stdio or files imports WASI through wasi-libc, so its host must enable WASI.
+function(warmpool_add_extism_plugin name source)
+  warmpool_add_c_plugin(${name} ${source})
 endfunction()
 
 # warmpool_add_wat_plugin(<name> <source.wat>)

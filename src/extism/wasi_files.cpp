@@ -34,9 +34,9 @@ enum : std::uint32_t {
   kTooManyFiles = 33,
   kNoEnt = 44,
   kNotDir = 54,
-  kReadOnlyFs = 68,
-  kSpipe = 69,
-  kNotCapable = 75,
+  kReadOnlyFs = 69,
+  kSpipe = 70,
+  kNotCapable = 76,
 };
 
 constexpr std::uint64_t kRightFdRead = 1u << 1;
