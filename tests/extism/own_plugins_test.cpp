@@ -56,6 +56,17 @@ TEST_P(OwnPluginsTest, InputAndOutputRoundTripAnyBytes) {
   EXPECT_EQ(tour.call("echo", every_byte).value(), every_byte);
 }
 
+TEST_P(OwnPluginsTest, FunctionExportsAreCallableAndOtherNamesAreNotFound) {
+  Plugin tour = create("kernel_tour");
+  EXPECT_TRUE(tour.function_exists("echo"));
+  EXPECT_FALSE(tour.function_exists("memory"));  // the memory export is no function
+  EXPECT_FALSE(tour.function_exists("nope"));
+  auto out = tour.call("memory", "");
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().kind(), ErrorKind::not_found);
+  EXPECT_EQ(out.error().message(), "Function not found: memory");
+}
+
 TEST_P(OwnPluginsTest, InputOffsetIsABlockOfTheInputAndFreeingItEmptiesTheInput) {
   Plugin tour = create("kernel_tour");
   EXPECT_EQ(tour.call("input_block", "hello world").value(), "11|hello world|0");
