@@ -16,8 +16,10 @@
 // v8/floor_fib_1_call is what V8 itself needs for the same call (issue 14's floor): a bare
 // v8::Function::Call on the cached `fib` export of an isolate of its own, locked and entered
 // once, one HandleScope per 1,000 calls, no TryCatch, no result conversion.
-// v8/floor_fib_1_call_relock_per_call adds an Unlocker, Locker and Isolate::Scope per call:
-// what a thread that lets other threads into the isolate between its calls pays at least.
+// v8/floor_fib_1_call_nested_entry_per_call adds a Locker, Isolate::Scope and HandleScope per
+// call nested in the ones held (a thread that holds the isolate across calls);
+// v8/floor_fib_1_call_relock_per_call an Unlocker, Locker and Isolate::Scope per call: what a
+// thread that lets other threads into the isolate between its calls pays at least.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
@@ -228,6 +230,19 @@ class BareV8Fib {
     calls(state, [] {});
   }
 
+  // The same with a Locker, Isolate::Scope and HandleScope per call, nested in the ones held:
+  // what V8 needs per call from a thread that holds the isolate across its calls (a checkout
+  // holding it, or a thread-bound isolate).
+  void call_nested_entry_per_call(benchmark::State& state) {
+    v8::Locker locker(isolate_);
+    v8::Isolate::Scope isolate_scope(isolate_);
+    calls(state, [this] {
+      v8::Locker nested(isolate_);
+      v8::Isolate::Scope entered(isolate_);
+      v8::HandleScope handles(isolate_);
+    });
+  }
+
   // The same, the thread parking the isolate (Unlocker) and taking it back (Locker +
   // Isolate::Scope) around each call: the cheapest re-entry V8 offers to a thread that lets
   // others in between its calls.
@@ -273,6 +288,12 @@ void floor_fib_1_call(benchmark::State& state) {
   bare.call_entered_once(state);
 }
 
+void floor_fib_1_call_nested_entry_per_call(benchmark::State& state) {
+  (void)guest(*ww::Engine::named("v8"));
+  BareV8Fib bare;
+  bare.call_nested_entry_per_call(state);
+}
+
 void floor_fib_1_call_relock_per_call(benchmark::State& state) {
   (void)guest(*ww::Engine::named("v8"));
   BareV8Fib bare;
@@ -301,6 +322,8 @@ int main(int argc, char** argv) {
   }
 #if WARMPOOL_BENCH_V8
   benchmark::RegisterBenchmark("v8/floor_fib_1_call", floor_fib_1_call);
+  benchmark::RegisterBenchmark("v8/floor_fib_1_call_nested_entry_per_call",
+                               floor_fib_1_call_nested_entry_per_call);
   benchmark::RegisterBenchmark("v8/floor_fib_1_call_relock_per_call",
                                floor_fib_1_call_relock_per_call);
 #endif
