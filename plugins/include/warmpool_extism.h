@@ -1,4 +1,4 @@
-/* warmpool_extism.h — for writing Extism plugins in C: the 26 kernel imports
+/* warmpool_extism.h — for writing Extism plugins in C: the 27 kernel imports
  * of module `extism:host/env` (docs/extism.md, ../shared/extism/README.md §1)
  * and small helpers that move bytes between the plugin's own memory and
  * kernel memory. Written for warmpool's own test plugins; any Extism host
@@ -6,19 +6,19 @@
  *
  *   #include "warmpool_extism.h"
  *
- *   WPX_EXPORT("greet") int32_t greet(void) {
+ *   WPX_EXPORT("shout") int32_t shout(void) {
  *     uint64_t length;
- *     char* name = wpx_input(&length);            // malloc'd copy of the input
- *     if (name == NULL) return wpx_fail("out of memory");
- *     wpx_output_str("Hello, ");                  // the last output_set wins:
- *     wpx_output(name, length);                   // this one is the output
- *     free(name);
- *     return 0;
+ *     char* text = wpx_input(&length);             // a malloc'd copy of the input
+ *     if (text == NULL) return wpx_fail("out of memory");
+ *     for (uint64_t i = 0; i < length; ++i) text[i] = (char)toupper((unsigned char)text[i]);
+ *     wpx_output(text, length);                    // copied into kernel memory
+ *     free(text);
+ *     return 0;                                    // non-zero fails the call
  *   }
  *
  * Build (Debian's clang-14 + wasi-libc; cmake: warmpool_add_extism_plugin):
  *   clang-14 --target=wasm32-wasi -O2 -mexec-model=reactor -I plugins/include \
- *            greet.c -o greet.wasm
+ *            shout.c -o shout.wasm
  *
  * A handle (wpx_handle) is an offset into kernel memory, never a pointer into
  * this module's memory; 0 is null. Kernel memory is wiped before every call,
