@@ -1,38 +1,24 @@
 include(CMakePackageConfigHelpers)
 
 # The package is split by component so that a project asking only for `core`
-# or `wabt` never needs libnode: each component's targets live in their own
+# or `wasm` never needs libnode: each component's targets live in their own
 # export file, loaded by warmpoolConfig.cmake only when that component is asked
-# for. warmpool::wasm_common (internal, linked by both loaders) has a file of
-# its own for the same reason, with warmpool::wasm (the engine-neutral API and
-# the wabt backend) that both link.
+# for. warmpool::wasm (the embedding API with the wabt engine, component
+# `wasm`) and warmpool::wasm_common (internal) share one file, which every
+# other wasm component (v8, extism) loads as well.
 set(_warmpool_cmake_dir ${CMAKE_INSTALL_LIBDIR}/cmake/warmpool)
 set(WARMPOOL_INSTALLED_COMPONENTS core)
 
-# Headers of loaders that were not built are left out: including them could
-# only end in link errors.
-set(_warmpool_header_excludes "")
-if(NOT TARGET warmpool_wabt)
-  list(APPEND _warmpool_header_excludes REGEX "/wasm/wabt\\.hpp$" EXCLUDE)
-endif()
-if(NOT TARGET warmpool_v8)
-  list(APPEND _warmpool_header_excludes REGEX "/wasm/v8\\.hpp$" EXCLUDE)
-endif()
-install(DIRECTORY include/warmpool DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
-        ${_warmpool_header_excludes})
+install(DIRECTORY include/warmpool DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
 install(TARGETS warmpool_core EXPORT warmpoolTargets)
 install(EXPORT warmpoolTargets NAMESPACE warmpool:: DESTINATION ${_warmpool_cmake_dir})
 
-if(TARGET warmpool_wasm_common AND (TARGET warmpool_wabt OR TARGET warmpool_v8))
+if(TARGET warmpool_wasm)
   install(TARGETS warmpool_wasm_common warmpool_wasm EXPORT warmpoolWasmCommonTargets)
   install(EXPORT warmpoolWasmCommonTargets NAMESPACE warmpool::
           DESTINATION ${_warmpool_cmake_dir})
-endif()
-if(TARGET warmpool_wabt)
-  install(TARGETS warmpool_wabt EXPORT warmpoolWabtTargets)
-  install(EXPORT warmpoolWabtTargets NAMESPACE warmpool:: DESTINATION ${_warmpool_cmake_dir})
-  list(APPEND WARMPOOL_INSTALLED_COMPONENTS wabt)
+  list(APPEND WARMPOOL_INSTALLED_COMPONENTS wasm)
 endif()
 if(TARGET warmpool_v8)
   install(TARGETS warmpool_v8 EXPORT warmpoolV8Targets)
