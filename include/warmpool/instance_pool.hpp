@@ -8,7 +8,7 @@
 //
 //   warmpool::PoolConfig cfg{.max_instances = 8, .warm_count = 2};
 //   auto pool = warmpool::InstancePool<Instance, WasmError>::create(
-//       cfg, [&] { return Instance::instantiate(module); }, wasm::v8::lifecycle());
+//       cfg, [&] { return Instance::instantiate(linked); }, wasm::lifecycle());
 //   if (!pool) return pool.error();
 //   {
 //     auto inst = pool->checkout();             // RAII: returned on scope exit

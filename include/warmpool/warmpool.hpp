@@ -3,8 +3,9 @@
 //   #include <warmpool/warmpool.hpp>
 //   auto pool = warmpool::InstancePool<Conn, MyError>::create({}, make_conn);
 //
-// The WebAssembly loaders have their own headers (warmpool/wasm/wabt.hpp,
-// warmpool/wasm/v8.hpp) so that using the pool does not pull in an engine.
+// The WebAssembly embedding API has its own headers (warmpool/wasm/wasm.hpp,
+// and warmpool/wasm/pool.hpp to pool its instances) so that using the pool
+// does not pull in an engine.
 #pragma once
 
 #include "warmpool/instance_pool.hpp"        // IWYU pragma: export
