@@ -47,6 +47,17 @@ const std::vector<Value> kInitialGlobals = {std::int32_t{-3}, std::int64_t{7}, 1
 constexpr std::int32_t kPokeAddresses[] = {0,     1,     4095,  4096,         65535,
                                            65536, 70000, 70012, 2 * 65536 - 1};
 
+// Changes one byte at each of kPokeAddresses in turn (the module exports
+// "poke" and "digest", a hash of all its memory): reset() must undo each.
+void expect_reset_undoes_each_poke(Instance& instance, const std::vector<Value>& clean) {
+  for (std::int32_t addr : kPokeAddresses) {
+    checked_call(instance, "poke", {addr, std::int32_t{0xAB}});
+    ASSERT_NE(checked_call(instance, "digest"), clean) << addr;
+    ASSERT_TRUE(instance.reset());
+    EXPECT_EQ(checked_call(instance, "digest"), clean) << addr;
+  }
+}
+
 TEST_P(ApiReset, RestoresTheCounterOfARealPlugin) {
   Instance counter = instance_of(plugin_file("counter.wasm"));
   for (int i = 1; i <= 20; ++i) ASSERT_EQ(counter_call(counter, "increment"), i);
@@ -69,12 +80,7 @@ TEST_P(ApiReset, PutsBackEveryByteAndEveryGlobal) {
   Instance instance = instance_of(data_file("globals.wat"));
   const auto clean = checked_call(instance, "digest");
   EXPECT_EQ(globals_of(instance), kInitialGlobals);
-  for (std::int32_t addr : kPokeAddresses) {  // one byte at a time ...
-    checked_call(instance, "poke", {addr, std::int32_t{0xAB}});
-    ASSERT_NE(checked_call(instance, "digest"), clean) << addr;
-    ASSERT_TRUE(instance.reset());
-    EXPECT_EQ(checked_call(instance, "digest"), clean) << addr;
-  }
+  expect_reset_undoes_each_poke(instance, clean);  // one byte at a time ...
   for (std::int32_t addr : kPokeAddresses) checked_call(instance, "poke", {addr, std::int32_t{1}});
   checked_call(instance, "scramble");  // ... and everything at once
   ASSERT_NE(globals_of(instance), kInitialGlobals);
@@ -103,12 +109,7 @@ TEST_P(ApiReset, PutsBackTablesHiddenGlobalsAndDroppedSegments) {
   const auto clean = checked_call(segments, "digest");
   Instance twin = instance_of(data_file("reset.wat"));
   EXPECT_EQ(checked_call(twin, "digest"), clean);
-  for (std::int32_t addr : kPokeAddresses) {  // one byte at a time ...
-    checked_call(segments, "poke", {addr, std::int32_t{0xAB}});
-    ASSERT_NE(checked_call(segments, "digest"), clean) << addr;
-    ASSERT_TRUE(segments.reset());
-    EXPECT_EQ(checked_call(segments, "digest"), clean) << addr;
-  }
+  expect_reset_undoes_each_poke(segments, clean);  // one byte at a time ...
   for (std::int32_t addr : kPokeAddresses) checked_call(segments, "poke", {addr, std::int32_t{7}});
   checked_call(segments, "set_hidden", {std::int64_t{42}});
   checked_call(segments, "drop_segments");
