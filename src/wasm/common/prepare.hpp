@@ -19,6 +19,9 @@
 //     exported as `__warmpool_memory` even when the rest cannot be restored,
 //     so host functions can reach it.
 //
+// Its steps: prepare_parse.hpp reads the bytes without letting wabt abort on
+// hostile input, prepare_rewrite.hpp makes the rewrites above.
+//
 //   auto prepared = internal::prepare_module(bytes, limits, "fib.wasm");
 //   if (!prepared) return std::unexpected(prepared.error());
 //   engine_load(prepared->binary);
