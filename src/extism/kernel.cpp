@@ -153,6 +153,8 @@ void Kernel::begin_call(std::span<const std::uint8_t> input, void* user_context)
   error_ = 0;
   user_context_ = user_context;
   http_status_ = 0;
+  http_headers_json_.clear();
+  if (settings_->timeout) deadline_ = std::chrono::steady_clock::now() + *settings_->timeout;
 }
 
 std::uint8_t Kernel::input_load_u8(std::uint64_t offset) const {

@@ -111,8 +111,7 @@ void define_logs_and_http(wasm::Linker& l) {
              return s(*response);
            });
   l.define(kEnvModule, "http_status_code", [](Caller& c) { return kernel(c).http_status(); });
-  // Response headers are only given when a host enables them; this one does not yet.
-  l.define(kEnvModule, "http_headers", [] { return std::int64_t{0}; });
+  l.define(kEnvModule, "http_headers", [](Caller& c) { return s(kernel(c).http_headers()); });
 }
 
 }  // namespace

@@ -61,6 +61,9 @@ std::shared_ptr<const KernelSettings> kernel_settings(const Manifest& manifest,
   if (manifest.max_pages) settings->max_memory_bytes = *manifest.max_pages * kPageBytes;
   settings->log_level = options.log_level;
   settings->log_sink = options.log_sink;
+  settings->max_http_response_bytes = manifest.max_http_response_bytes;
+  settings->http_response_headers = options.http_response_headers;
+  settings->timeout = manifest.timeout;
   return settings;
 }
 

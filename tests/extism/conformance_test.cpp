@@ -52,7 +52,9 @@ const std::map<std::string, std::string> kKnownDifferences = {
      "a normalised URL (JS)"},
     {"http_headers.json#0/0", "denial wording, as http.json#1/0"},
     {"http.js-sdk.json#0/0", "denial wording: allowed_hosts (Rust) vs allowedHosts (JS)"},
-    {"http.js-sdk.json#1/0", "allowed requests: HTTP is not implemented yet (JS: 'fetch failed')"},
+    {"http.js-sdk.json#1/0",
+     "an allowed request to a closed port: warmpool names the cause ('cannot connect to "
+     "127.0.0.1:9: Connection refused'), the JS SDK says 'fetch failed'"},
     {"loop.json#0/0", "timeout wording: 'timeout: ...' (Rust: 'timeout') vs the JS SDK's"},
     {"loop-forever.json#0/0", "timeout wording, as loop.json#0/0"},
     {"memory.json#0/0",

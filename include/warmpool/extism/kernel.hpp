@@ -19,6 +19,7 @@
 //           })});
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <expected>
 #include <functional>
@@ -53,6 +54,12 @@ struct KernelSettings {
   std::uint64_t max_memory_bytes = kDefaultMaxMemoryBytes;
   std::optional<LogLevel> log_level;  // nullopt: logging is off
   LogSink log_sink;
+  std::uint64_t max_http_response_bytes = 50ull * 1024 * 1024;
+  // http_headers answers only when enabled (the Rust runtime's
+  // with_http_response_headers, the JS SDK's allowHttpResponseHeaders).
+  bool http_response_headers = false;
+  // timeout_ms: an HTTP request stops when the call's time is up.
+  std::optional<std::chrono::milliseconds> timeout;
 
   static constexpr std::uint64_t kDefaultMaxMemoryBytes = 256ull * 1024 * 1024;
 };
@@ -114,9 +121,17 @@ class Kernel {
   void log(LogLevel level, std::string_view message) const;
   std::int32_t log_level_value() const noexcept;  // get_log_level: 0x7fffffff when off
 
-  // http_request: a denial with the official wording, or not implemented.
+  // http_request (src/extism/http.cpp): `request` is the JSON {"url", "method",
+  // "headers"}, `body` 0 or the bytes to send; both are freed. The response
+  // body as a new block (0 when empty), or an error: denied by allowed_hosts
+  // (the official wording), a bad URL, a failed connection, the timeout, a
+  // body over max_http_response_bytes. Up to 5 redirects are followed, each
+  // target checked against allowed_hosts again.
   std::expected<Handle, std::string> http_request(Handle request, Handle body);
   std::int32_t http_status() const noexcept { return http_status_; }
+  // The last response's headers as a JSON object block; 0 unless
+  // settings().http_response_headers.
+  Handle http_headers();
 
  private:
   struct Block {
@@ -141,6 +156,8 @@ class Kernel {
   Handle error_ = 0;
   void* user_context_ = nullptr;
   std::int32_t http_status_ = 0;
+  std::string http_headers_json_;
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
 
   std::map<std::string, std::vector<std::uint8_t>, std::less<>> vars_;
   std::uint64_t var_bytes_ = 0;

@@ -57,6 +57,9 @@ struct PluginOptions {
   std::optional<LogLevel> log_level{};
   // Shared by every instance: under a pool it is called from several threads at once.
   LogSink log_sink{};
+  // http_headers gives the plugin the last response's headers (the Rust
+  // runtime's with_http_response_headers); off, it answers 0.
+  bool http_response_headers = false;
 };
 
 class Plugin;
