@@ -2,7 +2,7 @@
 // would get by calling the plugin from JavaScript instead (issue 14's peers). Plain Node 20
 // (Debian's `nodejs`), no npm packages.
 //
-//   node bench/node/engine_peers.mjs build/<dir>/plugins [repetitions]
+//   node bench/node/engine_peers.mjs build/<dir>/plugins [repetitions] [--json]
 //
 // Rows (CPU time per operation from process.cpuUsage(), median of the repetitions, with the
 // wall-clock median beside it; the machine is shared, so CPU time is the figure to compare):
@@ -14,9 +14,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-const [pluginDir, repetitionsArg = '5'] = process.argv.slice(2);
+const json = process.argv.includes('--json');
+const [pluginDir, repetitionsArg = '5'] = process.argv.slice(2).filter((a) => a !== '--json');
 if (!pluginDir) {
-  console.error('usage: node engine_peers.mjs <plugin dir> [repetitions]');
+  console.error('usage: node engine_peers.mjs <plugin dir> [repetitions] [--json]');
   process.exit(2);
 }
 const repetitions = Number(repetitionsArg);
@@ -50,7 +51,10 @@ function measure(op, batch) {
   return { cpu: median(cpu), wall: median(wall) };
 }
 
+const results = {};
 function report(name, { cpu, wall }) {
+  results[name] = { cpu_ns: cpu, wall_ns: wall };
+  if (json) return;
   const fmt = (ns) => (ns >= 1e4 ? `${(ns / 1e3).toFixed(1)} us` : `${ns.toFixed(1)} ns`);
   console.log(`${name.padEnd(28)} cpu ${fmt(cpu).padStart(10)}   wall ${fmt(wall).padStart(10)}`);
 }
@@ -75,3 +79,4 @@ report('node/echo_16B_call', measure(() => {
 const markdown = load('markdown.wasm');
 report('node/markdown/instantiate', measure(() => { sink += instantiate(markdown) ? 1 : 0; }, 20));
 if (sink < 0) console.log(sink);
+if (json) console.log(JSON.stringify(results));
