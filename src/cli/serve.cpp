@@ -55,7 +55,17 @@ CommandHelp serve_help() {
           "  GET  /metrics                  Prometheus text: each pool (pool=\"<name>\"), HTTP\n"
           "                                 requests and latency by status, connections, queue\n"
           "  GET  /healthz                  200 \"ok\"\n"
+          "  POST /admin/reload             on --admin-listen only (never on --listen):\n"
+          "                                 reload now; JSON with each plugin's outcome\n"
           "Request headers are not passed to plugins: neither ABI has a place for them.\n\n"
+          "Reload (SIGHUP, POST /admin/reload, or a file change with --watch): the config\n"
+          "file (or PLUGIN) is read again; a plugin whose settings and source bytes are\n"
+          "unchanged keeps running, a changed or added one is compiled and warmed while\n"
+          "the old version serves, then all go live at once; calls in flight finish on the\n"
+          "old version. A plugin that fails to load keeps its old version (logged, counted\n"
+          "in warmpool_reload_failures_total, shown in GET /plugins); removed plugins\n"
+          "answer 404. Answer: 200 all live, 422 something failed, 503 shutting down.\n"
+          "--listen, --io-threads and the other listener settings need a restart.\n\n"
           "Errors have a JSON body {\"error\": kind, \"message\": text}:\n"
           "  404 not_found                    no such plugin, export or route\n"
           "  400 bad_request                  the export is not a bytes export, the path has\n"
@@ -81,7 +91,9 @@ CommandHelp serve_help() {
                 "      --fuel 10000000 --timeout-ms 100 --max-memory-pages 256\n"
                 "  curl -s 'http://[::1]:8080/metrics' | grep warmpool_http_requests_total\n"
                 "  warmpool serve --check warmpool.toml && warmpool serve --config warmpool.toml\n"
-                "  curl --data-binary @README.md http://127.0.0.1:8080/plugins/markdown/render\n"};
+                "  curl --data-binary @README.md http://127.0.0.1:8080/plugins/markdown/render\n"
+                "  warmpool serve --config warmpool.toml --admin-listen 127.0.0.1:9901 --watch\n"
+                "  curl -X POST http://127.0.0.1:9901/admin/reload\n"};
 }
 
 sigset_t stop_signals() {

@@ -25,18 +25,36 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A bytes plugin whose export `version` answers `text`, whatever it is sent
-// (the output is static data: the plugin exports no wp_free).
+// A bytes plugin whose exports answer `text`, whatever they are sent (the
+// output is static data: the plugin exports no wp_free): `version` at once,
+// `slow` after counting down from the little-endian u32 it is sent.
 std::string version_plugin(const std::string& text) {
+  const std::string output = "(i64.or (i64.shl (i64.const 16) (i64.const 32)) (i64.const " +
+                             std::to_string(text.size()) + "))";
   return "(module\n"
          "  (memory (export \"memory\") 1)\n"
          "  (data (i32.const 16) \"" +
          text +
          "\")\n"
          "  (func (export \"wp_alloc\") (param i32) (result i32) (i32.const 1024))\n"
-         "  (func (export \"version\") (param i32 i32) (result i64)\n"
-         "    (i64.or (i64.shl (i64.const 16) (i64.const 32)) (i64.const " +
-         std::to_string(text.size()) + "))))\n";
+         "  (func (export \"version\") (param i32 i32) (result i64) " +
+         output +
+         ")\n"
+         "  (func (export \"slow\") (param $ptr i32) (param $len i32) (result i64)\n"
+         "    (local $n i32)\n"
+         "    (local.set $n (i32.load (local.get $ptr)))\n"
+         "    (block $done (loop $count\n"
+         "      (br_if $done (i32.eqz (local.get $n)))\n"
+         "      (local.set $n (i32.sub (local.get $n) (i32.const 1)))\n"
+         "      (br $count)))\n"
+         "    " +
+         output + "))\n";
+}
+
+std::string little_endian(std::uint32_t n) {
+  std::string bytes(4, '\0');
+  for (int i = 0; i < 4; ++i) bytes[i] = static_cast<char>((n >> (8 * i)) & 0xff);
+  return bytes;
 }
 
 // The admin port from the second stdout line ("admin listening on ...").
@@ -175,6 +193,46 @@ TEST_F(ServeReload, TwentyReloadsUnderLoadFailNoRequestAndFreeEveryOldVersion) {
   EXPECT_EQ(metric(metrics, "warmpool_call_threads{pool=\"v\"}"), 2);
   child.signal(SIGTERM);
   EXPECT_EQ(child.wait(30s), 0) << child.stderr_text();
+}
+
+TEST_F(ServeReload, ACallInFlightFinishesOnTheOldVersionWhichIsThenDestroyed) {
+  write_version("version-1");
+  ChildProcess child({warmpool_bin(), "serve", "--config",
+                      config(versioned_plugin() + "[plugin.limits]\ntimeout_ms = 120000\n")});
+  const std::uint16_t port = listening_port(child);
+  ASSERT_NE(port, 0) << child.stderr_text();
+  const std::uint16_t admin = admin_port(child);
+  HttpClient c(port);
+  // Calibrated on this machine (sanitizers are slow): a call of about 2 s.
+  constexpr std::uint32_t kProbe = 1'000'000;
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(c.request("POST", "/plugins/v/slow", little_endian(kProbe))->body, "version-1");
+  const double probe_seconds = std::max(
+      1e-3, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  const auto count = static_cast<std::uint32_t>(std::min(4e9, kProbe * 2.0 / probe_seconds));
+
+  // A call thread counts as busy until just after its answer was sent.
+  ASSERT_TRUE(wait_for_metric(port, "warmpool_call_threads_busy{pool=\"v\"}", 0));
+  std::string slow_answer;
+  std::atomic<bool> slow_done{false};
+  std::jthread slow([&] {
+    HttpClient slow_client(port, 120s);
+    auto r = slow_client.request("POST", "/plugins/v/slow", little_endian(count));
+    slow_answer = r ? r->body : r.error();
+    slow_done = true;
+  });
+  ASSERT_TRUE(wait_for_metric(port, "warmpool_call_threads_busy{pool=\"v\"}", 1));
+  write_version("version-2");
+  EXPECT_EQ(reload(admin, 200)["plugins"][0]["result"], "reloaded");
+  EXPECT_EQ(version_answer(c), "version-2");
+  ASSERT_FALSE(slow_done) << "the slow call ended before the reload; it should take ~2 s";
+  // The old version lives on for its call.
+  EXPECT_EQ(metric(metrics_of(port), "warmpool_plugin_versions{plugin=\"v\"}"), 2);
+  slow.join();
+  EXPECT_EQ(slow_answer, "version-1");
+  EXPECT_TRUE(wait_for_metric(port, "warmpool_plugin_versions{plugin=\"v\"}", 1));
+  child.signal(SIGTERM);
+  EXPECT_EQ(child.wait(30s), 0);
 }
 
 TEST_F(ServeReload, AFailedReloadKeepsTheOldVersionServingAndReportsIt) {
@@ -323,6 +381,21 @@ TEST_F(ServeReload, WatchReloadsWhenAWatchedFileChanges) {
   EXPECT_EQ(child.wait(30s), 0);
   EXPECT_NE(child.stderr_text().find("reload (file change): 1 reloaded"), std::string::npos)
       << child.stderr_text();
+}
+
+TEST_F(ServeReload, FlagsTurnOnTheAdminListenerAndWatch) {
+  write_version("version-1");
+  ServeProcess server({(dir_ / "plugin.wat").string(), "--admin-listen", "127.0.0.1:0", "--watch"});
+  ASSERT_NE(server.port(), 0) << server.child().stderr_text();
+  const std::uint16_t admin = admin_port(server.child());
+  ASSERT_NE(admin, 0);
+  HttpClient c(server.port());
+  EXPECT_EQ(reload(admin, 200)["plugins"][0]["result"], "kept");
+  write_version("version-2");
+  ASSERT_TRUE(wait_for_metric(server.port(), "warmpool_reloads_total{result=\"ok\"}", 2, 20s));
+  EXPECT_EQ(c.request("POST", "/call/version", "x")->body, "version-2");
+  server.child().signal(SIGTERM);
+  EXPECT_EQ(server.child().wait(30s), 0);
 }
 
 }  // namespace
