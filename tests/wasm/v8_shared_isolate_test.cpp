@@ -8,8 +8,12 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <barrier>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <cstdlib>
+#include <mutex>
 #include <random>
 #include <string>
 #include <string_view>
@@ -17,6 +21,12 @@
 #include <vector>
 
 #include "warmpool/wasm/wasm.hpp"
+
+namespace warmpool::wasm::v8::internal {
+// How many isolates the set holds (src/wasm/v8/internal/isolate_set.hpp); instances are
+// placed round-robin over them in the order they are created.
+std::size_t shared_isolate_count();
+}  // namespace warmpool::wasm::v8::internal
 
 namespace warmpool::wasm {
 namespace {
@@ -159,6 +169,82 @@ TEST(V8SharedIsolate, HostDataStaysWithItsInstanceWhenManyThreadsShareTheIsolate
     total += expected[i].load();
   }
   EXPECT_EQ(total, kThreads * kCallsPerThread);
+}
+
+// Two threads each call an instance whose host function calls into an instance of the
+// other thread's isolate: each holds one isolate and waits for the other's. Instead of a
+// deadlock, at least one nested call is refused, which stops its outer call with the reason.
+constexpr std::string_view kNesting = R"((module
+  (import "env" "call_peer" (func $call_peer (result i32)))
+  (func (export "nest") (result i32) (call $call_peer))
+  (func (export "answer") (result i32) (i32.const 42))))";
+
+struct Peer {
+  Instance* target = nullptr;
+  std::barrier<>* both_hold_their_isolate = nullptr;
+};
+
+TEST(V8SharedIsolate, CallsIntoEachOthersIsolateAreRefusedInsteadOfDeadlocking) {
+  Linker linker;
+  linker
+      .define("env", "call_peer",
+              [](Caller& caller) {
+                Peer& peer = *caller.data<Peer>();
+                peer.both_hold_their_isolate->arrive_and_wait();
+                auto r = peer.target->call("answer", {});
+                if (!r) caller.stop(r.error().message());
+                return r ? std::get<std::int32_t>(r->front()) : 0;
+              })
+      .host_data([] { return Peer{}; });
+  auto module = Module::compile(*Engine::named("v8"), as_bytes(kNesting), {}, "nesting.wat");
+  ASSERT_TRUE(module) << module.error();
+  auto linked = linker.link(*module);
+  ASSERT_TRUE(linked) << linked.error();
+  // Created in sequence, instance k lives in isolate (first + k) mod n: the outer instances
+  // (0 and n + 1) sit in the isolates of each other's targets (2n and 1).
+  const std::size_t n = v8::internal::shared_isolate_count();
+  std::vector<Instance> created;
+  for (std::size_t k = 0; k <= 2 * n; ++k) created.push_back(*Instance::instantiate(*linked));
+  Instance& outer_a = created[0];
+  Instance& target_a = created[1];
+  Instance& outer_b = created[n + 1];
+  Instance& target_b = created[2 * n];
+  std::barrier<> both(2);
+  *outer_a.host_data<Peer>() = {&target_a, &both};
+  *outer_b.host_data<Peer>() = {&target_b, &both};
+
+  std::mutex mutex;
+  std::condition_variable done;
+  int finished = 0;
+  std::expected<std::vector<Value>, WasmError> result_a, result_b;
+  auto run = [&](Instance& outer, std::expected<std::vector<Value>, WasmError>& result) {
+    result = outer.call("nest", {});
+    std::lock_guard lock(mutex);
+    ++finished;
+    done.notify_one();
+  };
+  std::thread a(run, std::ref(outer_a), std::ref(result_a));
+  std::thread b(run, std::ref(outer_b), std::ref(result_b));
+  {
+    std::unique_lock lock(mutex);
+    if (!done.wait_for(lock, 60s, [&] { return finished == 2; })) {
+      ADD_FAILURE() << "the two calls deadlocked";
+      std::_Exit(1);  // the threads cannot be joined
+    }
+  }
+  a.join();
+  b.join();
+  int refused = 0;
+  for (auto* result : {&result_a, &result_b}) {
+    if (*result) {
+      EXPECT_EQ(**result, std::vector<Value>{std::int32_t{42}});
+    } else {
+      EXPECT_NE(result->error().message().find("would deadlock"), std::string::npos)
+          << result->error();
+      ++refused;
+    }
+  }
+  EXPECT_GE(refused, 1);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <v8.h>
 
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <optional>
 #include <span>
@@ -112,13 +113,20 @@ class V8Instance final : public BackendInstance {
 
   // Instances move between threads, so every use takes V8's lock, which also resets the
   // stack limit for the calling thread.
+  // A refused entry (IsolateEntry::refused) locks nothing: every operation until leave()
+  // fails or does nothing.
   void enter() override {
     entry_.emplace(home_);
+    if (refused()) return;
     previous_ = isolate_->GetData(kInstanceSlot);
     isolate_->SetData(kInstanceSlot, this);
+    holds_isolate_.store(true, std::memory_order_release);
   }
   void leave() override {
-    isolate_->SetData(kInstanceSlot, previous_);
+    if (!refused()) {
+      holds_isolate_.store(false, std::memory_order_release);
+      isolate_->SetData(kInstanceSlot, previous_);
+    }
     entry_.reset();
   }
 
@@ -131,8 +139,13 @@ class V8Instance final : public BackendInstance {
   void snapshot() override;
   bool restore() override;
   bool reinstantiates() const override { return true; }
-  void interrupt() override { isolate_->TerminateExecution(); }
-  void clear_interrupt() override { isolate_->CancelTerminateExecution(); }
+  // The isolate is shared: only while this instance holds it is its guest the one running.
+  void interrupt() override {
+    if (holds_isolate_.load(std::memory_order_acquire)) isolate_->TerminateExecution();
+  }
+  void clear_interrupt() override {
+    if (holds_isolate_.load(std::memory_order_relaxed)) isolate_->CancelTerminateExecution();
+  }
 
  private:
   // Handles into the shared isolate; reset as a whole, under its lock, when the instance goes.
@@ -151,6 +164,7 @@ class V8Instance final : public BackendInstance {
   friend class V8Module;
   static void import_callback(const ::v8::FunctionCallbackInfo<::v8::Value>& info);
   ::v8::Local<::v8::Context> context() const { return entry_->context(); }
+  bool refused() const { return entry_->refused(); }
   ::v8::Local<::v8::Value> exported(std::string_view name);
 
   const V8Module& module_;
@@ -159,6 +173,8 @@ class V8Instance final : public BackendInstance {
   ::v8::Isolate* isolate_;
   Handles handles_;
   std::optional<IsolateEntry> entry_;
+  // Between enter() and leave() of an entry that was not refused; read by the watchdog.
+  std::atomic<bool> holds_isolate_{false};
   // The instance entered before this one on the same thread and isolate (a host function
   // calling into another instance); back in the data slot on leave().
   void* previous_ = nullptr;
@@ -286,6 +302,10 @@ void V8Instance::import_callback(const ::v8::FunctionCallbackInfo<::v8::Value>& 
 }
 
 bool V8Instance::instantiate(std::string* error) {
+  if (refused()) {
+    *error = std::string("cannot enter: ") + IsolateEntry::kRefusedMessage;
+    return false;
+  }
   auto context = this->context();
   ::v8::Context::Scope context_scope(context);  // import functions and objects are made here
   ::v8::TryCatch try_catch(isolate_);
@@ -333,6 +353,10 @@ bool V8Instance::instantiate(std::string* error) {
 
 bool V8Instance::invoke(std::uint32_t index, std::span<const std::uint64_t> args,
                         std::span<std::uint64_t> results, std::string* trap) {
+  if (refused()) {
+    *trap = std::string("cannot enter: ") + IsolateEntry::kRefusedMessage;
+    return false;
+  }
   auto context = this->context();
   const FunctionType& type = module_.spec.functions[index].type;
   constexpr std::size_t kInline = 16;
@@ -370,14 +394,14 @@ bool V8Instance::invoke(std::uint32_t index, std::span<const std::uint64_t> args
 }
 
 std::span<std::uint8_t> V8Instance::memory() {
-  if (handles_.memory.IsEmpty()) return {};
+  if (handles_.memory.IsEmpty() || refused()) return {};
   auto buffer = handles_.memory.Get(isolate_)->Buffer();
   return {static_cast<std::uint8_t*>(buffer->Data()), buffer->ByteLength()};
 }
 
 std::uint64_t V8Instance::global(GlobalSlot slot) {
   const auto& handle = handles_.globals[static_cast<std::size_t>(slot)];
-  if (handle.IsEmpty()) return 0;
+  if (handle.IsEmpty() || refused()) return 0;
   ::v8::Local<::v8::Value> value;
   if (!get(context(), handle.Get(isolate_), "value").ToLocal(&value)) return 0;
   return from_v8(context(), value, slot == GlobalSlot::fuel ? ValueType::i64 : ValueType::i32);
@@ -385,7 +409,7 @@ std::uint64_t V8Instance::global(GlobalSlot slot) {
 
 void V8Instance::set_global(GlobalSlot slot, std::uint64_t bits) {
   const auto& handle = handles_.globals[static_cast<std::size_t>(slot)];
-  if (handle.IsEmpty()) return;
+  if (handle.IsEmpty() || refused()) return;
   handle.Get(isolate_)
       ->Set(context(), v8_string(isolate_, "value"),
             to_v8(isolate_, bits, slot == GlobalSlot::fuel ? ValueType::i64 : ValueType::i32))
@@ -398,7 +422,7 @@ void V8Instance::set_global(GlobalSlot slot, std::uint64_t bits) {
 void V8Instance::snapshot() {
   state_captured_ = false;
   const ExposedState& state = module_.spec.state;
-  if (!state.restorable_in_place()) return;
+  if (!state.restorable_in_place() || refused()) return;
   handles_.state_globals.clear();
   handles_.initial_globals.clear();
   for (const auto& name : state.globals) {
@@ -418,7 +442,7 @@ void V8Instance::snapshot() {
 // False when the state cannot be put back in place (not captured, or memory grew: a wasm
 // memory never shrinks); the core then instantiates again.
 bool V8Instance::restore() {
-  if (!state_captured_) return false;
+  if (!state_captured_ || refused()) return false;
   auto bytes = memory();
   if (bytes.size() != initial_memory_.size()) return false;
   initial_memory_.restore(bytes.data());

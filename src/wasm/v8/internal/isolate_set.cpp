@@ -1,8 +1,8 @@
 #include "internal/isolate_set.hpp"
 
 #include <algorithm>
-#include <array>
 #include <atomic>
+#include <deque>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -35,6 +35,100 @@ IsolateSet& isolate_set() {
 }
 
 }  // namespace
+
+// Records live as long as the process (a thread walking a cycle may still read the record of
+// a thread that just ended); an ended thread's record is reused by the next thread.
+struct ThreadWaits {
+  std::atomic<SharedIsolate*> waiting_for{nullptr};
+  int held = 0;  // isolates this thread holds (read by this thread only)
+};
+
+namespace {
+
+struct WaitRecords {
+  std::mutex mutex;
+  std::deque<ThreadWaits> all;
+  std::vector<ThreadWaits*> free;
+};
+
+WaitRecords& wait_records() {
+  static auto* records = new WaitRecords;  // leaked on purpose, like the isolates
+  return *records;
+}
+
+// This thread's record, taken on first use and given back when the thread ends.
+struct ThreadRecord {
+  ThreadRecord() {
+    WaitRecords& records = wait_records();
+    std::lock_guard lock(records.mutex);
+    if (records.free.empty()) {
+      waits = &records.all.emplace_back();
+    } else {
+      waits = records.free.back();
+      records.free.pop_back();
+    }
+  }
+  ~ThreadRecord() {
+    WaitRecords& records = wait_records();
+    std::lock_guard lock(records.mutex);
+    records.free.push_back(waits);
+  }
+  ThreadRecord(const ThreadRecord&) = delete;
+  ThreadRecord& operator=(const ThreadRecord&) = delete;
+  ThreadWaits* waits;
+};
+
+ThreadWaits& this_thread_waits() {
+  thread_local ThreadRecord record;
+  return *record.waits;
+}
+
+}  // namespace
+
+// Holding another isolate, this thread is about to wait for `home`: it records that first,
+// then follows holders and what they wait for. Whichever of two threads records its wait
+// last sees the other's (sequentially consistent atomics), so a cycle is always seen by at
+// least one thread in it, which then refuses instead of waiting. A thread that holds nothing
+// cannot be in a cycle and just waits.
+bool IsolateEntry::closes_a_cycle(SharedIsolate& home) {
+  waits_->waiting_for.store(&home);
+  const SharedIsolate* next = &home;
+  for (std::size_t hops = 0; hops < kMaxIsolates && next != nullptr; ++hops) {
+    const ThreadWaits* holder = next->holder_.load();
+    if (holder == nullptr) return false;
+    if (holder == waits_) {
+      waits_->waiting_for.store(nullptr);
+      return true;
+    }
+    next = holder->waiting_for.load();
+  }
+  return false;
+}
+
+IsolateEntry::IsolateEntry(SharedIsolate& home) : home_(home), waits_(&this_thread_waits()) {
+  const bool held_here = home.holder_.load() == waits_;
+  if (!held_here && waits_->held > 0 && closes_a_cycle(home)) return;  // refused
+  locker_.emplace(home.isolate());
+  waits_->waiting_for.store(nullptr);
+  if (!held_here) {
+    home.holder_.store(waits_);
+    ++waits_->held;
+    first_hold_ = true;
+  }
+  isolate_scope_.emplace(home.isolate());
+  handle_scope_.emplace(home.isolate());
+  context_ = home.context();
+}
+
+IsolateEntry::~IsolateEntry() {
+  handle_scope_.reset();
+  isolate_scope_.reset();
+  if (first_hold_) {
+    --waits_->held;
+    home_.holder_.store(nullptr);
+  }
+  locker_.reset();
+}
 
 SharedIsolate::SharedIsolate(std::size_t index) : index_(index) {
   auto params = isolate_params();

@@ -20,9 +20,13 @@
 
 #include <v8.h>
 
+#include <atomic>
 #include <cstddef>
+#include <optional>
 
 namespace warmpool::wasm::v8::internal {
+
+struct ThreadWaits;
 
 class SharedIsolate {
  public:
@@ -40,8 +44,11 @@ class SharedIsolate {
   }
 
  private:
+  friend class IsolateEntry;
   // Never destroyed: isolates live until the process ends, as V8 itself does (platform.hpp).
   ~SharedIsolate() = default;
+
+  std::atomic<ThreadWaits*> holder_{nullptr};  // the thread that holds it, if any
 
   std::size_t index_;
   ::v8::Isolate* isolate_;
@@ -59,22 +66,34 @@ SharedIsolate* created_isolate(std::size_t index);
 // Locks `home` for this thread and enters it, for one operation. The context is not entered:
 // V8 calls that take it enter it themselves (a call does not pay for it twice); what creates
 // objects without naming a context (Object::New, ThrowError) runs under a Context::Scope.
+//
+// A thread that holds another isolate already (a host function calling into an instance of
+// another isolate) must not wait for a thread that waits for it: when waiting would close
+// such a cycle, the entry is refused instead (refused(): nothing is locked) and the call
+// fails with kRefusedMessage, where two shared isolates would otherwise deadlock.
 class IsolateEntry {
  public:
-  explicit IsolateEntry(const SharedIsolate& home)
-      : locker_(home.isolate()),
-        isolate_scope_(home.isolate()),
-        handle_scope_(home.isolate()),
-        context_(home.context()) {}
+  explicit IsolateEntry(SharedIsolate& home);
+  ~IsolateEntry();
   IsolateEntry(const IsolateEntry&) = delete;
   IsolateEntry& operator=(const IsolateEntry&) = delete;
 
+  bool refused() const noexcept { return !locker_; }
   ::v8::Local<::v8::Context> context() const { return context_; }
 
+  static constexpr const char* kRefusedMessage =
+      "its V8 isolate is held by a thread that waits for an isolate this thread holds (host "
+      "functions calling into instances of each other's isolates); waiting would deadlock";
+
  private:
-  ::v8::Locker locker_;
-  ::v8::Isolate::Scope isolate_scope_;
-  ::v8::HandleScope handle_scope_;
+  bool closes_a_cycle(SharedIsolate& home);
+
+  SharedIsolate& home_;
+  ThreadWaits* waits_;
+  bool first_hold_ = false;  // this entry took `home` for the thread (not nested in another)
+  std::optional<::v8::Locker> locker_;
+  std::optional<::v8::Isolate::Scope> isolate_scope_;
+  std::optional<::v8::HandleScope> handle_scope_;
   ::v8::Local<::v8::Context> context_;
 };
 
