@@ -218,7 +218,7 @@ const V8Module::InIsolate* V8Module::in_isolate(const SharedIsolate& home,
 V8Instance::V8Instance(const V8Module& module, ImportHandler& imports)
     : module_(module),
       imports_(imports),
-      home_(v8::internal::assign_isolate()),
+      home_(v8::internal::assign_isolate(&module)),
       isolate_(home_.isolate()) {}
 
 V8Instance::~V8Instance() {

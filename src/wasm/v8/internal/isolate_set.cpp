@@ -155,16 +155,37 @@ SharedIsolate* created_isolate(std::size_t index) {
   return isolate_set().slots[index].load(std::memory_order_acquire);
 }
 
-SharedIsolate& assign_isolate() {
-  ensure_v8();
+namespace {
+
+SharedIsolate& isolate_at(std::size_t index) {
   IsolateSet& set = isolate_set();
-  const std::size_t index = set.next.fetch_add(1, std::memory_order_relaxed) % set.slots.size();
   if (auto* existing = set.slots[index].load(std::memory_order_acquire)) return *existing;
   std::lock_guard lock(set.creating);
   if (auto* existing = set.slots[index].load(std::memory_order_relaxed)) return *existing;
   auto* created = new SharedIsolate(index);
   set.slots[index].store(created, std::memory_order_release);
   return *created;
+}
+
+// The modules this thread placed in one isolate since its last round-robin step.
+struct Placement {
+  std::size_t index = 0;
+  std::vector<const void*> modules;
+};
+
+}  // namespace
+
+SharedIsolate& assign_isolate(const void* module) {
+  ensure_v8();
+  thread_local Placement placement;
+  IsolateSet& set = isolate_set();
+  if (placement.modules.empty() ||
+      std::ranges::find(placement.modules, module) != placement.modules.end()) {
+    placement.index = set.next.fetch_add(1, std::memory_order_relaxed) % set.slots.size();
+    placement.modules.clear();
+  }
+  placement.modules.push_back(module);
+  return isolate_at(placement.index);
 }
 
 }  // namespace warmpool::wasm::v8::internal

@@ -13,7 +13,7 @@
 // can only belong to the call that holds the isolate, since a deadline is armed only while
 // its call holds the lock.
 //
-//   SharedIsolate& home = assign_isolate();        // round-robin
+//   SharedIsolate& home = assign_isolate(module);  // round-robin (see there)
 //   IsolateEntry entry(home);                      // locks and enters it on this thread
 //   fn->Call(entry.context(), ...);                // the isolate's one context
 #pragma once
@@ -58,8 +58,13 @@ class SharedIsolate {
 
 // How many isolates the set holds (a few per hardware thread).
 std::size_t shared_isolate_count();
-// The next isolate in round-robin order, created on first use (thread-safe).
-SharedIsolate& assign_isolate();
+// The isolate for a new instance of `module` (any pointer that names the module), created on
+// first use (thread-safe). Round-robin, except that instances of different modules created
+// one after the other by one thread share an isolate until a module repeats: the modules of
+// one plugin that call each other (an Extism manifest's) then share their isolate, so their
+// calls into each other never wait for another thread, while a pool's instances of one module
+// still spread over every isolate.
+SharedIsolate& assign_isolate(const void* module);
 // Isolate `index` if it was created already, else null.
 SharedIsolate* created_isolate(std::size_t index);
 
