@@ -225,7 +225,7 @@ int bench_with(const BenchOptions& o) {
   if (w.bytes) {
     if (o.input) {
       set_interrupted_activity("reading --input " + *o.input);
-      auto data = read_input(*o.input);
+      auto data = read_input(*o.input, "--input");
       if (!data) return fail(kExitUsage, "bench", data.error());
       w.input = std::move(*data);
     } else {

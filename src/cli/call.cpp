@@ -25,11 +25,11 @@ CommandHelp call_help() {
           "same instance, and writes its output bytes to stdout. PLUGIN is a .wasm file or an\n"
           "Extism manifest (JSON). The plugin's error, its WASI stdout/stderr and its log lines\n"
           "go to stderr.\n"
-          "--input takes the input text itself, as `extism call` does (`warmpool run --input`\n"
-          "takes a file: use --input-file here for that). No input option means empty input.\n"
+          "--input takes the input text itself, as `extism call` and `warmpool run` do (run's\n"
+          "--input took a file before; both now read one with --input-file). No input option\n"
+          "means empty input.\n"
           "--allow-path maps a host directory into the plugin's WASI file system (needs --wasi).\n"
-          "Not implemented yet: HTTP requests (denied unless --allow-host matches, then "
-          "refused).\n",
+          "HTTP requests are denied unless a --allow-host glob matches the URL's host.\n",
       .footer = std::string(kExitCodesHelp) +
                 "\nExamples:\n"
                 "  warmpool call count_vowels.wasm count_vowels --input 'hello world'\n"

@@ -62,20 +62,20 @@ std::optional<std::string> check_writable_file(std::string_view path, std::strin
   return std::nullopt;
 }
 
-std::expected<std::string, std::string> read_input(std::string_view path) {
+std::expected<std::string, std::string> read_input(std::string_view path, std::string_view what) {
   if (path == "-") {
     std::ostringstream all;
     all << std::cin.rdbuf();
     return all.str();
   }
-  if (auto bad = check_readable_file(path, "--input")) return std::unexpected(*bad);
+  if (auto bad = check_readable_file(path, what)) return std::unexpected(*bad);
   std::ifstream in{std::string(path), std::ios::binary};
-  if (!in) return std::unexpected(cannot("read", "--input", path, std::strerror(errno)));
+  if (!in) return std::unexpected(cannot("read", what, path, std::strerror(errno)));
   try {
     return std::string{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   } catch (const std::ios_base::failure&) {
     // libstdc++'s filebuf throws on a read error whatever the stream's exception mask.
-    return std::unexpected(cannot("read", "--input", path, std::strerror(errno)));
+    return std::unexpected(cannot("read", what, path, std::strerror(errno)));
   }
 }
 

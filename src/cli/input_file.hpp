@@ -5,8 +5,8 @@
 //   if (auto bad = check_readable_file(plugin, "PLUGIN")) return fail(kExitUsage, "run", *bad);
 //   // "PLUGIN: cannot read 'x.wasm': is a directory"
 //   auto bytes = read_input("page.md");
-//   if (!bytes) return fail(kExitUsage, "run", bytes.error());  // "--input: cannot read 'page.md':
-//   ..."
+//   if (!bytes) return fail(kExitUsage, "run", bytes.error());
+//   // "--input-file: cannot read 'page.md': ..."
 #pragma once
 
 #include <expected>
@@ -24,7 +24,9 @@ std::optional<std::string> check_readable_file(std::string_view path, std::strin
 // directory, no permission), or nullopt if it can. Creates nothing.
 std::optional<std::string> check_writable_file(std::string_view path, std::string_view what);
 
-// A whole input file for a plugin call (the value of --input); "-" means stdin.
-std::expected<std::string, std::string> read_input(std::string_view path);
+// A whole input file for a plugin call; "-" means stdin. `what` names the
+// option it came from in messages.
+std::expected<std::string, std::string> read_input(std::string_view path,
+                                                   std::string_view what = "--input-file");
 
 }  // namespace warmpool::cli

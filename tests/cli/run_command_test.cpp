@@ -26,14 +26,35 @@ TEST(RunCommand, NumericExportPrintsResult) {
 }
 
 TEST(RunCommand, BytesExportFromStdin) {
-  auto r = warmpool({"run", "--input", "-", plugin("upper.wasm"), "upper"}, "hello, wasm\n");
+  for (std::vector<std::string> flag :
+       {std::vector<std::string>{"--stdin"}, std::vector<std::string>{"--input-file", "-"}}) {
+    std::vector<std::string> args = {"run"};
+    args.insert(args.end(), flag.begin(), flag.end());
+    args.insert(args.end(), {plugin("upper.wasm"), "upper"});
+    auto r = warmpool(args, "hello, wasm\n");
+    EXPECT_EQ(r.exit_code, 0) << flag[0] << ": " << r.err;
+    EXPECT_EQ(r.out, "HELLO, WASM\n") << flag[0];
+  }
+}
+
+// --input takes the data itself, as `warmpool call` and `extism call` do.
+TEST(RunCommand, InputIsTheDataAsInCall) {
+  auto r = warmpool({"run", "--input", "hello, wasm", plugin("upper.wasm"), "upper"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, "HELLO, WASM\n");
+  EXPECT_EQ(r.out, "HELLO, WASM");
+
+  auto both = warmpool({"run", "--input", "a", "--stdin", plugin("upper.wasm"), "upper"});
+  EXPECT_EQ(both.exit_code, 2) << both.err;
+  EXPECT_NE(both.err.find("--stdin"), std::string::npos) << both.err;
+
+  auto help = warmpool({"run", "--help"});
+  EXPECT_NE(help.out.find("--input-file"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("Before, run's\n--input took a FILE"), std::string::npos) << help.out;
 }
 
 TEST(RunCommand, BytesExportFromFileMatchesGolden) {
   auto r = warmpool(
-      {"run", "--input", testdata("markdown/lists.md"), plugin("markdown.wasm"), "render"});
+      {"run", "--input-file", testdata("markdown/lists.md"), plugin("markdown.wasm"), "render"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   std::ifstream golden(testdata("markdown/lists.html"), std::ios::binary);
   std::string expected{std::istreambuf_iterator<char>(golden), {}};
@@ -41,7 +62,7 @@ TEST(RunCommand, BytesExportFromFileMatchesGolden) {
 }
 
 TEST(RunCommand, PluginStdoutIsPassedThrough) {
-  auto r = warmpool({"run", "--input", "-", plugin("hello.wasm"), "hello"}, "warmpool");
+  auto r = warmpool({"run", "--stdin", plugin("hello.wasm"), "hello"}, "warmpool");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "Hello, warmpool!\nHello, warmpool!");
 }
@@ -87,7 +108,7 @@ TEST(RunCommand, UsageErrorsExitTwo) {
       {{"run", plugin("fib.wasm"), "fob", "1"}, "export 'fob' not found (exports: "},
       {{"run", plugin("fib.wasm"), "fib"}, "takes 1 argument(s), got 0"},
       {{"run", plugin("fib.wasm"), "fib", "x"}, "expected i32, got 'x'"},
-      {{"run", "--input", "-", plugin("fib.wasm"), "fib"}, "not the bytes type"},
+      {{"run", "--stdin", plugin("fib.wasm"), "fib"}, "not the bytes type"},
       {{"bogus"}, "unknown command 'bogus'"},
   };
   for (const auto& c : cases) {
@@ -110,7 +131,8 @@ TEST(RunCommand, UnreadableOrInvalidPluginExitsTwoNamingTheFile) {
   EXPECT_NE(garbage.err.find("warmpool-run-test-garbage.wasm"), std::string::npos) << garbage.err;
   std::filesystem::remove(path);
 
-  auto input = warmpool({"run", "--input", "/nonexistent/in.txt", plugin("echo.wasm"), "echo"});
+  auto input =
+      warmpool({"run", "--input-file", "/nonexistent/in.txt", plugin("echo.wasm"), "echo"});
   EXPECT_EQ(input.exit_code, 2);
   EXPECT_NE(input.err.find("cannot read '/nonexistent/in.txt'"), std::string::npos) << input.err;
 }
@@ -162,9 +184,9 @@ TEST(RunCommand, FlagErrorsNameTheFlagAndTheValue) {
 
 TEST(RunCommand, DirectoriesAsFilesExitTwoBeforeLoading) {
   const std::string dir = std::filesystem::temp_directory_path().string();
-  auto input = warmpool({"run", "--input", dir, plugin("echo.wasm"), "echo"});
+  auto input = warmpool({"run", "--input-file", dir, plugin("echo.wasm"), "echo"});
   EXPECT_EQ(input.exit_code, 2) << input.err;
-  EXPECT_NE(input.err.find("warmpool run: --input: cannot read '" + dir + "': is a directory"),
+  EXPECT_NE(input.err.find("warmpool run: --input-file: cannot read '" + dir + "': is a directory"),
             std::string::npos)
       << input.err;
 
@@ -190,7 +212,7 @@ TEST(RunCommand, HelpListsEveryFlagWithItsDefault) {
     std::vector<std::string> texts;
   };
   const std::vector<Case> cases = {
-      {"run", {"--input", "(0..86400000; default 0 = none)"}},
+      {"run", {"--input", "--input-file", "--stdin", "(0..86400000; default 0 = none)"}},
       {"bench",
        {"--export", "--input", "--threads", "--duration", "--calls", "--rate", "--json", "--report",
         "(0..86400000; default 0 = none)", "(1..256, default 2)"}},
