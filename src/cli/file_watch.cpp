@@ -120,7 +120,9 @@ void FileWatch::wait_for_changes() {
       for (ssize_t at = 0; at < length;) {
         const auto* event = reinterpret_cast<const inotify_event*>(buffer + at);
         at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
-        if (event->len > 0 && matters(event->wd, event->name)) {
+        // An overflowed queue lost events: one of them may have mattered.
+        if ((event->mask & IN_Q_OVERFLOW) != 0 ||
+            (event->len > 0 && matters(event->wd, event->name))) {
           change_pending = true;
           quiet_at = Clock::now() + debounce_;
         }

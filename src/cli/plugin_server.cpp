@@ -255,6 +255,11 @@ int serve_plugins(HttpServer& server, HttpServer* admin, const ServeConfig& conf
       return fail(kExitUsage, "serve", "admin_listen: " + listening.error());
     }
   }
+  // Watching before the address is announced: a change made once a client
+  // can connect is seen.
+  std::unique_ptr<FileWatch> watch = settings.watch ? watch_files(reloader, reload) : nullptr;
+  std::jthread hangups(
+      [&reloader](const std::stop_token& stop) { reload_on_hangup(stop, reloader); });
   std::cout << listening_line(server, settings, *reloader.table()) << std::endl;
   std::jthread admin_thread;
   if (admin != nullptr) {
@@ -267,9 +272,6 @@ int serve_plugins(HttpServer& server, HttpServer* admin, const ServeConfig& conf
           {.timeout = settings.drain_timeout, .on_timeout = nullptr});
     });
   }
-  std::jthread hangups(
-      [&reloader](const std::stop_token& stop) { reload_on_hangup(stop, reloader); });
-  std::unique_ptr<FileWatch> watch = settings.watch ? watch_files(reloader, reload) : nullptr;
   const bool drained = server.run(
       [&router](HttpRequest req, Responder respond) { router.handle(std::move(req), respond); },
       [&router](unsigned status, std::chrono::nanoseconds elapsed) {
