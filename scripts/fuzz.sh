@@ -22,7 +22,7 @@ seed=${FUZZ_SEED:-1}
 targets=("$@")
 symbolizer=$(command -v llvm-symbolizer-19 || command -v llvm-symbolizer || true)
 [ -n "$symbolizer" ] && export ASAN_SYMBOLIZER_PATH="$symbolizer"
-((${#targets[@]})) || targets=(fuzz_module fuzz_bytes_abi fuzz_markdown)
+((${#targets[@]})) || targets=(fuzz_module fuzz_bytes_abi fuzz_markdown fuzz_extism_manifest fuzz_extism_kernel)
 
 logs="$build/logs"
 mkdir -p "$logs"
@@ -40,6 +40,8 @@ for target in "${targets[@]}"; do
     fuzz_module) corpus=module; extra=("$build/warmpool/plugins" "$repo/tests/wasm/data"); max_len=4096 ;;
     fuzz_bytes_abi) corpus=bytes_abi; extra=("$repo/plugins/testdata/markdown"); max_len=2000 ;;
     fuzz_markdown) corpus=bytes_abi; extra=("$repo/plugins/testdata/markdown"); max_len=4096 ;;
+    fuzz_extism_manifest) corpus=extism_manifest; extra=(); max_len=4096 ;;
+    fuzz_extism_kernel) corpus=extism_kernel; extra=(); max_len=4096 ;;
     *) echo "unknown fuzz target '$target'" >&2; exit 2 ;;
   esac
   seeds=()

@@ -3,7 +3,14 @@
 // receive) stops at the plugin's deadline.
 #include "http_client.hpp"
 
-// Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
+// Boost 1.74 turns co_await on for clang only with <experimental/coroutine>;
+// clang with libstdc++ (the fuzz build) has the standard <coroutine>. Its
+// awaitable.hpp also uses std::exchange without including <utility>.
+#if defined(__clang__) && defined(__cpp_impl_coroutine) && !defined(BOOST_ASIO_HAS_CO_AWAIT)
+#define BOOST_ASIO_HAS_CO_AWAIT 1
+#endif
+#include <utility>
+// (the includes above must come first)
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -20,7 +27,6 @@
 #include <cctype>
 #include <charconv>
 #include <exception>
-#include <utility>
 
 namespace warmpool::extism::internal {
 namespace {

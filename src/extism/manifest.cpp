@@ -40,12 +40,20 @@ std::optional<Error> unknown_field(const json& object, const std::string& where,
 
 std::expected<std::vector<std::uint8_t>, Error> read_file(const std::filesystem::path& path,
                                                           const std::string& field) {
+  const auto cannot_read = [&](std::string_view why) {
+    return std::unexpected(Error(ErrorKind::io, "manifest: " + field + ": cannot read '" +
+                                                    path.string() + "'" + std::string(why)));
+  };
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return cannot_read(": is a directory");
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return std::unexpected(
-        Error(ErrorKind::io, "manifest: " + field + ": cannot read '" + path.string() + "'"));
+  if (!in) return cannot_read("");
+  try {
+    return std::vector<std::uint8_t>(std::istreambuf_iterator<char>(in), {});
+  } catch (const std::ios_base::failure&) {
+    // libstdc++'s filebuf throws on a read error whatever the stream's exception mask.
+    return cannot_read(": read error");
   }
-  return std::vector<std::uint8_t>(std::istreambuf_iterator<char>(in), {});
 }
 
 std::string sha256_hex(std::span<const std::uint8_t> bytes) {

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 // Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
+#include <utility>
+// (the include above must come first)
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -18,7 +20,6 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
-#include <utility>
 
 #include "warmpool/extism/extism.hpp"
 
