@@ -319,6 +319,44 @@ TEST_F(ServeReload, AddedPluginsAppearAndRemovedOnesAnswer404) {
   EXPECT_EQ(child.wait(30s), 0);
 }
 
+TEST_F(ServeReload, ConcurrentReloadRequestsRunOneAtATime) {
+  write_version("version-1");
+  ChildProcess child({warmpool_bin(), "serve", "--config", config(versioned_plugin())});
+  const std::uint16_t port = listening_port(child);
+  ASSERT_NE(port, 0) << child.stderr_text();
+  const std::uint16_t admin = admin_port(child);
+  write_version("version-2");
+  constexpr int kRequests = 6;
+  std::vector<nlohmann::json> reports(kRequests);
+  {
+    std::vector<std::jthread> admins;
+    for (int i = 0; i < kRequests; ++i) {
+      admins.emplace_back([&, i] { reports[i] = reload(admin, 200); });
+    }
+  }
+  for (const auto& report : reports) {
+    const std::string result = report["plugins"][0]["result"];
+    EXPECT_TRUE(result == "reloaded" || result == "kept") << report.dump();
+  }
+  const double reloads = metric(metrics_of(port), "warmpool_reloads_total{result=\"ok\"}");
+  EXPECT_GE(reloads, 1);
+  EXPECT_LE(reloads, kRequests);
+  EXPECT_TRUE(wait_for_metric(port, "warmpool_plugin_versions{plugin=\"v\"}", 1));
+  HttpClient c(port);
+  EXPECT_EQ(version_answer(c), "version-2");
+  child.signal(SIGTERM);
+  EXPECT_EQ(child.wait(30s), 0);
+  // One at a time: the first reload loaded version-2, every later one kept
+  // it (requests that waited together shared one reload and its answer).
+  const std::string& log = child.stderr_text();
+  int reloads_that_loaded = 0;
+  for (auto at = log.find(": 1 reloaded"); at != std::string::npos;
+       at = log.find(": 1 reloaded", at + 1)) {
+    ++reloads_that_loaded;
+  }
+  EXPECT_EQ(reloads_that_loaded, 1) << log;
+}
+
 TEST_F(ServeReload, AdminRoutesAreServedOnTheAdminListenerOnly) {
   write_version("version-1");
   ChildProcess child({warmpool_bin(), "serve", "--config", config(versioned_plugin())});
