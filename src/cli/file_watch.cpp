@@ -25,7 +25,7 @@ std::filesystem::path normal(const std::filesystem::path& file) {
 
 std::expected<std::unique_ptr<FileWatch>, std::string> FileWatch::start(
     const std::vector<std::filesystem::path>& files, std::chrono::milliseconds debounce,
-    std::function<void()> changed) {
+    Changed changed) {
   const int inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (inotify_fd < 0) return std::unexpected(std::string("inotify: ") + std::strerror(errno));
   const int stop_fd = eventfd(0, EFD_CLOEXEC);
@@ -40,7 +40,7 @@ std::expected<std::unique_ptr<FileWatch>, std::string> FileWatch::start(
 }
 
 FileWatch::FileWatch(int inotify_fd, int stop_fd, std::chrono::milliseconds debounce,
-                     std::function<void()> changed)
+                     Changed changed)
     : inotify_fd_(inotify_fd),
       stop_fd_(stop_fd),
       debounce_(debounce),
@@ -131,7 +131,7 @@ void FileWatch::wait_for_changes() {
     }
     if (change_pending && Clock::now() >= quiet_at) {
       change_pending = false;
-      changed_();
+      changed_(*this);
     }
   }
 }

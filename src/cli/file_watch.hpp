@@ -6,9 +6,9 @@
 // written in several steps reloads once.
 //
 //   auto watch = FileWatch::start({"warmpool.toml", "plugins/echo.wasm"},
-//                                 std::chrono::milliseconds(200), [] { reload(); });
+//                                 std::chrono::milliseconds(200),
+//                                 [](FileWatch& watch) { reload(); watch.watch(new_files); });
 //   if (!watch) { std::cerr << watch.error(); }
-//   (*watch)->watch(new_files);   // after a reload changed the set
 #pragma once
 
 #include <chrono>
@@ -27,10 +27,12 @@ namespace warmpool::cli {
 
 class FileWatch {
  public:
-  // `changed` runs on the watch's own thread.
+  // `changed` runs on the watch's own thread, given the watch (to change
+  // what it watches, then or later).
+  using Changed = std::function<void(FileWatch&)>;
   static std::expected<std::unique_ptr<FileWatch>, std::string> start(
       const std::vector<std::filesystem::path>& files, std::chrono::milliseconds debounce,
-      std::function<void()> changed);
+      Changed changed);
   ~FileWatch();  // stops and joins the thread
   FileWatch(const FileWatch&) = delete;
   FileWatch& operator=(const FileWatch&) = delete;
@@ -40,8 +42,7 @@ class FileWatch {
   std::expected<void, std::string> watch(const std::vector<std::filesystem::path>& files);
 
  private:
-  FileWatch(int inotify_fd, int stop_fd, std::chrono::milliseconds debounce,
-            std::function<void()> changed);
+  FileWatch(int inotify_fd, int stop_fd, std::chrono::milliseconds debounce, Changed changed);
   void wait_for_changes();
   // Whether the file `name` in the folder of watch `wd` is one to react to.
   bool matters(int wd, std::string_view name) const;
@@ -49,7 +50,7 @@ class FileWatch {
   const int inotify_fd_;
   const int stop_fd_;  // an eventfd: written to stop the thread
   const std::chrono::milliseconds debounce_;
-  const std::function<void()> changed_;
+  const Changed changed_;
   mutable std::mutex mutex_;
   std::map<int, std::filesystem::path> folders_;  // by watch descriptor
   std::set<std::filesystem::path> files_;

@@ -190,11 +190,12 @@ std::unique_ptr<FileWatch> watch_files(Reloader& reloader, const ServeReload& re
     if (config_file) files.push_back(*config_file);
     return files;
   };
-  std::shared_ptr<FileWatch*> self = std::make_shared<FileWatch*>(nullptr);
-  auto watch = FileWatch::start(files(), kWatchDebounce, [&reloader, files, self] {
-    reloader.request("file change", [files, self](const ReloadReport& report) {
+  // The reload thread runs `done`: the watch outlives it (serve_plugins
+  // stops the reloader first).
+  auto watch = FileWatch::start(files(), kWatchDebounce, [&reloader, files](FileWatch& self) {
+    reloader.request("file change", [&self, files](const ReloadReport& report) {
       if (report.stopping) return;
-      if (auto watching = (*self)->watch(files()); !watching) {
+      if (auto watching = self.watch(files()); !watching) {
         std::cerr << "warmpool serve: watch: " + watching.error() + "\n";
       }
     });
@@ -203,7 +204,6 @@ std::unique_ptr<FileWatch> watch_files(Reloader& reloader, const ServeReload& re
     std::cerr << "warmpool serve: watch: " + watch.error() + " (reload with SIGHUP instead)\n";
     return nullptr;
   }
-  *self = watch->get();
   return std::move(*watch);
 }
 
