@@ -1,6 +1,8 @@
 // `warmpool bench`: the same workload through the pool and with a fresh
 // instance per call, side by side.
 #include <cstdio>
+#include <expected>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -25,6 +27,7 @@
 #include "subcommands.hpp"
 #include "svg_report.hpp"
 #include "value_text.hpp"
+#include "warmpool/extism/extism.hpp"
 #include "warmpool/instance_pool.hpp"
 #include "warmpool/wasm/pool.hpp"
 #include "warmpool/wasm/wasm.hpp"
@@ -44,7 +47,11 @@ CommandHelp bench_help() {
           "with no pool (a fresh instance per call from the already-compiled module), and\n"
           "prints calls/s, p50/p90/p99/p99.9 latency, pool hits/misses/exhausted and the\n"
           "speed-up. With no PLUGIN it runs the Markdown renderer embedded in this binary on a\n"
-          "built-in sample page.\n\n"
+          "built-in sample page.\n"
+          "PLUGIN may also be an unmodified Extism plugin (a .wasm importing extism:host/env, or\n"
+          "an Extism manifest .json), pooled the same way; it gets WASI, the --input bytes as\n"
+          "its input, and --timeout-ms / --max-memory-pages as the manifest's timeout_ms and\n"
+          "max_pages (--fuel does not apply to it).\n\n"
           "Closed loop by default (each thread calls again as soon as a call returns). With\n"
           "--rate, open loop: calls arrive on a fixed schedule and latency counts from the\n"
           "scheduled arrival, so stalls are not hidden (no coordinated omission).\n"
@@ -56,7 +63,9 @@ CommandHelp bench_help() {
                 "  warmpool bench --rate 2000 --policy fresh --json\n"
                 "  warmpool bench build/release/plugins/fib.wasm 20 --export fib --calls 1000\n"
                 "  warmpool bench build/release/plugins/echo.wasm --input README.md --engine " +
-                std::string(wasm::Engine::available().back()) + "\n"};
+                std::string(wasm::Engine::available().back()) +
+                "\n"
+                "  warmpool bench count_vowels.wasm --export count_vowels --policy reset\n"};
 }
 
 struct BenchOptions {
@@ -179,22 +188,148 @@ void print_json(const BenchOptions& o, const Workload& w, const std::string& plu
   std::cout << to_json_text(j) << '\n';
 }
 
-std::string error_text(const wasm::WasmError& e) {
+template <class Error>
+std::string error_text(const Error& e) {
   std::ostringstream s;
   s << e;
   return s.str();
 }
 
-int bench_with(const BenchOptions& o) {
-  using Pool = InstancePool<wasm::Instance, wasm::WasmError, wasm::InstanceLifecycle>;
+// The workload's two runs, through the pool and with a fresh instance per
+// call, for any kind of plugin: `make()` builds a ready instance and
+// `invoke(instance)` makes one call, returning its error if it fails. The
+// error is the exit code when the plugin cannot run the workload at all.
+template <class Instance, class Error, class Lifecycle, class Make, class Invoke>
+std::expected<std::vector<ModeReport>, int> run_modes(const BenchOptions& o, const Make& make,
+                                                      const Invoke& invoke) {
+  // One untimed call first: a plugin that cannot run the workload fails here
+  // with its own error instead of producing a table of failures.
+  {
+    auto probe = make();
+    if (!probe) return std::unexpected(fail(kExitUsage, "bench", probe.error()));
+    if (auto err = invoke(*probe)) return std::unexpected(fail(kExitPluginFailure, "bench", *err));
+  }
 
+  std::vector<ModeReport> modes;
+  {
+    auto pool = InstancePool<Instance, Error, Lifecycle>::create(o.pool, make);
+    if (!pool) return std::unexpected(fail(kExitPluginFailure, "bench", pool.error()));
+    const std::string name = "pool (" + std::string(policy_name(o.pool.recycle)) + ")";
+    auto pooled = drive_load(
+        o.shape,
+        [&](std::size_t) -> std::optional<std::string> {
+          auto lease = pool->checkout();
+          if (!lease) return error_text(lease.error());
+          auto err = invoke(lease->get());
+          if (!err) return std::nullopt;
+          if (err->poisons_instance()) lease->discard();
+          return error_text(*err);
+        },
+        name);
+    auto m = pool->metrics();
+    modes.push_back(
+        make_report(name, std::move(pooled), PoolCounts{m->hits(), m->misses(), m->exhausted()}));
+  }
+  auto fresh = drive_load(
+      o.shape,
+      [&](std::size_t) -> std::optional<std::string> {
+        auto instance = make();
+        if (!instance) return error_text(instance.error());
+        if (auto err = invoke(*instance)) return error_text(*err);
+        return std::nullopt;
+      },
+      "no pool");
+  modes.push_back(make_report("no pool", std::move(fresh), std::nullopt));
+  return modes;
+}
+
+// A bytes workload's input: --input, else the built-in sample page.
+std::expected<std::string, int> workload_input(const BenchOptions& o) {
+  if (!o.input) return std::string(kEmbeddedSampleInput);
+  set_interrupted_activity("reading --input " + *o.input);
+  auto data = read_input(*o.input, "--input");
+  if (!data) return std::unexpected(fail(kExitUsage, "bench", data.error()));
+  return std::move(*data);
+}
+
+int report_modes(const BenchOptions& o, const Workload& w, const std::string& plugin_name,
+                 const std::vector<ModeReport>& modes);
+
+bool imports_extism_kernel(const wasm::Module& module) {
+  for (const auto& import : module.imports()) {
+    if (import.module == "extism:host/env") return true;
+  }
+  return false;
+}
+
+// An unmodified Extism plugin (a manifest, or a module importing the kernel).
+int bench_extism(const BenchOptions& o) {
+  if (!o.args.empty()) {
+    return usage_error("bench", {"an Extism plugin takes its input from --input, not ARGS"});
+  }
+  if (o.engine.limits.fuel > 0) {
+    return usage_error("bench", {"--fuel does not apply to Extism plugins (use --timeout-ms)"});
+  }
+  auto manifest = extism::Manifest::load_file(*o.plugin);
+  if (!manifest) return fail(kExitUsage, "bench", manifest.error().message());
+  if (o.engine.limits.timeout.count() > 0) manifest->timeout = o.engine.limits.timeout;
+  if (o.engine.limits.max_memory_pages > 0) manifest->max_pages = o.engine.limits.max_memory_pages;
+  auto compiled = extism::CompiledPlugin::compile(
+      *manifest, {.engine = *wasm::Engine::named(o.engine.engine), .wasi = true});
+  if (!compiled) return fail_loading(kExitUsage, "bench", *o.plugin, compiled.error());
+
+  const std::string plugin_name = std::filesystem::path(*o.plugin).filename().string();
+  Workload w;
+  w.bytes = true;
+  if (o.export_name) {
+    w.export_name = *o.export_name;
+  } else {
+    std::vector<std::string> candidates;
+    std::string list;
+    for (const auto& e : compiled->module().exports()) {
+      list += (list.empty() ? "" : ", ") + e.name;
+      if (compiled->function_exists(e.name) && e.name != "_start" && e.name != "_initialize" &&
+          e.name != "__wasm_call_ctors") {
+        candidates.push_back(e.name);
+      }
+    }
+    if (candidates.size() != 1) {
+      return usage_error("bench",
+                         {plugin_name + ": cannot pick a function by itself (" +
+                          std::to_string(candidates.size()) +
+                          " callable exports); name one with --export (exports: " + list + ")"});
+    }
+    w.export_name = candidates.front();
+  }
+  if (!compiled->function_exists(w.export_name)) {
+    return fail(kExitUsage, "bench", plugin_name + ": Function not found: " + w.export_name);
+  }
+  auto input = workload_input(o);
+  if (!input) return input.error();
+  w.input = std::move(*input);
+
+  set_interrupted_activity("benchmarking '" + w.export_name + "' in " + plugin_name);
+  auto modes = run_modes<extism::Plugin, extism::Error, extism::PluginLifecycle>(
+      o, [&compiled] { return compiled->instantiate(); },
+      [&w](extism::Plugin& plugin) -> std::optional<extism::Error> {
+        auto out = plugin.call(w.export_name, w.input);
+        if (!out) return out.error();
+        return std::nullopt;
+      });
+  if (!modes) return modes.error();
+  return report_modes(o, w, plugin_name, *modes);
+}
+
+int bench_with(const BenchOptions& o) {
   const std::string plugin_label = o.plugin.value_or(std::string(kEmbeddedPluginName));
   set_interrupted_activity("loading " + plugin_label);
+  if (o.plugin && std::filesystem::path(*o.plugin).extension() == ".json") return bench_extism(o);
   const wasm::Engine engine = *wasm::Engine::named(o.engine.engine);
   auto module = o.plugin ? wasm::Module::load_file(engine, *o.plugin, o.engine.limits)
                          : wasm::Module::compile(engine, embedded_plugin_bytes(), o.engine.limits,
                                                  std::string(kEmbeddedPluginName));
   if (!module) return fail_loading(kExitUsage, "bench", plugin_label, module.error());
+  if (imports_extism_kernel(*module)) return bench_extism(o);
   auto linked = wasm::Linker().define_wasi().link(*module);
   if (!linked) return fail_loading(kExitUsage, "bench", plugin_label, linked.error());
   const wasm::Module* compiled = &*module;
@@ -223,14 +358,9 @@ int bench_with(const BenchOptions& o) {
   if (!fn) return fail(kExitUsage, "bench", fn.error().message());
   w.bytes = is_bytes_export(fn->type()) && o.args.empty();
   if (w.bytes) {
-    if (o.input) {
-      set_interrupted_activity("reading --input " + *o.input);
-      auto data = read_input(*o.input, "--input");
-      if (!data) return fail(kExitUsage, "bench", data.error());
-      w.input = std::move(*data);
-    } else {
-      w.input = std::string(kEmbeddedSampleInput);
-    }
+    auto input = workload_input(o);
+    if (!input) return input.error();
+    w.input = std::move(*input);
   } else {
     const auto& params = fn->type().params;
     if (o.input) return usage_error("bench", {"--input needs a bytes export"});
@@ -247,49 +377,16 @@ int bench_with(const BenchOptions& o) {
     }
   }
 
-  const std::string activity = "benchmarking '" + w.export_name + "' in " + compiled->name();
-  set_interrupted_activity(activity);
-  // One untimed call first: a plugin that cannot run the workload fails here
-  // with its own error instead of producing a table of failures.
-  {
-    auto probe = wasm::Instance::instantiate(*linked);
-    if (!probe) return fail(kExitUsage, "bench", probe.error());
-    if (auto err = invoke(*probe, w)) return fail(kExitPluginFailure, "bench", *err);
-  }
+  set_interrupted_activity("benchmarking '" + w.export_name + "' in " + compiled->name());
+  auto modes = run_modes<wasm::Instance, wasm::WasmError, wasm::InstanceLifecycle>(
+      o, [&linked] { return wasm::Instance::instantiate(*linked); },
+      [&w](wasm::Instance& instance) { return invoke(instance, w); });
+  if (!modes) return modes.error();
+  return report_modes(o, w, compiled->name(), *modes);
+}
 
-  std::vector<ModeReport> modes;
-  {
-    auto pool = Pool::create(o.pool, [&linked] { return wasm::Instance::instantiate(*linked); });
-    if (!pool) return fail(kExitPluginFailure, "bench", pool.error());
-    auto pooled = drive_load(
-        o.shape,
-        [&](std::size_t) -> std::optional<std::string> {
-          auto lease = pool->checkout();
-          if (!lease) return error_text(lease.error());
-          auto err = invoke(lease->get(), w);
-          if (!err) return std::nullopt;
-          if (err->poisons_instance()) lease->discard();
-          return error_text(*err);
-        },
-        "pool (" + std::string(policy_name(o.pool.recycle)) + ")");
-    auto m = pool->metrics();
-    modes.push_back(make_report("pool (" + std::string(policy_name(o.pool.recycle)) + ")",
-                                std::move(pooled),
-                                PoolCounts{m->hits(), m->misses(), m->exhausted()}));
-  }
-  auto fresh = drive_load(
-      o.shape,
-      [&](std::size_t) -> std::optional<std::string> {
-        auto instance = wasm::Instance::instantiate(*linked);
-        if (!instance) return error_text(instance.error());
-        auto err = invoke(*instance, w);
-        if (err) return error_text(*err);
-        return std::nullopt;
-      },
-      "no pool");
-  modes.push_back(make_report("no pool", std::move(fresh), std::nullopt));
-
-  const std::string plugin_name = compiled->name();
+int report_modes(const BenchOptions& o, const Workload& w, const std::string& plugin_name,
+                 const std::vector<ModeReport>& modes) {
   if (o.json) {
     print_json(o, w, plugin_name, modes);
   } else {
@@ -378,7 +475,9 @@ int bench_main(std::span<const std::string> args) {
                                                      "when all\n--max are busy"});
   EngineFlags engine_flags(app, {});
   std::string plugin;
-  app.add_option("PLUGIN", plugin, "a .wasm or .wat file (default: the embedded Markdown plugin)")
+  app.add_option("PLUGIN", plugin,
+                 "a .wasm or .wat file, or an Extism manifest .json\n(default: the embedded "
+                 "Markdown plugin)")
       ->type_name("");
   app.add_option("ARGS", o.args, "arguments for a numeric export")->type_name("");
   if (auto exit_code = parse_command(app, "bench", args)) return *exit_code;

@@ -181,5 +181,56 @@ TEST(BenchCommand, JsonFieldsKeepTheirOrder) {
   EXPECT_TRUE(r.out.ends_with("}\n")) << r.out;
 }
 
+// An unmodified Extism plugin (here the repo's own kernel tour, built with the
+// project) is benchmarked like a bytes-ABI plugin, given as a .wasm or through
+// a manifest, under each isolation policy.
+TEST(BenchCommand, ExtismPluginsAsWasmOrManifestUnderEveryPolicy) {
+  const std::string tour = plugin("extism_kernel_tour.wasm");
+  const auto manifest = std::filesystem::temp_directory_path() /
+                        ("warmpool_bench_extism_" + std::to_string(::getpid()) + ".json");
+  std::ofstream(manifest) << R"({"wasm": [{"path": ")" << tour << R"("}]})";
+  struct Case {
+    std::string source, policy;
+  };
+  for (const Case& c :
+       {Case{tour, "reuse"}, Case{tour, "reset"}, Case{manifest.string(), "fresh"}}) {
+    auto r = warmpool(
+        {"bench", c.source, "--export", "echo", "--calls", "200", "--policy", c.policy, "--json"});
+    ASSERT_EQ(r.exit_code, 0) << c.source << " " << c.policy << ": " << r.err;
+    pt::ptree j = parse_json(r.out);
+    EXPECT_EQ(j.get<std::string>("plugin"), std::filesystem::path(c.source).filename().string());
+    EXPECT_EQ(j.get<std::string>("export"), "echo");
+    EXPECT_EQ(j.get<std::string>("policy"), c.policy);
+    for (const auto& [_, m] : j.get_child("modes")) {
+      EXPECT_EQ(num(m, "calls"), 200) << c.policy;
+      EXPECT_EQ(num(m, "failed"), 0) << c.policy;
+    }
+    const pt::ptree& pooled = j.get_child("modes").front().second;
+    EXPECT_EQ(num(pooled, "hits") + num(pooled, "misses"), 200) << c.policy;
+  }
+  std::filesystem::remove(manifest);
+}
+
+TEST(BenchCommand, ExtismPluginUsageErrorsExitTwo) {
+  const std::string tour = plugin("extism_kernel_tour.wasm");
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"bench", tour, "--calls", "5"}, "name one with --export"},
+      {{"bench", tour, "--export", "nope", "--calls", "5"}, "Function not found: nope"},
+      {{"bench", tour, "1", "--export", "echo", "--calls", "5"}, "not ARGS"},
+      {{"bench", tour, "--export", "echo", "--fuel", "1000", "--calls", "5"},
+       "--fuel does not apply to Extism plugins"},
+  };
+  for (const auto& c : cases) {
+    auto r = warmpool(c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.message << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos)
+        << "want: " << c.message << "\ngot: " << r.err;
+  }
+}
+
 }  // namespace
 }  // namespace warmpool::cli::test
