@@ -89,10 +89,11 @@ class V8Module final : public BackendModule {
   // What instantiating in `home` needs: the module object and the import object, made on
   // first use. Only while `home` is entered; its lock guards the entry.
   struct InIsolate {
+    SharedIsolate* home = nullptr;  // one use of it (use_isolate), while the state exists
     ::v8::Global<::v8::WasmModuleObject> module_object;
     ::v8::Global<::v8::Object> imports;
   };
-  const InIsolate* in_isolate(const SharedIsolate& home, std::string* error) const;
+  const InIsolate* in_isolate(SharedIsolate& home, std::string* error) const;
 
   BackendModuleSpec spec;
   std::shared_ptr<::v8::CompiledWasmModule> compiled;
@@ -188,17 +189,20 @@ std::unique_ptr<BackendInstance> V8Module::create_instance(ImportHandler& import
 }
 
 V8Module::~V8Module() {
-  for (std::size_t i = 0; i < in_isolate_.size(); ++i) {
-    if (in_isolate_[i].module_object.IsEmpty()) continue;
-    auto* isolate = v8::internal::created_isolate(i)->isolate();
-    ::v8::Locker locker(isolate);
-    ::v8::Isolate::Scope isolate_scope(isolate);
-    in_isolate_[i] = {};
+  for (InIsolate& state : in_isolate_) {
+    if (state.home == nullptr) continue;
+    {
+      auto* isolate = state.home->isolate();
+      ::v8::Locker locker(isolate);
+      ::v8::Isolate::Scope isolate_scope(isolate);
+      state.module_object.Reset();
+      state.imports.Reset();
+    }
+    v8::internal::release_isolate(*state.home);
   }
 }
 
-const V8Module::InIsolate* V8Module::in_isolate(const SharedIsolate& home,
-                                                std::string* error) const {
+const V8Module::InIsolate* V8Module::in_isolate(SharedIsolate& home, std::string* error) const {
   InIsolate& state = in_isolate_[home.index()];
   if (!state.module_object.IsEmpty()) return &state;
   auto* isolate = home.isolate();
@@ -212,6 +216,10 @@ const V8Module::InIsolate* V8Module::in_isolate(const SharedIsolate& home,
   }
   state.imports.Reset(isolate, make_imports(isolate, home.context()));
   state.module_object.Reset(isolate, module_object);
+  // The module keeps the isolate (and so this state) until it goes, however many of its
+  // instances come and go there.
+  v8::internal::use_isolate(home);
+  state.home = &home;
   return &state;
 }
 
@@ -223,9 +231,12 @@ V8Instance::V8Instance(const V8Module& module, ImportHandler& imports)
 
 V8Instance::~V8Instance() {
   entry_.reset();
-  ::v8::Locker locker(isolate_);
-  ::v8::Isolate::Scope isolate_scope(isolate_);
-  handles_ = {};
+  {
+    ::v8::Locker locker(isolate_);
+    ::v8::Isolate::Scope isolate_scope(isolate_);
+    handles_ = {};
+  }
+  v8::internal::release_isolate(home_);
 }
 
 // One JS function per import, all calling the same trampoline with the import's index; the

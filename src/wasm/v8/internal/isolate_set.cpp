@@ -20,14 +20,16 @@ constexpr std::size_t kIsolatesPerHardwareThread = 4;
 constexpr std::size_t kMaxIsolates = 64;
 
 struct IsolateSet {
-  explicit IsolateSet(std::size_t count) : slots(count) {}
-  std::mutex creating;
-  std::vector<std::atomic<SharedIsolate*>> slots;
+  explicit IsolateSet(std::size_t count) {
+    for (std::size_t i = 0; i < count; ++i) slots.push_back(new SharedIsolate(i));
+  }
+  std::mutex users_mutex;  // users_ of every slot, and creating and disposing V8 isolates
+  std::vector<SharedIsolate*> slots;
   std::atomic<std::size_t> next{0};
 };
 
 IsolateSet& isolate_set() {
-  // Leaked on purpose, like V8 itself (see ensure_v8).
+  // Leaked on purpose, like V8 itself (see ensure_v8); the V8 isolates inside are not.
   static auto* set = new IsolateSet(std::clamp<std::size_t>(
       kIsolatesPerHardwareThread * std::max(1U, std::thread::hardware_concurrency()), 2,
       kMaxIsolates));
@@ -130,7 +132,7 @@ IsolateEntry::~IsolateEntry() {
   locker_.reset();
 }
 
-SharedIsolate::SharedIsolate(std::size_t index) : index_(index) {
+void SharedIsolate::create() {
   auto params = isolate_params();
   isolate_ = ::v8::Isolate::New(params);
   ::v8::Locker locker(isolate_);
@@ -147,25 +149,32 @@ SharedIsolate::SharedIsolate(std::size_t index) : index_(index) {
       isolate_, get(context, web_assembly, "Instance").ToLocalChecked().As<::v8::Function>());
 }
 
+void SharedIsolate::dispose() {
+  {
+    ::v8::Locker locker(isolate_);
+    ::v8::Isolate::Scope isolate_scope(isolate_);
+    instance_constructor_.Reset();
+    context_.Reset();
+  }
+  isolate_->Dispose();
+  isolate_ = nullptr;
+}
+
+void use_isolate(SharedIsolate& home) {
+  std::lock_guard lock(isolate_set().users_mutex);
+  if (home.users_++ == 0) home.create();
+}
+
+void release_isolate(SharedIsolate& home) {
+  std::lock_guard lock(isolate_set().users_mutex);
+  if (--home.users_ == 0) home.dispose();
+}
+
 std::size_t shared_isolate_count() {
   return isolate_set().slots.size();
 }
 
-SharedIsolate* created_isolate(std::size_t index) {
-  return isolate_set().slots[index].load(std::memory_order_acquire);
-}
-
 namespace {
-
-SharedIsolate& isolate_at(std::size_t index) {
-  IsolateSet& set = isolate_set();
-  if (auto* existing = set.slots[index].load(std::memory_order_acquire)) return *existing;
-  std::lock_guard lock(set.creating);
-  if (auto* existing = set.slots[index].load(std::memory_order_relaxed)) return *existing;
-  auto* created = new SharedIsolate(index);
-  set.slots[index].store(created, std::memory_order_release);
-  return *created;
-}
 
 // The modules this thread placed in one isolate since its last round-robin step.
 struct Placement {
@@ -185,7 +194,9 @@ SharedIsolate& assign_isolate(const void* module) {
     placement.modules.clear();
   }
   placement.modules.push_back(module);
-  return isolate_at(placement.index);
+  SharedIsolate& home = *set.slots[placement.index];
+  use_isolate(home);
+  return home;
 }
 
 }  // namespace warmpool::wasm::v8::internal

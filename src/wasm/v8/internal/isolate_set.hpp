@@ -3,9 +3,9 @@
 // An isolate costs ~1.2 ms and ~0.5 MiB to create and a context ~0.4 ms more, while a
 // WebAssembly.Instance inside an existing context costs tens of microseconds and a few KiB.
 // So instances do not get an isolate of their own: each is assigned to one of
-// shared_isolate_count() isolates (4 per hardware thread), created on first use and kept for
-// the life of the process, and lives there as a WebAssembly.Instance in the isolate's one
-// context.
+// shared_isolate_count() isolates (4 per hardware thread), created on first use and kept
+// while a module or instance uses them, and lives there as a WebAssembly.Instance in the
+// isolate's one context.
 //
 // The trade-offs:
 // - One thread at a time runs inside an isolate (V8's Locker), so two instances of the same
@@ -23,9 +23,10 @@
 //   for another; where that would close a cycle of waits, the inner call is refused (see
 //   IsolateEntry) instead of deadlocking.
 //
-//   SharedIsolate& home = assign_isolate(module);  // round-robin (see there)
+//   SharedIsolate& home = assign_isolate(module);  // round-robin (see there), one use
 //   IsolateEntry entry(home);                      // locks and enters it on this thread
 //   fn->Call(entry.context(), ...);                // the isolate's one context
+//   release_isolate(home);                         // when the instance goes
 #pragma once
 
 #include <v8.h>
@@ -40,10 +41,11 @@ struct ThreadWaits;
 
 class SharedIsolate {
  public:
-  explicit SharedIsolate(std::size_t index);
+  explicit SharedIsolate(std::size_t index) : index_(index) {}
   SharedIsolate(const SharedIsolate&) = delete;
   SharedIsolate& operator=(const SharedIsolate&) = delete;
 
+  // Only while used (assign_isolate, use_isolate): the V8 isolate exists while it has users.
   ::v8::Isolate* isolate() const noexcept { return isolate_; }
   // Its position in the set: per-isolate state of a module is kept at this index.
   std::size_t index() const noexcept { return index_; }
@@ -55,28 +57,37 @@ class SharedIsolate {
 
  private:
   friend class IsolateEntry;
-  // Never destroyed: isolates live until the process ends, as V8 itself does (platform.hpp).
+  friend void use_isolate(SharedIsolate& home);
+  friend void release_isolate(SharedIsolate& home);
+  // The object itself is never destroyed (a thread looking for a cycle of waits may read it
+  // at any time); only the V8 isolate inside comes and goes with its users.
   ~SharedIsolate() = default;
+  void create();
+  void dispose();
 
   std::atomic<ThreadWaits*> holder_{nullptr};  // the thread that holds it, if any
 
-  std::size_t index_;
-  ::v8::Isolate* isolate_;
+  const std::size_t index_;
+  std::size_t users_ = 0;  // instances and modules' states in it; under the set's mutex
+  ::v8::Isolate* isolate_ = nullptr;
   ::v8::Global<::v8::Context> context_;
   ::v8::Global<::v8::Function> instance_constructor_;  // WebAssembly.Instance
 };
 
 // How many isolates the set holds (a few per hardware thread).
 std::size_t shared_isolate_count();
-// The isolate for a new instance of `module` (any pointer that names the module), created on
-// first use (thread-safe). Round-robin, except that instances of different modules created
-// one after the other by one thread share an isolate until a module repeats: the modules of
-// one plugin that call each other (an Extism manifest's) then share their isolate, so their
-// calls into each other never wait for another thread, while a pool's instances of one module
-// still spread over every isolate.
+// The isolate for a new instance of `module` (any pointer that names the module), as one use
+// of it (thread-safe). Round-robin, except that instances of different modules created one
+// after the other by one thread share an isolate until a module repeats: the modules of one
+// plugin that call each other (an Extism manifest's) then share their isolate, so their calls
+// into each other never wait for another thread, while a pool's instances of one module still
+// spread over every isolate.
 SharedIsolate& assign_isolate(const void* module);
-// Isolate `index` if it was created already, else null.
-SharedIsolate* created_isolate(std::size_t index);
+// One more use of `home` (a module's state in it), and the end of one. The first use creates
+// the V8 isolate, the last disposes of it: a module keeps the isolates it was instantiated in
+// (no isolate made again per instance), and a process whose modules are gone holds none.
+void use_isolate(SharedIsolate& home);
+void release_isolate(SharedIsolate& home);
 
 // Locks `home` for this thread and enters it, for one operation. The context is not entered:
 // V8 calls that take it enter it themselves (a call does not pay for it twice); what creates
