@@ -8,7 +8,8 @@
 
 #define WILD_1TB (1ull << 40)
 
-/* Loads from and stores to addresses no block covers. */
+/* Loads from and stores to addresses no block covers, and input loads at
+ * offsets past the input. */
 WPX_EXPORT("wild_memory") int32_t wild_memory(void) {
   const uint64_t wild[] = {WILD_1TB, UINT64_MAX, UINT64_MAX - 7, UINT64_MAX - 3, 1ull << 63};
   uint64_t loaded = 0;
@@ -16,7 +17,10 @@ WPX_EXPORT("wild_memory") int32_t wild_memory(void) {
     wpx_store_u8(wild[i], 0xff);
     wpx_store_u64(wild[i], UINT64_MAX);
     loaded += wpx_load_u8(wild[i]) + wpx_load_u64(wild[i]);
+    loaded += wpx_input_load_u8(wild[i]) + wpx_input_load_u64(wild[i]);
   }
+  /* A u64 that would run past the end of the input reads 0 as a whole. */
+  if (wpx_input_length() > 0) loaded += wpx_input_load_u64(wpx_input_length() - 1);
   wpx_handle block = wpx_alloc(8);
   wpx_store_u64(block, 7);
   report r = {.length = 0};

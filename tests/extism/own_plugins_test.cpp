@@ -199,6 +199,7 @@ TEST_P(OwnPluginsTest, HttpRequestIsDeniedUnlessAllowedHostsMatch) {
 TEST_P(OwnPluginsTest, WildAddressesReadZeroAndStoresThereDoNothing) {
   Plugin hostile = create("hostile");
   EXPECT_EQ(hostile.call("wild_memory", "").value(), "loaded=0 after=7");
+  EXPECT_EQ(hostile.call("wild_memory", "some input").value(), "loaded=0 after=7");
   EXPECT_EQ(hostile.call("free_wild", "").value(), "length=8");
   EXPECT_EQ(hostile.call("wild_keys", "").value(), "config=0 var=0");
   EXPECT_EQ(hostile.call("error_wild", "").value(), "no error");
