@@ -7,16 +7,22 @@
 // Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
 #include <utility>
 // (the include above must come first)
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -124,6 +130,78 @@ class LocalHttpServer {
   asio::io_context io_;
   tcp::acceptor acceptor_;
   std::atomic<int> requests_{0};
+  std::thread thread_;
+};
+
+// A certificate for 127.0.0.1 signed by itself, made at run time: no CA in
+// the system store vouches for it.
+struct SelfSigned {
+  std::string certificate_pem;
+  std::string key_pem;
+};
+
+SelfSigned self_signed_certificate() {
+  auto pem = [](auto write) {
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
+    write(bio.get());
+    char* data = nullptr;
+    const long size = BIO_get_mem_data(bio.get(), &data);
+    return std::string(data, static_cast<std::size_t>(size));
+  };
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"), EVP_PKEY_free);
+  std::unique_ptr<X509, decltype(&X509_free)> cert(X509_new(), X509_free);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
+  X509_set_pubkey(cert.get(), key.get());
+  X509_NAME* name = X509_get_subject_name(cert.get());
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
+  X509_set_issuer_name(cert.get(), name);
+  X509_sign(cert.get(), key.get(), EVP_sha256());
+  return {pem([&](BIO* b) { PEM_write_bio_X509(b, cert.get()); }), pem([&](BIO* b) {
+            PEM_write_bio_PrivateKey(b, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+          })};
+}
+
+// Accepts TLS handshakes on 127.0.0.1 with a self-signed certificate.
+class LocalTlsServer {
+ public:
+  LocalTlsServer()
+      : tls_(asio::ssl::context::tls_server),
+        acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
+    const SelfSigned identity = self_signed_certificate();
+    tls_.use_certificate_chain(asio::buffer(identity.certificate_pem));
+    tls_.use_private_key(asio::buffer(identity.key_pem), asio::ssl::context::pem);
+    asio::co_spawn(io_, accept_loop(), [](std::exception_ptr) {});
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~LocalTlsServer() {
+    io_.stop();
+    thread_.join();
+  }
+  LocalTlsServer(const LocalTlsServer&) = delete;
+  LocalTlsServer& operator=(const LocalTlsServer&) = delete;
+
+  std::string url() const {
+    return "https://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + "/";
+  }
+
+ private:
+  asio::awaitable<void> accept_loop() {
+    for (;;) {
+      tcp::socket socket = co_await acceptor_.async_accept(asio::use_awaitable);
+      asio::co_spawn(io_, handshake(std::move(socket)), [](std::exception_ptr) {});
+    }
+  }
+  asio::awaitable<void> handshake(tcp::socket socket) {
+    asio::ssl::stream<tcp::socket> stream(std::move(socket), tls_);
+    co_await stream.async_handshake(asio::ssl::stream_base::server, asio::use_awaitable);
+  }
+
+  asio::io_context io_;
+  asio::ssl::context tls_;
+  tcp::acceptor acceptor_;
   std::thread thread_;
 };
 
@@ -314,6 +392,14 @@ TEST_F(KernelHttpTest, ARedirectToAHostNotAllowedIsDenied) {
   ASSERT_FALSE(out);
   EXPECT_EQ(out.error(), "HTTP request to \"" + elsewhere +
                              "\" is not allowed (no allowed_hosts match \"localhost\")");
+}
+
+TEST_F(KernelHttpTest, HttpsRefusesACertificateNoTrustedCaSigned) {
+  LocalTlsServer tls;
+  auto out = request(request_json(tls.url()));
+  ASSERT_FALSE(out);
+  EXPECT_NE(out.error().find("TLS handshake with 127.0.0.1:"), std::string::npos) << out.error();
+  EXPECT_NE(out.error().find("certificate verify failed"), std::string::npos) << out.error();
 }
 
 TEST_F(KernelHttpTest, BadRequestsAndUrlsAreClearErrors) {
