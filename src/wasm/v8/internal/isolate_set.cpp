@@ -14,7 +14,7 @@ namespace warmpool::wasm::v8::internal {
 namespace {
 
 // Enough isolates that two threads rarely pick instances of the same one (1 in 8 on a
-// 2-thread machine), few enough that their fixed cost (~1 MiB each, created on first use)
+// 2-thread machine), few enough that their fixed cost (~1 MiB each while in use)
 // stays small next to the instances they hold.
 constexpr std::size_t kIsolatesPerHardwareThread = 4;
 constexpr std::size_t kMaxIsolates = 64;
@@ -54,7 +54,7 @@ struct WaitRecords {
 };
 
 WaitRecords& wait_records() {
-  static auto* records = new WaitRecords;  // leaked on purpose, like the isolates
+  static auto* records = new WaitRecords;  // leaked on purpose, like the isolate set
   return *records;
 }
 
