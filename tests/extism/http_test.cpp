@@ -199,8 +199,9 @@ class LocalTlsServer {
     co_await stream.async_handshake(asio::ssl::stream_base::server, asio::use_awaitable);
   }
 
-  asio::io_context io_;
+  // Before io_: handshakes still pending when io_ stops are destroyed with it.
   asio::ssl::context tls_;
+  asio::io_context io_;
   tcp::acceptor acceptor_;
   std::thread thread_;
 };
