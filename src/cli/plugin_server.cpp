@@ -119,7 +119,10 @@ class Router {
  private:
   HttpResponse plugin_list() const {
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
-    for (const Route& route : reloader_.table()->routes()) {
+    // Held for the loop: a range-for keeps no temporary of its range's
+    // expression alive but the last, and a reload may drop the table meanwhile.
+    const std::shared_ptr<const RoutingTable> table = reloader_.table();
+    for (const Route& route : table->routes()) {
       nlohmann::ordered_json entry = route.version->plugin->describe();
       entry["last_reload"] = nullptr;
       if (const auto& r = route.last_reload) {
@@ -132,7 +135,8 @@ class Router {
 
   std::string metrics_text() const {
     std::vector<std::string> texts;
-    for (const Route& route : reloader_.table()->routes()) {
+    const std::shared_ptr<const RoutingTable> table = reloader_.table();  // as in plugin_list()
+    for (const Route& route : table->routes()) {
       const ServedPlugin& plugin = *route.version->plugin;
       texts.push_back(plugin.metrics_text());
       texts.push_back(route.version->calls->to_prometheus(plugin.name()));

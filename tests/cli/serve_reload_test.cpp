@@ -150,6 +150,18 @@ TEST_F(ServeReload, TwentyReloadsUnderLoadFailNoRequestAndFreeEveryOldVersion) {
       }
     });
   }
+  // And an operator watching: GET /plugins and /metrics read the table a
+  // reload replaces.
+  clients.emplace_back([&] {
+    HttpClient c(port);
+    for (int n = 0; n < kMostCallsPerClient && !stop; ++n) {
+      auto r = c.request("GET", n % 2 == 0 ? "/plugins" : "/metrics");
+      if (!r || r->status != 200) {
+        std::lock_guard lock(wrong_mutex);
+        wrong.push_back(r ? r->body : r.error());
+      }
+    }
+  });
   // Each reload happens while calls run: it waits for a few more answers first.
   auto calls_run = [&] {
     const int before = answered_by[0] + answered_by[1];
@@ -179,7 +191,7 @@ TEST_F(ServeReload, TwentyReloadsUnderLoadFailNoRequestAndFreeEveryOldVersion) {
   // theirs, and the only other one is this metrics probe.
   const double accepted_after =
       metric(metrics_of(port), "warmpool_http_connections_accepted_total");
-  EXPECT_EQ(accepted_after - accepted_before, kClients + 1 + 1);
+  EXPECT_EQ(accepted_after - accepted_before, kClients + 1 /* watcher */ + 1 /* c */ + 1);
   EXPECT_TRUE(wrong.empty()) << wrong.size() << " wrong answers, the first: " << wrong.front();
   // Both versions served the load.
   EXPECT_GT(answered_by[0], 0);
@@ -383,7 +395,8 @@ TEST_F(ServeReload, SighupReloadsAChangedPlugin) {
   EXPECT_EQ(c.request("POST", "/call/version", "x")->body, "version-1");
 
   server.child().signal(SIGHUP);  // unchanged: kept
-  ASSERT_TRUE(wait_for_metric(server.port(), "warmpool_reloads_total{result=\"ok\"}", 1));
+  ASSERT_TRUE(wait_for_metric(server.port(), "warmpool_reloads_total{result=\"ok\"}", 1))
+      << metrics_of(server.port()) << server.child().stderr_text();
   write_version("version-2");
   server.child().signal(SIGHUP);
   ASSERT_TRUE(wait_for_metric(server.port(), "warmpool_reloads_total{result=\"ok\"}", 2));
