@@ -1,7 +1,7 @@
-// V8 behind the embedding API's backend interface. Instances are WebAssembly.Instance objects
-// in the contexts of a few shared isolates (internal/isolate_set.hpp says why and what it
-// costs); the compiled module is shared by every isolate (CompiledWasmModule), and its module
-// object and import functions are made once per isolate.
+// V8 behind the embedding API's backend interface. Each instance is a WebAssembly.Instance in
+// an isolate of its own, recycled from destroyed instances (internal/isolate_set.hpp says why
+// and what it costs); the compiled module is shared by every isolate (CompiledWasmModule), and
+// its module object and import functions are made once per isolate and kept there.
 #include <v8.h>
 
 #include <array>
@@ -23,9 +23,9 @@ namespace warmpool::wasm::internal {
 namespace {
 
 using v8::internal::get;
+using v8::internal::HomeIsolate;
 using v8::internal::host_string;
 using v8::internal::IsolateEntry;
-using v8::internal::SharedIsolate;
 using v8::internal::v8_string;
 
 // Isolate data slot holding the V8Instance entered last on the isolate, for the import
@@ -80,29 +80,23 @@ class CompileIsolate {
 class V8Module final : public BackendModule {
  public:
   explicit V8Module(BackendModuleSpec s)
-      : spec(std::move(s)), in_isolate_(v8::internal::shared_isolate_count()) {}
-  ~V8Module() override;
+      : spec(std::move(s)), id(v8::internal::register_module()) {}
+  ~V8Module() override { v8::internal::unregister_module(id); }
   V8Module(const V8Module&) = delete;
   V8Module& operator=(const V8Module&) = delete;
   std::unique_ptr<BackendInstance> create_instance(ImportHandler& imports) const override;
 
   // What instantiating in `home` needs: the module object and the import object, made on
-  // first use. Only while `home` is entered; its lock guards the entry.
-  struct InIsolate {
-    SharedIsolate* home = nullptr;  // one use of it (use_isolate), while the state exists
-    ::v8::Global<::v8::WasmModuleObject> module_object;
-    ::v8::Global<::v8::Object> imports;
-  };
-  const InIsolate* in_isolate(SharedIsolate& home, std::string* error) const;
+  // first use and kept in the isolate. Only while `home` is entered.
+  const v8::internal::ModuleState* in_isolate(HomeIsolate& home, std::string* error) const;
 
   BackendModuleSpec spec;
   std::shared_ptr<::v8::CompiledWasmModule> compiled;
+  const std::uint64_t id;  // names its states in the isolates
 
  private:
   ::v8::Local<::v8::Object> make_imports(::v8::Isolate* isolate,
                                          ::v8::Local<::v8::Context> context) const;
-
-  mutable std::vector<InIsolate> in_isolate_;  // by SharedIsolate::index()
 };
 
 class V8Instance final : public BackendInstance {
@@ -113,21 +107,16 @@ class V8Instance final : public BackendInstance {
   V8Instance& operator=(const V8Instance&) = delete;
 
   // Instances move between threads, so every use takes V8's lock, which also resets the
-  // stack limit for the calling thread.
-  // A refused entry (IsolateEntry::refused) locks nothing: every operation until leave()
-  // fails or does nothing.
+  // stack limit for the calling thread. Nothing else uses the isolate: it never waits.
   void enter() override {
     entry_.emplace(home_);
-    if (refused()) return;
     previous_ = isolate_->GetData(kInstanceSlot);
     isolate_->SetData(kInstanceSlot, this);
     holds_isolate_.store(true, std::memory_order_release);
   }
   void leave() override {
-    if (!refused()) {
-      holds_isolate_.store(false, std::memory_order_release);
-      isolate_->SetData(kInstanceSlot, previous_);
-    }
+    holds_isolate_.store(false, std::memory_order_release);
+    isolate_->SetData(kInstanceSlot, previous_);
     entry_.reset();
   }
 
@@ -140,7 +129,7 @@ class V8Instance final : public BackendInstance {
   void snapshot() override;
   bool restore() override;
   bool reinstantiates() const override { return true; }
-  // The isolate is shared: only while this instance holds it is its guest the one running.
+  // Only while the instance is entered: a termination left pending would stop its next call.
   void interrupt() override {
     if (holds_isolate_.load(std::memory_order_acquire)) isolate_->TerminateExecution();
   }
@@ -149,7 +138,7 @@ class V8Instance final : public BackendInstance {
   }
 
  private:
-  // Handles into the shared isolate; reset as a whole, under its lock, when the instance goes.
+  // Handles into the isolate; reset as a whole, under its lock, when the instance goes.
   struct Handles {
     // Of the current WebAssembly.Instance (replaced when it is instantiated again).
     ::v8::Global<::v8::Object> exports;
@@ -165,19 +154,18 @@ class V8Instance final : public BackendInstance {
   friend class V8Module;
   static void import_callback(const ::v8::FunctionCallbackInfo<::v8::Value>& info);
   ::v8::Local<::v8::Context> context() const { return entry_->context(); }
-  bool refused() const { return entry_->refused(); }
   ::v8::Local<::v8::Value> exported(std::string_view name);
 
   const V8Module& module_;
   ImportHandler& imports_;
-  SharedIsolate& home_;
+  HomeIsolate& home_;
   ::v8::Isolate* isolate_;
   Handles handles_;
   std::optional<IsolateEntry> entry_;
-  // Between enter() and leave() of an entry that was not refused; read by the watchdog.
+  // Between enter() and leave(); read by the watchdog.
   std::atomic<bool> holds_isolate_{false};
-  // The instance entered before this one on the same thread and isolate (a host function
-  // calling into another instance); back in the data slot on leave().
+  // The instance entered before on the same thread and isolate (a host function calling back
+  // into its own instance); back in the data slot on leave().
   void* previous_ = nullptr;
   // The post-instantiation state was captured: restore() can put it back in place.
   bool state_captured_ = false;
@@ -188,23 +176,8 @@ std::unique_ptr<BackendInstance> V8Module::create_instance(ImportHandler& import
   return std::make_unique<V8Instance>(*this, imports);
 }
 
-V8Module::~V8Module() {
-  for (InIsolate& state : in_isolate_) {
-    if (state.home == nullptr) continue;
-    {
-      auto* isolate = state.home->isolate();
-      ::v8::Locker locker(isolate);
-      ::v8::Isolate::Scope isolate_scope(isolate);
-      state.module_object.Reset();
-      state.imports.Reset();
-    }
-    v8::internal::release_isolate(*state.home);
-  }
-}
-
-const V8Module::InIsolate* V8Module::in_isolate(SharedIsolate& home, std::string* error) const {
-  InIsolate& state = in_isolate_[home.index()];
-  if (!state.module_object.IsEmpty()) return &state;
+const v8::internal::ModuleState* V8Module::in_isolate(HomeIsolate& home, std::string* error) const {
+  if (const auto* state = home.module_state(id)) return state;
   auto* isolate = home.isolate();
   ::v8::TryCatch try_catch(isolate);
   ::v8::Local<::v8::WasmModuleObject> module_object;
@@ -214,19 +187,16 @@ const V8Module::InIsolate* V8Module::in_isolate(SharedIsolate& home, std::string
                                     : std::string("failed"));
     return nullptr;
   }
+  auto& state = home.add_module_state(id);
   state.imports.Reset(isolate, make_imports(isolate, home.context()));
   state.module_object.Reset(isolate, module_object);
-  // The module keeps the isolate (and so this state) until it goes, however many of its
-  // instances come and go there.
-  v8::internal::use_isolate(home);
-  state.home = &home;
   return &state;
 }
 
 V8Instance::V8Instance(const V8Module& module, ImportHandler& imports)
     : module_(module),
       imports_(imports),
-      home_(v8::internal::assign_isolate(&module)),
+      home_(v8::internal::acquire_isolate(module.id)),
       isolate_(home_.isolate()) {}
 
 V8Instance::~V8Instance() {
@@ -313,10 +283,6 @@ void V8Instance::import_callback(const ::v8::FunctionCallbackInfo<::v8::Value>& 
 }
 
 bool V8Instance::instantiate(std::string* error) {
-  if (refused()) {
-    *error = std::string("cannot enter: ") + IsolateEntry::kRefusedMessage;
-    return false;
-  }
   auto context = this->context();
   ::v8::Context::Scope context_scope(context);  // import functions and objects are made here
   ::v8::TryCatch try_catch(isolate_);
@@ -326,7 +292,7 @@ bool V8Instance::instantiate(std::string* error) {
                                     : std::string("failed"));
     return false;
   };
-  const V8Module::InIsolate* shared = module_.in_isolate(home_, error);
+  const v8::internal::ModuleState* shared = module_.in_isolate(home_, error);
   if (shared == nullptr) return false;
   ::v8::Local<::v8::Value> exports;
   // Instantiating again (a reset): nothing of the previous instance may be reached while the
@@ -364,10 +330,6 @@ bool V8Instance::instantiate(std::string* error) {
 
 bool V8Instance::invoke(std::uint32_t index, std::span<const std::uint64_t> args,
                         std::span<std::uint64_t> results, std::string* trap) {
-  if (refused()) {
-    *trap = std::string("cannot enter: ") + IsolateEntry::kRefusedMessage;
-    return false;
-  }
   auto context = this->context();
   const FunctionType& type = module_.spec.functions[index].type;
   constexpr std::size_t kInline = 16;
@@ -405,14 +367,14 @@ bool V8Instance::invoke(std::uint32_t index, std::span<const std::uint64_t> args
 }
 
 std::span<std::uint8_t> V8Instance::memory() {
-  if (handles_.memory.IsEmpty() || refused()) return {};
+  if (handles_.memory.IsEmpty()) return {};
   auto buffer = handles_.memory.Get(isolate_)->Buffer();
   return {static_cast<std::uint8_t*>(buffer->Data()), buffer->ByteLength()};
 }
 
 std::uint64_t V8Instance::global(GlobalSlot slot) {
   const auto& handle = handles_.globals[static_cast<std::size_t>(slot)];
-  if (handle.IsEmpty() || refused()) return 0;
+  if (handle.IsEmpty()) return 0;
   ::v8::Local<::v8::Value> value;
   if (!get(context(), handle.Get(isolate_), "value").ToLocal(&value)) return 0;
   return from_v8(context(), value, slot == GlobalSlot::fuel ? ValueType::i64 : ValueType::i32);
@@ -420,7 +382,7 @@ std::uint64_t V8Instance::global(GlobalSlot slot) {
 
 void V8Instance::set_global(GlobalSlot slot, std::uint64_t bits) {
   const auto& handle = handles_.globals[static_cast<std::size_t>(slot)];
-  if (handle.IsEmpty() || refused()) return;
+  if (handle.IsEmpty()) return;
   handle.Get(isolate_)
       ->Set(context(), v8_string(isolate_, "value"),
             to_v8(isolate_, bits, slot == GlobalSlot::fuel ? ValueType::i64 : ValueType::i32))
@@ -433,7 +395,7 @@ void V8Instance::set_global(GlobalSlot slot, std::uint64_t bits) {
 void V8Instance::snapshot() {
   state_captured_ = false;
   const ExposedState& state = module_.spec.state;
-  if (!state.restorable_in_place() || refused()) return;
+  if (!state.restorable_in_place()) return;
   handles_.state_globals.clear();
   handles_.initial_globals.clear();
   for (const auto& name : state.globals) {
@@ -453,7 +415,7 @@ void V8Instance::snapshot() {
 // False when the state cannot be put back in place (not captured, or memory grew: a wasm
 // memory never shrinks); the core then instantiates again.
 bool V8Instance::restore() {
-  if (!state_captured_ || refused()) return false;
+  if (!state_captured_) return false;
   auto bytes = memory();
   if (bytes.size() != initial_memory_.size()) return false;
   initial_memory_.restore(bytes.data());

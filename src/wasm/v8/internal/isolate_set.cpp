@@ -1,138 +1,16 @@
 #include "internal/isolate_set.hpp"
 
 #include <algorithm>
-#include <atomic>
-#include <deque>
 #include <mutex>
 #include <thread>
-#include <vector>
+#include <unordered_set>
 
 #include "internal/platform.hpp"
 #include "internal/strings.hpp"
 
 namespace warmpool::wasm::v8::internal {
-namespace {
 
-// Enough isolates that two threads rarely pick instances of the same one (1 in 8 on a
-// 2-thread machine), few enough that their fixed cost (~1 MiB each while in use)
-// stays small next to the instances they hold.
-constexpr std::size_t kIsolatesPerHardwareThread = 4;
-constexpr std::size_t kMaxIsolates = 64;
-
-struct IsolateSet {
-  explicit IsolateSet(std::size_t count) {
-    for (std::size_t i = 0; i < count; ++i) slots.push_back(new SharedIsolate(i));
-  }
-  std::mutex users_mutex;  // users_ of every slot, and creating and disposing V8 isolates
-  std::vector<SharedIsolate*> slots;
-  std::atomic<std::size_t> next{0};
-};
-
-IsolateSet& isolate_set() {
-  // Leaked on purpose, like V8 itself (see ensure_v8); the V8 isolates inside are not.
-  static auto* set = new IsolateSet(std::clamp<std::size_t>(
-      kIsolatesPerHardwareThread * std::max(1U, std::thread::hardware_concurrency()), 2,
-      kMaxIsolates));
-  return *set;
-}
-
-}  // namespace
-
-// Records live as long as the process (a thread walking a cycle may still read the record of
-// a thread that just ended); an ended thread's record is reused by the next thread.
-struct ThreadWaits {
-  std::atomic<SharedIsolate*> waiting_for{nullptr};
-  int held = 0;  // isolates this thread holds (read by this thread only)
-};
-
-namespace {
-
-struct WaitRecords {
-  std::mutex mutex;
-  std::deque<ThreadWaits> all;
-  std::vector<ThreadWaits*> free;
-};
-
-WaitRecords& wait_records() {
-  static auto* records = new WaitRecords;  // leaked on purpose, like the isolate set
-  return *records;
-}
-
-// This thread's record, taken on first use and given back when the thread ends.
-struct ThreadRecord {
-  ThreadRecord() {
-    WaitRecords& records = wait_records();
-    std::lock_guard lock(records.mutex);
-    if (records.free.empty()) {
-      waits = &records.all.emplace_back();
-    } else {
-      waits = records.free.back();
-      records.free.pop_back();
-    }
-  }
-  ~ThreadRecord() {
-    WaitRecords& records = wait_records();
-    std::lock_guard lock(records.mutex);
-    records.free.push_back(waits);
-  }
-  ThreadRecord(const ThreadRecord&) = delete;
-  ThreadRecord& operator=(const ThreadRecord&) = delete;
-  ThreadWaits* waits;
-};
-
-ThreadWaits& this_thread_waits() {
-  thread_local ThreadRecord record;
-  return *record.waits;
-}
-
-}  // namespace
-
-// Holding another isolate, this thread is about to wait for `home`: it records that first,
-// then follows holders and what they wait for. Whichever of two threads records its wait
-// last sees the other's (sequentially consistent atomics), so a cycle is always seen by at
-// least one thread in it, which then refuses instead of waiting. A thread that holds nothing
-// cannot be in a cycle and just waits.
-bool IsolateEntry::closes_a_cycle(SharedIsolate& home) {
-  waits_->waiting_for.store(&home);
-  const SharedIsolate* next = &home;
-  for (std::size_t hops = 0; hops < kMaxIsolates && next != nullptr; ++hops) {
-    const ThreadWaits* holder = next->holder_.load();
-    if (holder == nullptr) return false;
-    if (holder == waits_) {
-      waits_->waiting_for.store(nullptr);
-      return true;
-    }
-    next = holder->waiting_for.load();
-  }
-  return false;
-}
-
-IsolateEntry::IsolateEntry(SharedIsolate& home) : home_(home), waits_(&this_thread_waits()) {
-  const bool held_here = home.holder_.load() == waits_;
-  if (!held_here && waits_->held > 0 && closes_a_cycle(home)) return;  // refused
-  locker_.emplace(home.isolate());
-  waits_->waiting_for.store(nullptr);
-  if (!held_here) {
-    home.holder_.store(waits_);
-    ++waits_->held;
-    first_hold_ = true;
-  }
-  isolate_scope_.emplace(home.isolate());
-  handle_scope_.emplace(home.isolate());
-  context_ = home.context();
-}
-
-IsolateEntry::~IsolateEntry() {
-  handle_scope_.reset();
-  isolate_scope_.reset();
-  if (first_hold_) {
-    --waits_->held;
-    home_.holder_.store(nullptr);
-  }
-  locker_.reset();
-}
-
-void SharedIsolate::create() {
+HomeIsolate::HomeIsolate() {
   auto params = isolate_params();
   isolate_ = ::v8::Isolate::New(params);
   ::v8::Locker locker(isolate_);
@@ -149,54 +27,124 @@ void SharedIsolate::create() {
       isolate_, get(context, web_assembly, "Instance").ToLocalChecked().As<::v8::Function>());
 }
 
-void SharedIsolate::dispose() {
+HomeIsolate::~HomeIsolate() {
   {
     ::v8::Locker locker(isolate_);
     ::v8::Isolate::Scope isolate_scope(isolate_);
+    modules_.clear();
     instance_constructor_.Reset();
     context_.Reset();
   }
   isolate_->Dispose();
-  isolate_ = nullptr;
 }
 
-void use_isolate(SharedIsolate& home) {
-  std::lock_guard lock(isolate_set().users_mutex);
-  if (home.users_++ == 0) home.create();
+ModuleState* HomeIsolate::module_state(std::uint64_t module_id) {
+  auto found = std::ranges::find(modules_, module_id, &decltype(modules_)::value_type::first);
+  return found == modules_.end() ? nullptr : &found->second;
 }
 
-void release_isolate(SharedIsolate& home) {
-  std::lock_guard lock(isolate_set().users_mutex);
-  if (--home.users_ == 0) home.dispose();
+ModuleState& HomeIsolate::add_module_state(std::uint64_t module_id) {
+  return modules_.emplace_back(module_id, ModuleState{}).second;
 }
 
-std::size_t shared_isolate_count() {
-  return isolate_set().slots.size();
+bool HomeIsolate::holds(std::uint64_t module_id) const {
+  return std::ranges::find(modules_, module_id, &decltype(modules_)::value_type::first) !=
+         modules_.end();
 }
 
-namespace {
+void HomeIsolate::drop_forgotten() {
+  if (forgotten_.empty()) return;
+  {
+    ::v8::Locker locker(isolate_);
+    ::v8::Isolate::Scope isolate_scope(isolate_);
+    std::erase_if(modules_, [&](const auto& state) {
+      return std::ranges::find(forgotten_, state.first) != forgotten_.end();
+    });
+  }
+  forgotten_.clear();
+}
 
-// The modules this thread placed in one isolate since its last round-robin step.
-struct Placement {
-  std::size_t index = 0;
-  std::vector<const void*> modules;
+// Lock order: the pool's mutex, then an isolate's Locker, and only the Locker of an isolate
+// nobody holds (idle, or just released by its instance): taking it never waits.
+struct IsolatePool {
+  std::mutex mutex;
+  std::vector<HomeIsolate*> idle;  // the most recently released last
+  std::unordered_set<HomeIsolate*> in_use;
+  std::size_t live_modules = 0;
+  std::uint64_t next_module_id = 1;
+  // Enough for every thread to refill a pool or replace an instance from an idle isolate;
+  // each idle isolate keeps ~1 MiB.
+  const std::size_t max_idle = std::max<std::size_t>(4, 2 * std::thread::hardware_concurrency());
+
+  static IsolatePool& get() {
+    // Leaked on purpose, like V8 itself (see ensure_v8); the isolates inside are not.
+    static auto* pool = new IsolatePool;
+    return *pool;
+  }
 };
 
-}  // namespace
+std::uint64_t register_module() {
+  IsolatePool& pool = IsolatePool::get();
+  std::lock_guard lock(pool.mutex);
+  ++pool.live_modules;
+  return pool.next_module_id++;
+}
 
-SharedIsolate& assign_isolate(const void* module) {
-  ensure_v8();
-  thread_local Placement placement;
-  IsolateSet& set = isolate_set();
-  if (placement.modules.empty() ||
-      std::ranges::find(placement.modules, module) != placement.modules.end()) {
-    placement.index = set.next.fetch_add(1, std::memory_order_relaxed) % set.slots.size();
-    placement.modules.clear();
+void unregister_module(std::uint64_t module_id) {
+  IsolatePool& pool = IsolatePool::get();
+  std::vector<HomeIsolate*> disposed;
+  {
+    std::lock_guard lock(pool.mutex);
+    // Instances of other modules hold these; their release drops the state.
+    for (HomeIsolate* home : pool.in_use) home->forgotten_.push_back(module_id);
+    if (--pool.live_modules == 0) {
+      disposed = std::exchange(pool.idle, {});
+    } else {
+      for (HomeIsolate* home : pool.idle) {
+        if (!home->holds(module_id)) continue;
+        home->forgotten_.push_back(module_id);
+        home->drop_forgotten();
+      }
+    }
   }
-  placement.modules.push_back(module);
-  SharedIsolate& home = *set.slots[placement.index];
-  use_isolate(home);
-  return home;
+  for (HomeIsolate* home : disposed) delete home;
+}
+
+HomeIsolate& acquire_isolate(std::uint64_t module_id) {
+  ensure_v8();
+  IsolatePool& pool = IsolatePool::get();
+  {
+    std::lock_guard lock(pool.mutex);
+    if (!pool.idle.empty()) {
+      auto found = std::ranges::find_if(pool.idle.rbegin(), pool.idle.rend(),
+                                        [&](HomeIsolate* home) { return home->holds(module_id); });
+      auto taken = found == pool.idle.rend() ? std::prev(pool.idle.end()) : std::prev(found.base());
+      HomeIsolate* home = *taken;
+      pool.idle.erase(taken);
+      pool.in_use.insert(home);
+      return *home;
+    }
+  }
+  auto* home = new HomeIsolate;  // outside the mutex: ~1.5 ms
+  std::lock_guard lock(pool.mutex);
+  pool.in_use.insert(home);
+  return *home;
+}
+
+void release_isolate(HomeIsolate& home) {
+  IsolatePool& pool = IsolatePool::get();
+  HomeIsolate* disposed = nullptr;
+  {
+    std::lock_guard lock(pool.mutex);
+    pool.in_use.erase(&home);
+    if (pool.live_modules == 0 || pool.idle.size() >= pool.max_idle) {
+      disposed = &home;
+    } else {
+      home.drop_forgotten();
+      pool.idle.push_back(&home);
+    }
+  }
+  delete disposed;
 }
 
 }  // namespace warmpool::wasm::v8::internal

@@ -1,125 +1,119 @@
-// The process-wide set of V8 isolates that every warmpool V8 instance lives in.
+// The V8 isolates warmpool's V8 instances live in: one per live instance, recycled.
 //
 // An isolate costs ~1.2 ms and ~0.5 MiB to create and a context ~0.4 ms more, while a
 // WebAssembly.Instance inside an existing context costs tens of microseconds and a few KiB.
-// So instances do not get an isolate of their own: each is assigned to one of
-// shared_isolate_count() isolates (4 per hardware thread), created on first use and kept
-// while a module or instance uses them, and lives there as a WebAssembly.Instance in the
-// isolate's one context.
+// V8 lets one thread at a time into an isolate, so two live instances sharing one (the
+// design of d81420d..fe33a94: 4 shared isolates per hardware thread) made a call wait for
+// every call of the instances it shared with: a plugin spinning until its deadline delayed
+// other plugins, and calls queued behind it ran past their own deadlines (armed only once
+// the call holds the isolate). So each live instance has an isolate no other live instance
+// uses, and instantiation stays cheap by recycling: a destroyed instance's isolate (its
+// context, WebAssembly.Instance constructor and the module states made in it) goes back to
+// an idle list, and a new instance takes an idle one, preferring one that already holds its
+// module's state; only when none is idle is an isolate created. Only the first instance of
+// each concurrently live slot pays for the isolate.
 //
 // The trade-offs:
-// - One thread at a time runs inside an isolate (V8's Locker), so two instances of the same
-//   isolate cannot run in parallel. With several isolates per hardware thread and a pool's
-//   instances spread round-robin, two threads rarely pick instances of the same isolate; when
-//   they do, one waits for the other's call.
-// - Every call still takes the Locker afresh (~300 ns of V8's own bookkeeping per call), as
-//   an instance may be called from any thread: only a thread holding the isolate across its
-//   calls would avoid it, which V8 then does for nested Locker/Isolate::Scope.
-// - A deadline interrupts the isolate (TerminateExecution); it can only hit its own call, as
-//   a deadline is armed only while its call holds the isolate.
-// - A destroyed instance's memory goes back at the isolate's next garbage collection, not at
-//   once (resident memory stayed bounded over 40,000 fresh markdown instances).
-// - A host function that calls an instance of another isolate holds one isolate and waits
-//   for another; where that would close a cycle of waits, the inner call is refused (see
-//   IsolateEntry) instead of deadlocking.
+// - An idle (pooled) instance costs about an isolate (~1 MiB) instead of a few KiB; that is
+//   the price of isolation (docs/PERFORMANCE.md, issue 14).
+// - At most max(4, 2 x hardware threads) isolates stay idle (the rest are disposed of), and
+//   a process whose modules are all gone disposes of every idle isolate, so it holds none.
+// - A module's state in an isolate (module object, import functions) lives in the isolate,
+//   keyed by the module's id; it goes when the module goes (at once in an idle isolate, on
+//   its release in one in use) or with the isolate.
+// - A destroyed instance's memory goes back at its isolate's next garbage collection.
+// - Every call still takes the Locker afresh (~300 ns), as an instance may be called from
+//   any thread; it never waits for another thread, as nothing else uses the isolate.
+// - No deadlock detection: a thread waits for an isolate only if another thread is inside
+//   the same instance, which the API forbids (an Instance is used by one thread at a time).
+//   A host function calling another instance enters that instance's own isolate, free
+//   unless that instance is misused; so a cycle of waits cannot form in valid use.
+// - The modules of one Extism plugin no longer share an isolate: "different modules created
+//   back to back by one thread" (78846c9) also matches a pool warming one plugin's instances
+//   and then another's, which would put two plugins in one isolate. Their calls into each
+//   other enter another isolate (a nested Locker, no waiting).
 //
-//   SharedIsolate& home = assign_isolate(module);  // round-robin (see there), one use
-//   IsolateEntry entry(home);                      // locks and enters it on this thread
-//   fn->Call(entry.context(), ...);                // the isolate's one context
-//   release_isolate(home);                         // when the instance goes
+//   auto id = register_module();          // once per module; unregister_module(id) at its end
+//   HomeIsolate& home = acquire_isolate(id);   // exclusive while the instance lives
+//   { IsolateEntry entry(home); fn->Call(entry.context(), ...); }
+//   release_isolate(home);                // when the instance goes: idle again
 #pragma once
 
 #include <v8.h>
 
-#include <atomic>
-#include <cstddef>
-#include <optional>
+#include <cstdint>
+#include <utility>
+#include <vector>
 
 namespace warmpool::wasm::v8::internal {
 
-struct ThreadWaits;
+// What instantiating a module in an isolate needs, made there on first use.
+struct ModuleState {
+  ::v8::Global<::v8::WasmModuleObject> module_object;
+  ::v8::Global<::v8::Object> imports;
+};
 
-class SharedIsolate {
+class HomeIsolate {
  public:
-  explicit SharedIsolate(std::size_t index) : index_(index) {}
-  SharedIsolate(const SharedIsolate&) = delete;
-  SharedIsolate& operator=(const SharedIsolate&) = delete;
+  HomeIsolate();
+  ~HomeIsolate();
+  HomeIsolate(const HomeIsolate&) = delete;
+  HomeIsolate& operator=(const HomeIsolate&) = delete;
 
-  // Only while used (assign_isolate, use_isolate): the V8 isolate exists while it has users.
   ::v8::Isolate* isolate() const noexcept { return isolate_; }
-  // Its position in the set: per-isolate state of a module is kept at this index.
-  std::size_t index() const noexcept { return index_; }
   // Only while entered (IsolateEntry).
   ::v8::Local<::v8::Context> context() const { return context_.Get(isolate_); }
   ::v8::Local<::v8::Function> instance_constructor() const {
     return instance_constructor_.Get(isolate_);
   }
+  // The state of module `module_id` here (null if not made yet), and a new one to fill; only
+  // while entered by the instance that holds it.
+  ModuleState* module_state(std::uint64_t module_id);
+  ModuleState& add_module_state(std::uint64_t module_id);
 
  private:
-  friend class IsolateEntry;
-  friend void use_isolate(SharedIsolate& home);
-  friend void release_isolate(SharedIsolate& home);
-  // The object itself is never destroyed (a thread looking for a cycle of waits may read it
-  // at any time); only the V8 isolate inside comes and goes with its users.
-  ~SharedIsolate() = default;
-  void create();
-  void dispose();
+  friend void unregister_module(std::uint64_t module_id);
+  friend HomeIsolate& acquire_isolate(std::uint64_t module_id);
+  friend void release_isolate(HomeIsolate& home);
+  bool holds(std::uint64_t module_id) const;
+  // Drops the states of `forgotten_` modules; the isolate must be idle (nobody holds it).
+  void drop_forgotten();
 
-  std::atomic<ThreadWaits*> holder_{nullptr};  // the thread that holds it, if any
-
-  const std::size_t index_;
-  std::size_t users_ = 0;  // instances and modules' states in it; under the set's mutex
-  ::v8::Isolate* isolate_ = nullptr;
+  ::v8::Isolate* isolate_;
   ::v8::Global<::v8::Context> context_;
   ::v8::Global<::v8::Function> instance_constructor_;  // WebAssembly.Instance
+  std::vector<std::pair<std::uint64_t, ModuleState>> modules_;
+  // Modules that went while the isolate was in use; under the pool's mutex.
+  std::vector<std::uint64_t> forgotten_;
 };
 
-// How many isolates the set holds (a few per hardware thread).
-std::size_t shared_isolate_count();
-// The isolate for a new instance of `module` (any pointer that names the module), as one use
-// of it (thread-safe). Round-robin, except that instances of different modules created one
-// after the other by one thread share an isolate until a module repeats: the modules of one
-// plugin that call each other (an Extism manifest's) then share their isolate, so their calls
-// into each other never wait for another thread, while a pool's instances of one module still
-// spread over every isolate.
-SharedIsolate& assign_isolate(const void* module);
-// One more use of `home` (a module's state in it), and the end of one. The first use creates
-// the V8 isolate, the last disposes of it: a module keeps the isolates it was instantiated in
-// (no isolate made again per instance), and a process whose modules are gone holds none.
-void use_isolate(SharedIsolate& home);
-void release_isolate(SharedIsolate& home);
+// A new module's id (and one more live module); its end drops its states everywhere, and
+// the last module's end disposes of every idle isolate.
+std::uint64_t register_module();
+void unregister_module(std::uint64_t module_id);
+// An isolate for a new instance of `module_id`, used by nothing else until released.
+HomeIsolate& acquire_isolate(std::uint64_t module_id);
+void release_isolate(HomeIsolate& home);
 
 // Locks `home` for this thread and enters it, for one operation. The context is not entered:
 // V8 calls that take it enter it themselves (a call does not pay for it twice); what creates
 // objects without naming a context (Object::New, ThrowError) runs under a Context::Scope.
-//
-// A thread that holds another isolate already (a host function calling into an instance of
-// another isolate) must not wait for a thread that waits for it: when waiting would close
-// such a cycle, the entry is refused instead (refused(): nothing is locked) and the call
-// fails with kRefusedMessage, where two shared isolates would otherwise deadlock.
 class IsolateEntry {
  public:
-  explicit IsolateEntry(SharedIsolate& home);
-  ~IsolateEntry();
+  explicit IsolateEntry(HomeIsolate& home)
+      : locker_(home.isolate()),
+        isolate_scope_(home.isolate()),
+        handle_scope_(home.isolate()),
+        context_(home.context()) {}
   IsolateEntry(const IsolateEntry&) = delete;
   IsolateEntry& operator=(const IsolateEntry&) = delete;
 
-  bool refused() const noexcept { return !locker_; }
   ::v8::Local<::v8::Context> context() const { return context_; }
 
-  static constexpr const char* kRefusedMessage =
-      "its V8 isolate is held by a thread that waits for an isolate this thread holds (host "
-      "functions calling into instances of each other's isolates); waiting would deadlock";
-
  private:
-  bool closes_a_cycle(SharedIsolate& home);
-
-  SharedIsolate& home_;
-  ThreadWaits* waits_;
-  bool first_hold_ = false;  // this entry took `home` for the thread (not nested in another)
-  std::optional<::v8::Locker> locker_;
-  std::optional<::v8::Isolate::Scope> isolate_scope_;
-  std::optional<::v8::HandleScope> handle_scope_;
+  ::v8::Locker locker_;
+  ::v8::Isolate::Scope isolate_scope_;
+  ::v8::HandleScope handle_scope_;
   ::v8::Local<::v8::Context> context_;
 };
 
