@@ -11,8 +11,12 @@
 // instances, Recycle::Reuse) and calling fib(1); compare items_per_second of threads:2 with
 // threads:1 (real time: the threads' calls per second together).
 // <engine>/idle_instance_memory: resident memory per idle instance of the guest (no linear
-// memory), from the RSS growth over 1,000 instances made after 64 others (V8's shared
-// isolates, a fixed cost, exist by then).
+// memory), from the RSS growth over 200 instances made after 8 others (per-module set-up
+// done by then). On V8 each live instance has an isolate of its own: this is ~an isolate.
+//
+// <engine>/instantiate_dropped: an instance of the guest made and dropped in turn (V8: from
+// the isolate the previous one gave back); <engine>/instantiate_kept: every instance stays
+// live (V8: each creates an isolate, what the first instance of a pool slot pays).
 //
 // v8/floor_fib_1_call is what V8 itself needs for the same call (issue 14's floor): a bare
 // v8::Function::Call on the cached `fib` export of an isolate of its own, locked and entered
@@ -156,14 +160,44 @@ std::size_t resident_bytes() {
   return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
 }
 
+void instantiate_dropped(benchmark::State& state, ww::Engine engine) {
+  const ww::LinkedModule linked = guest_module(engine);
+  for (auto _ : state) {
+    auto instance = need(ww::Instance::instantiate(linked), "instantiate");
+    benchmark::DoNotOptimize(&instance);
+  }
+}
+
+void instantiate_kept(benchmark::State& state, ww::Engine engine) {
+  const ww::LinkedModule linked = guest_module(engine);
+  // More live instances than V8 keeps isolates idle: the timed ones find none idle.
+  constexpr std::size_t kTakeTheIdle = 64, kMaxLive = 160;
+  std::vector<ww::Instance> live;
+  auto take_the_idle = [&] {
+    for (std::size_t i = 0; i < kTakeTheIdle; ++i) {
+      live.push_back(need(ww::Instance::instantiate(linked), "instantiate"));
+    }
+  };
+  take_the_idle();
+  for (auto _ : state) {
+    live.push_back(need(ww::Instance::instantiate(linked), "instantiate"));
+    if (live.size() == kMaxLive) {
+      state.PauseTiming();
+      live.clear();
+      take_the_idle();
+      state.ResumeTiming();
+    }
+  }
+}
+
 void idle_instance_memory(benchmark::State& state, ww::Engine engine) {
-  constexpr std::size_t kInstances = 1000;
+  constexpr std::size_t kInstances = 200;
   const ww::LinkedModule linked = guest_module(engine);
   for (auto _ : state) {
     std::vector<ww::Instance> instances;
-    instances.reserve(kInstances + 64);
-    // Per-engine and per-module set-up first: V8 makes up to 64 shared isolates on first use.
-    constexpr std::size_t kSetUpInstances = 64;
+    instances.reserve(kInstances + 8);
+    // Per-engine and per-module set-up first (V8's own heap, the module's compiled code).
+    constexpr std::size_t kSetUpInstances = 8;
     for (std::size_t i = 0; i < kSetUpInstances; ++i) {
       instances.push_back(need(ww::Instance::instantiate(linked), "instantiate"));
     }
@@ -320,6 +354,10 @@ int main(int argc, char** argv) {
         ->Threads(1)
         ->Threads(2)
         ->UseRealTime();
+    benchmark::RegisterBenchmark((e + "/instantiate_dropped").c_str(), instantiate_dropped, engine)
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark((e + "/instantiate_kept").c_str(), instantiate_kept, engine)
+        ->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark((e + "/idle_instance_memory").c_str(), idle_instance_memory,
                                  engine)
         ->Iterations(1)

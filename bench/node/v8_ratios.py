@@ -47,7 +47,7 @@ def main():
     args = parser.parse_args()
     reps = args.repetitions
     embedding = bench(os.path.join(args.build, "bench", "warmpool_embedding_bench"),
-                      "v8/(fib_1_typed|floor|pooled|idle)", reps, 0.3)
+                      "v8/(fib_1_typed|floor|pooled|idle|instantiate)", reps, 0.3)
     engines = bench(os.path.join(args.build, "bench", "warmpool_wasm_bench"),
                     "v8/(fib_1_call|echo_16B_call|markdown/instantiate)$", reps, 0.3)
     node = json.loads(subprocess.run(
@@ -77,10 +77,14 @@ def main():
     row("v8/markdown/instantiate", inst, f"{inst / node_inst:.2f}x Node", "<= 1.5x Node")
     row("node/markdown/instantiate", node_inst)
     row("node/fib_1_call", node["node/fib_1_call"]["cpu_ns"])
+    for name, what in (("v8/instantiate_dropped", "from a recycled isolate"),
+                       ("v8/instantiate_kept", "creating its isolate")):
+        if name in embedding:
+            row(f"{name} (fib guest, {what})", ns(embedding[name]))
     memory = embedding.get("v8/idle_instance_memory/iterations:1")
     if memory:
         print(f"\nv8 idle instance: {memory['KiB_per_instance']:.1f} KiB resident each "
-              "(target <= 32 KiB beyond linear memory)")
+              "(target <= 32 KiB beyond linear memory; each live instance has an isolate of its own)")
     one = embedding.get("v8/pooled_fib_1_call/real_time/threads:1")
     two = embedding.get("v8/pooled_fib_1_call/real_time/threads:2")
     if one and two:
