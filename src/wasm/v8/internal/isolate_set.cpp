@@ -73,7 +73,7 @@ struct IsolatePool {
   std::size_t live_modules = 0;
   std::uint64_t next_module_id = 1;
   // Enough for every thread to refill a pool or replace an instance from an idle isolate;
-  // each idle isolate keeps ~1 MiB.
+  // each idle isolate keeps ~0.5 MiB.
   const std::size_t max_idle = std::max<std::size_t>(4, 2 * std::thread::hardware_concurrency());
 
   static IsolatePool& get() {
@@ -140,6 +140,8 @@ void release_isolate(HomeIsolate& home) {
     if (pool.live_modules == 0 || pool.idle.size() >= pool.max_idle) {
       disposed = &home;
     } else {
+      // A deadline that fired as its instance went must not stop the next instance's call.
+      home.isolate_->CancelTerminateExecution();
       home.drop_forgotten();
       pool.idle.push_back(&home);
     }

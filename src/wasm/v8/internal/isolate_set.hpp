@@ -14,7 +14,7 @@
 // each concurrently live slot pays for the isolate.
 //
 // The trade-offs:
-// - An idle (pooled) instance costs about an isolate (~1 MiB) instead of a few KiB; that is
+// - An idle (pooled) instance costs about an isolate (~0.5 MiB resident) instead of ~2 KiB;
 //   the price of isolation (docs/PERFORMANCE.md, issue 14).
 // - At most max(4, 2 x hardware threads) isolates stay idle (the rest are disposed of), and
 //   a process whose modules are all gone disposes of every idle isolate, so it holds none.
