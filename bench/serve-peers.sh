@@ -168,6 +168,8 @@ TOML
       reloader=$!
       load "http://127.0.0.1:$PORT/plugins/markdown/render" "$script" "warmpool $ENGINE markdown, config, reload every second"
       kill "$reloader" 2>/dev/null || true
+      echo "serve-peers: reloads during the run: $(curl -s "http://127.0.0.1:$PORT/metrics" |
+        awk '/^warmpool_reloads_total/ {printf "%s ", $0}')" >&2
       stop_server ;;
     *) echo "serve-peers: unknown row $row" >&2; exit 2 ;;
   esac
