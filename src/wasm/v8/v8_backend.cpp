@@ -17,6 +17,7 @@
 #include "internal/strings.hpp"
 #include "wasm/common/bytes_abi.hpp"
 #include "wasm/common/memory_snapshot.hpp"
+#include "wasm/common/scratch_values.hpp"
 #include "wasm/core/backend.hpp"
 
 namespace warmpool::wasm::internal {
@@ -238,20 +239,9 @@ void V8Instance::import_callback(const ::v8::FunctionCallbackInfo<::v8::Value>& 
   const auto index = static_cast<std::uint32_t>(info.Data().As<::v8::Integer>()->Value());
   const FunctionType& type = self.module_.spec.imports[index];
   auto context = self.context();
-  // Most imports take a handful of values: no allocation for those.
-  constexpr std::size_t kInline = 16;
-  std::array<std::uint64_t, kInline> inline_args{}, inline_results{};
-  std::vector<std::uint64_t> heap_args, heap_results;
-  std::span<std::uint64_t> args(inline_args.data(), type.params.size());
-  std::span<std::uint64_t> results(inline_results.data(), type.results.size());
-  if (type.params.size() > kInline) {
-    heap_args.resize(type.params.size());
-    args = heap_args;
-  }
-  if (type.results.size() > kInline) {
-    heap_results.resize(type.results.size());
-    results = heap_results;
-  }
+  ScratchValues<std::uint64_t> arg_values(type.params.size()), result_values(type.results.size());
+  const std::span args(arg_values.data(), arg_values.size());
+  const std::span results(result_values.data(), result_values.size());
   for (std::size_t i = 0; i < args.size(); ++i) {
     args[i] = from_v8(context, info[static_cast<int>(i)], type.params[i]);
   }
