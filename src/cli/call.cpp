@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "default_engine.hpp"
 #include "diagnostics.hpp"
 #include "exit_code.hpp"
 #include "input_file.hpp"
@@ -50,7 +51,7 @@ struct CallOptions {
   std::optional<std::uint64_t> timeout_ms;
   std::optional<std::uint32_t> max_pages;
   std::string log_level = "off";
-  std::string engine = "wabt";
+  std::string engine = default_engine();
   std::uint64_t loop = 1;
 };
 
@@ -157,7 +158,7 @@ int call_main(std::span<const std::string> args) {
       ->check(one_of({"trace", "debug", "info", "warn", "error", "off"}));
   std::vector<std::string> engines;
   for (auto name : wasm::Engine::available()) engines.emplace_back(name);
-  app.add_option("--engine", o.engine, "WebAssembly engine (default wabt)")
+  app.add_option("--engine", o.engine, "WebAssembly engine (default " + default_engine() + ")")
       ->type_name("wabt|v8")
       ->check(one_of(engines));
   app.add_option("--loop", o.loop, "call N times on the same instance (default 1)")

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "default_engine.hpp"
 #include "options.hpp"
 #include "warmpool/wasm/engine.hpp"
 
@@ -44,7 +45,7 @@ std::string memory_help(std::uint32_t fallback) {
 }  // namespace
 
 EngineFlags::EngineFlags(CLI::App& app, EngineDefaults defaults)
-    : engine_(wasm::Engine::available().front()),
+    : engine_(default_engine()),
       timeout_ms_(static_cast<std::uint64_t>(defaults.timeout.count())),
       max_memory_pages_(defaults.max_memory_pages) {
   const std::string names = joined_engine_names();

@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "default_engine.hpp"
 #include "listen_address.hpp"
 #include "warmpool/pool_config.hpp"
 #include "warmpool/wasm/types.hpp"
@@ -60,7 +61,7 @@ struct ServerSettings {
 struct PluginSettings {
   std::string name;              // the route: /plugins/<name>/<export>
   std::filesystem::path source;  // resolved against the config file's folder
-  std::string engine = "wabt";
+  std::string engine = default_engine();
   PoolConfig pool;                 // max defaults to the server's call threads
   bool no_pool = false;            // a fresh instance per request
   std::size_t server_threads = 4;  // call threads when there is no pool

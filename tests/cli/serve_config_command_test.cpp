@@ -95,7 +95,7 @@ TEST_F(ServeConfigCommand, ServesEveryPluginOfTheFileOnItsOwnRoute) {
   ASSERT_EQ(plugins.size(), extism ? 3u : 2u);
   EXPECT_EQ(plugins[0]["name"], "echo");
   EXPECT_EQ(plugins[0]["kind"], "bytes");
-  EXPECT_EQ(plugins[0]["engine"], "wabt");
+  EXPECT_EQ(plugins[0]["engine"], WARMPOOL_SERVING_ENGINE);
   EXPECT_EQ(plugins[0]["exports"], nlohmann::json::array({"echo"}));
   EXPECT_EQ(plugins[0]["sha256"].get<std::string>().size(), 64u);
   EXPECT_EQ(plugins[0]["pool"]["policy"], "reset");

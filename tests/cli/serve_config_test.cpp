@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "warmpool/wasm/engine.hpp"
+
 namespace warmpool::cli {
 namespace {
 
@@ -98,7 +100,8 @@ TEST(ServeConfig, WhatIsLeftOutTakesTheDocumentedDefaults) {
   EXPECT_EQ(s.threads, 3u);  // the command line's
   EXPECT_EQ(s.queue, 256u);
   const PluginSettings& p = config->plugins[0];
-  EXPECT_EQ(p.engine, "wabt");
+  // Serving defaults to V8 where the build has it (README "Engines and plugins").
+  EXPECT_EQ(p.engine, wasm::Engine::named("v8") ? "v8" : "wabt");
   EXPECT_FALSE(p.wasi);
   EXPECT_FALSE(p.no_pool);
   EXPECT_EQ(p.pool.max_instances, 3u);  // the server's call threads
