@@ -1,20 +1,12 @@
 #include "reloader.hpp"
 
 #include <algorithm>
-#include <ctime>
 #include <iostream>
+
+#include "utc_time.hpp"
 
 namespace warmpool::cli {
 namespace {
-
-std::string utc_now() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm parts{};
-  gmtime_r(&now, &parts);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
-  return text;
-}
 
 std::string short_sha(const std::string& sha256) {
   return sha256.substr(0, 12);
@@ -173,7 +165,7 @@ ReloadReport Reloader::reload(const std::string& trigger) {
                               : std::unexpected(std::move(fingerprint.error()));
     if (!loaded) {
       if (current != nullptr) {
-        next->add(current->version, ReloadRecord{utc_now(), "failed", loaded.error()});
+        next->add(current->version, ReloadRecord{utc_timestamp(), "failed", loaded.error()});
       }
       report.plugins.push_back(
           {p.name, "failed",
@@ -187,7 +179,7 @@ ReloadReport Reloader::reload(const std::string& trigger) {
                 short_sha((*loaded)->source_sha256());
     }
     const std::string result = current != nullptr ? "reloaded" : "added";
-    next->add(versions_.adopt(std::move(*loaded)), ReloadRecord{utc_now(), result, ""});
+    next->add(versions_.adopt(std::move(*loaded)), ReloadRecord{utc_timestamp(), result, ""});
     report.plugins.push_back({p.name, result, std::move(message)});
   }
   for (const Route& r : running->routes()) {

@@ -235,6 +235,12 @@ int serve(const ServeConfig& config, const ServeRoutes& routes, ServeReload relo
 }  // namespace
 
 int serve_main(std::span<const std::string> args) {
+  const CLI::Validator listen_address_check(
+      [](std::string& text) {
+        auto address = parse_listen_address(text);
+        return address ? std::string() : address.error();
+      },
+      "");
   CLI::App app;
   configure_command(app, serve_help());
   ServerSettings server;
@@ -252,12 +258,7 @@ int serve_main(std::span<const std::string> args) {
                  "name (port 0: any free\nport; the chosen address is printed on the first "
                  "line\nof stdout)")
       ->type_name("HOST:PORT")
-      ->check(CLI::Validator(
-          [](std::string& text) {
-            auto address = parse_listen_address(text);
-            return address ? std::string() : address.error();
-          },
-          ""));
+      ->check(listen_address_check);
   app.add_option(
          "--threads", server.threads,
          "the pool's --max defaults to this: one call thread per\ninstance; with --no-pool, the "
@@ -312,12 +313,7 @@ int serve_main(std::span<const std::string> args) {
                  "serve POST /admin/reload here (and nothing else);\nkeep it on loopback "
                  "(default: none; SIGHUP reloads\nin any case)")
       ->type_name("HOST:PORT")
-      ->check(CLI::Validator(
-          [](std::string& text) {
-            auto address = parse_listen_address(text);
-            return address ? std::string() : address.error();
-          },
-          ""));
+      ->check(listen_address_check);
   app.add_flag("--watch", server.watch,
                "reload when the config file or a plugin's source\nchanges (inotify, 200 ms "
                "debounce)");

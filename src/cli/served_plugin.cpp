@@ -3,14 +3,13 @@
 #include <openssl/evp.h>
 
 #include <atomic>
-#include <chrono>
-#include <ctime>
 #include <fstream>
 #include <iterator>
 #include <sstream>
 
 #include "error_status.hpp"
 #include "pool_flags.hpp"
+#include "utc_time.hpp"
 #include "value_text.hpp"
 #include "warmpool/extism/extism.hpp"
 #include "warmpool/instance_pool.hpp"
@@ -39,15 +38,6 @@ std::string sha256_hex(std::span<const std::uint8_t> bytes) {
     out += kHex[digest[i] & 15];
   }
   return out;
-}
-
-std::string utc_now() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm parts{};
-  gmtime_r(&now, &parts);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
-  return text;
 }
 
 std::expected<std::vector<std::uint8_t>, std::string> read_source(const PluginSettings& p) {
@@ -272,7 +262,7 @@ ServedPlugin::ServedPlugin(PluginSettings settings, std::string source_sha256,
     : settings_(std::move(settings)),
       source_sha256_(std::move(source_sha256)),
       fingerprint_(std::move(fingerprint)),
-      loaded_at_(utc_now()) {}
+      loaded_at_(utc_timestamp()) {}
 
 nlohmann::ordered_json ServedPlugin::describe() const {
   nlohmann::ordered_json pool;
