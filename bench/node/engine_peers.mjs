@@ -11,6 +11,9 @@
 //                              output out, wp_free                 (peer of v8/echo_16B_call)
 //   node/markdown/instantiate  new WebAssembly.Instance + _initialize of markdown.wasm, compiled
 //                              once                                (peer of v8/markdown/instantiate)
+//   node/host_call             one wasm -> JS import -> wasm round trip: the embedding bench's
+//                              guest calls env.add_one 1,000 times per export call, here a JS
+//                              function instead of a C++ one         (peer of v8/host_call)
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -75,6 +78,16 @@ report('node/echo_16B_call', measure(() => {
   echo.wp_free(outPtr);
   if (outPtr !== ptr) echo.wp_free(ptr);
 }, 10000));
+
+// The guest of bench/embedding_bench.cpp (kGuest), as wat2wasm encodes it.
+const guestWasm = Buffer.from(
+  'AGFzbQEAAAABBgFgAX8BfwIPAQNlbnYHYWRkX29uZQAAAwMCAAAHEwIDZmliAAEJaG9zdF9sb29wAAIKNQIcACAAQQJI' +
+  'BH8gAAUgAEEBaxABIABBAmsQAWoLCxYBAX8DQCABEAAhASABIABIDQALIAEL', 'base64');
+const guest = new WebAssembly.Instance(new WebAssembly.Module(guestWasm),
+                                       { env: { add_one: (x) => x + 1 } }).exports;
+const hostCalls = 1000;
+const perLoop = measure(() => { sink += guest.host_loop(hostCalls); }, 100);
+report('node/host_call', { cpu: perLoop.cpu / hostCalls, wall: perLoop.wall / hostCalls });
 
 const markdown = load('markdown.wasm');
 report('node/markdown/instantiate', measure(() => { sink += instantiate(markdown) ? 1 : 0; }, 20));

@@ -47,7 +47,8 @@ def main():
     args = parser.parse_args()
     reps = args.repetitions
     embedding = bench(os.path.join(args.build, "bench", "warmpool_embedding_bench"),
-                      "v8/(fib_1_typed|floor|pooled|idle|instantiate)", reps, 0.3)
+                      "v8/(fib_1_typed|floor|pooled|idle|instantiate|host_call)|wabt/host_call",
+                      reps, 0.3)
     engines = bench(os.path.join(args.build, "bench", "warmpool_wasm_bench"),
                     "v8/(fib_1_call|echo_16B_call|markdown/instantiate)$", reps, 0.3)
     node = json.loads(subprocess.run(
@@ -77,6 +78,15 @@ def main():
     row("v8/markdown/instantiate", inst, f"{inst / node_inst:.2f}x Node", "<= 1.5x Node")
     row("node/markdown/instantiate", node_inst)
     row("node/fib_1_call", node["node/fib_1_call"]["cpu_ns"])
+    # The embedding bench's host_call makes 1,000 host calls per iteration.
+    node_host = node["node/host_call"]["cpu_ns"]
+    for engine in ("v8", "wabt"):
+        if f"{engine}/host_call" in embedding:
+            host = ns(embedding[f"{engine}/host_call"]) / 1000
+            ratio = f"{host / node_host:.2f}x Node" if engine == "v8" else ""
+            row(f"{engine}/host_call (per wasm -> C++ -> wasm round trip)", host, ratio,
+                "<= 3x Node" if engine == "v8" else "recorded")
+    row("node/host_call (wasm -> JS -> wasm)", node_host)
     for name, what in (("v8/instantiate_dropped", "from a recycled isolate"),
                        ("v8/instantiate_kept", "creating its isolate")):
         if name in embedding:
