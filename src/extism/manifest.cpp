@@ -233,7 +233,7 @@ std::expected<Manifest, Error> Manifest::parse(std::string_view text,
   json root;
   try {
     root = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number too large
     return std::unexpected(Error(ErrorKind::manifest, std::string("manifest: ") + e.what()));
   }
   if (!root.is_object()) return bad("(top level)", "expected an object, got " + type_name(root));

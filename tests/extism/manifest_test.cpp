@@ -83,6 +83,9 @@ TEST_F(ManifestTest, DefaultsAndTheLastModuleIsMain) {
 
 TEST_F(ManifestTest, ErrorsNameTheField) {
   EXPECT_NE(error_of("{").find("manifest: "), std::string::npos);
+  // A number JSON cannot hold is an error, not an exception (found by fuzz_extism_manifest).
+  EXPECT_NE(error_of(R"({"wasm": [], "timeout_ms": 2e999})").find("number overflow"),
+            std::string::npos);
   EXPECT_NE(error_of(R"({"wasm": []})").find("manifest: wasm:"), std::string::npos);
   EXPECT_EQ(error_of(R"({"wasm": [{"path": "plugins/p.wasm"}], "colour": 1})"),
             "manifest: colour: unknown field (expected one of: wasm, memory, config, "
