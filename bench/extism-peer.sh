@@ -27,13 +27,13 @@ bench_bin=$build/bench/warmpool_extism_bench
 command -v node >/dev/null && command -v npm >/dev/null ||
   { echo "extism-peer: node and npm are needed (apt-get install nodejs npm)" >&2; exit 2; }
 
-peer=$build/extism-node-peer
+peer=$build/extism-node-peer   # shared with bench/serve-peers.sh
 if [[ ! -d $peer/node_modules/@extism/extism ]]; then
   rm -rf "$peer" && mkdir -p "$peer"
-  cp "$shared/node-peer/package.json" "$shared/node-peer/package-lock.json" \
-    "$shared/node-peer/bench.mjs" "$peer/"
+  cp "$shared/node-peer/package.json" "$shared/node-peer/package-lock.json" "$peer/"
   (cd "$peer" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
+cp "$shared/node-peer/bench.mjs" "$peer/"
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
