@@ -135,7 +135,7 @@ for row in $ROWS; do
         stop_server
       done ;;
     reload)
-      if ! "$warmpool" serve --help 2>&1 | grep -q admin; then
+      if [[ $("$warmpool" serve --help 2>&1) != *--admin-listen* ]]; then
         echo "serve-peers: this warmpool has no admin listener: reload row skipped" >&2
         continue
       fi
