@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -110,7 +111,11 @@ TEST_P(OwnPluginsTest, VarsUnderEachRecycleModeOfAPool) {
   auto compiled = CompiledPlugin::compile(own_plugin("kernel_tour"), options());
   ASSERT_TRUE(compiled) << compiled.error();
   auto counts = [&](Recycle recycle) {
-    auto pool = Pool::create({.max_instances = 1, .recycle = recycle},
+    auto pool = Pool::create({.max_instances = 1,
+                              .recycle = recycle,
+                              // wait for the instance being rebuilt (Fresh, or a Reset that
+                              // cannot restore in place) instead of failing at capacity
+                              .acquire_timeout = std::chrono::seconds(30)},
                              [compiled = *compiled] { return compiled.instantiate(); });
     std::string seen;
     for (int i = 0; i < 4; ++i) seen += pool->checkout().value()->call("var_count", "").value();

@@ -3,6 +3,7 @@
 // lifecycle's isolation.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -176,7 +177,11 @@ TEST_P(PluginTest, PoolIsolationUnderEachRecycleMode) {
   auto compiled = CompiledPlugin::compile(*Manifest::load_file(kProbe), options());
   ASSERT_TRUE(compiled) << compiled.error();
   auto counts = [&](Recycle recycle) {
-    auto pool = Pool::create({.max_instances = 1, .recycle = recycle},
+    auto pool = Pool::create({.max_instances = 1,
+                              .recycle = recycle,
+                              // wait for the instance being rebuilt (Fresh, or a Reset that
+                              // cannot restore in place) instead of failing at capacity
+                              .acquire_timeout = std::chrono::seconds(30)},
                              [compiled = *compiled] { return compiled.instantiate(); });
     std::string seen;
     for (int i = 0; i < 3; ++i) seen += pool->checkout().value()->call("count_calls", "").value();
