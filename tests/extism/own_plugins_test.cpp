@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "one_instance_pool.hpp"
 #include "warmpool/extism/extism.hpp"
-#include "warmpool/instance_pool.hpp"
 
 namespace warmpool::extism {
 namespace {
@@ -107,23 +107,11 @@ TEST_P(OwnPluginsTest, VarsPersistWithinAnInstanceUntilRemovedOrReset) {
 }
 
 TEST_P(OwnPluginsTest, VarsUnderEachRecycleModeOfAPool) {
-  using Pool = InstancePool<Plugin, Error, PluginLifecycle>;
   auto compiled = CompiledPlugin::compile(own_plugin("kernel_tour"), options());
   ASSERT_TRUE(compiled) << compiled.error();
-  auto counts = [&](Recycle recycle) {
-    auto pool = Pool::create({.max_instances = 1,
-                              .recycle = recycle,
-                              // wait for the instance being rebuilt (Fresh, or a Reset that
-                              // cannot restore in place) instead of failing at capacity
-                              .acquire_timeout = std::chrono::seconds(30)},
-                             [compiled = *compiled] { return compiled.instantiate(); });
-    std::string seen;
-    for (int i = 0; i < 4; ++i) seen += pool->checkout().value()->call("var_count", "").value();
-    return seen;
-  };
-  EXPECT_EQ(counts(Recycle::Reuse), "1234");
-  EXPECT_EQ(counts(Recycle::Reset), "1111");
-  EXPECT_EQ(counts(Recycle::Fresh), "1111");
+  EXPECT_EQ(test::outputs_of_checkouts(*compiled, Recycle::Reuse, "var_count", 4), "1234");
+  EXPECT_EQ(test::outputs_of_checkouts(*compiled, Recycle::Reset, "var_count", 4), "1111");
+  EXPECT_EQ(test::outputs_of_checkouts(*compiled, Recycle::Fresh, "var_count", 4), "1111");
 }
 
 TEST_P(OwnPluginsTest, VarStoreFullAndVarsDisabledFailTheCall) {

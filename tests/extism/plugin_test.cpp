@@ -3,12 +3,11 @@
 // lifecycle's isolation.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <string>
 #include <vector>
 
+#include "one_instance_pool.hpp"
 #include "warmpool/extism/extism.hpp"
-#include "warmpool/instance_pool.hpp"
 
 namespace warmpool::extism {
 namespace {
@@ -173,23 +172,11 @@ TEST_P(PluginTest, HostFunctionsReadBlocksAndReturnNewOnesWithTheCallContext) {
 }
 
 TEST_P(PluginTest, PoolIsolationUnderEachRecycleMode) {
-  using Pool = InstancePool<Plugin, Error, PluginLifecycle>;
   auto compiled = CompiledPlugin::compile(*Manifest::load_file(kProbe), options());
   ASSERT_TRUE(compiled) << compiled.error();
-  auto counts = [&](Recycle recycle) {
-    auto pool = Pool::create({.max_instances = 1,
-                              .recycle = recycle,
-                              // wait for the instance being rebuilt (Fresh, or a Reset that
-                              // cannot restore in place) instead of failing at capacity
-                              .acquire_timeout = std::chrono::seconds(30)},
-                             [compiled = *compiled] { return compiled.instantiate(); });
-    std::string seen;
-    for (int i = 0; i < 3; ++i) seen += pool->checkout().value()->call("count_calls", "").value();
-    return seen;
-  };
-  EXPECT_EQ(counts(Recycle::Reuse), "123");
-  EXPECT_EQ(counts(Recycle::Reset), "111");
-  EXPECT_EQ(counts(Recycle::Fresh), "111");
+  EXPECT_EQ(test::outputs_of_checkouts(*compiled, Recycle::Reuse, "count_calls", 3), "123");
+  EXPECT_EQ(test::outputs_of_checkouts(*compiled, Recycle::Reset, "count_calls", 3), "111");
+  EXPECT_EQ(test::outputs_of_checkouts(*compiled, Recycle::Fresh, "count_calls", 3), "111");
 }
 
 TEST_P(PluginTest, ModulesOfOneManifestCallEachOtherAndShareTheKernel) {
