@@ -3,9 +3,14 @@
 // move-only and expensive-to-move instances, and the debug print.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <expected>
+#include <latch>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "test_support.hpp"
 
@@ -67,7 +72,9 @@ TEST(PoolBasics, MissBuildsBelowTheCapThenExhaustedNamesTheLimit) {
   auto c = pool->acquire();
   ASSERT_FALSE(c.has_value());
   EXPECT_EQ(c.error().kind, TestError::Kind::resource_limit);
-  EXPECT_NE(c.error().message.find("max_instances=2"), std::string::npos) << c.error().message;
+  EXPECT_EQ(c.error().message,
+            "instance pool at capacity: max_instances=2 reached (2 in use, 0 idle, 0 being "
+            "built, 0 being destroyed or about to be built)");
   auto m = pool->metrics();
   EXPECT_EQ(m->hits(), 1u);
   EXPECT_EQ(m->misses(), 1u);
@@ -78,6 +85,38 @@ TEST(PoolBasics, MissBuildsBelowTheCapThenExhaustedNamesTheLimit) {
   pool->release(std::move(*b));
   EXPECT_EQ(m->idle(), 2u);
   EXPECT_EQ(m->in_use(), 0u);
+}
+
+// A one-instance pool between uses (its instance released, destruction under
+// way) once read "0 in use, 0 being built": the message names where the
+// capacity is.
+TEST(PoolBasics, ExhaustedWhileTheOnlyInstanceIsDestroyedSaysSo) {
+  Fixture f;
+  std::atomic<bool> destroying{false};
+  std::latch finish_destroying(1);
+  Lifecycle<Tracked> lifecycle;
+  lifecycle.on_destroy = [&](Tracked&) {
+    destroying = true;
+    finish_destroying.wait();
+  };
+  auto pool = Pool::create(config(1, 0, Recycle::Fresh), f.factory(), lifecycle);
+  ASSERT_TRUE(pool.has_value());
+  auto a = pool->acquire();
+  ASSERT_TRUE(a.has_value());
+  std::thread releaser([&] { pool->release(std::move(*a)); });
+  const bool entered = eventually([&] { return destroying.load(); });
+  std::optional<std::expected<Tracked, TestError>> during;
+  if (entered) during = pool->acquire();
+  finish_destroying.count_down();
+  releaser.join();
+  ASSERT_TRUE(entered) << "on_destroy never ran";
+  ASSERT_FALSE(during->has_value());
+  EXPECT_EQ(during->error().message,
+            "instance pool at capacity: max_instances=1 reached (0 in use, 0 idle, 0 being "
+            "built, 1 being destroyed or about to be built)");
+  auto after = pool->acquire();  // the capacity came back with the destruction
+  ASSERT_TRUE(after.has_value()) << after.error().message;
+  pool->release(std::move(*after));
 }
 
 TEST(PoolBasics, FactoryErrorGivesTheSlotBackAndReachesTheCaller) {

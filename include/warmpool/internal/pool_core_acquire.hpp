@@ -233,13 +233,26 @@ bool PoolCore<T, E, L>::would_wait() const noexcept {
   return cfg_.acquire_timeout.count() > 0 || m_.building_.load(std::memory_order_seq_cst) > 0;
 }
 
+// The message accounts for all reserved capacity. What is neither in use, idle
+// nor being built is an instance being destroyed (its release, the reaper) or
+// capacity reserved for a build that has not started yet (a refill, another
+// caller's miss); without that part, a one-instance pool between uses read
+// "0 in use, 0 being built". The counters are read one by one, so under
+// concurrent change the parts may not add up exactly.
 template <class T, class E, class L>
 E PoolCore<T, E, L>::exhausted_now() {
   PoolMetrics::bump(m_.exhausted_);
+  const std::uint64_t in_use = m_.in_use();
+  const std::uint64_t idle = m_.idle();
+  const std::uint64_t building = m_.building();
+  const std::uint64_t accounted = in_use + idle + building;
+  const std::uint64_t live = m_.live();
+  const std::uint64_t between_uses = live > accounted ? live - accounted : 0;
   return E(E::resource_limit(
       "instance pool at capacity: max_instances=" + std::to_string(cfg_.max_instances) +
-      " reached (" + std::to_string(m_.in_use()) + " in use, " + std::to_string(m_.building()) +
-      " being built)"));
+      " reached (" + std::to_string(in_use) + " in use, " + std::to_string(idle) + " idle, " +
+      std::to_string(building) + " being built, " + std::to_string(between_uses) +
+      " being destroyed or about to be built)"));
 }
 
 // FIFO wait. Returns the claimed slot (in state `to`), or nullptr when

@@ -194,13 +194,15 @@ void PoolCore<T, E, L>::rehome_after_fresh_release(ThreadEntry& e, Slot<T>* free
 // ------------------------------------------------------------- destruction
 
 // An in-use instance the pool will not keep.
+// No longer in use while it is destroyed (which may take long: an engine's
+// teardown), so an exhausted acquire meanwhile names it as being destroyed.
 template <class T, class E, class L>
 void PoolCore<T, E, L>::destroy_released(T&& t, Verdict v) noexcept {
+  m_.adjust_in_use(-1);
   {
     T doomed = std::move(t);
     destroy_instance(doomed);
   }
-  m_.adjust_in_use(-1);
   if (v == Verdict::broken) PoolMetrics::bump(m_.discarded_);
   if (v == Verdict::broken || v == Verdict::expired) {
     debt_.fetch_add(1, std::memory_order_seq_cst);
@@ -273,8 +275,8 @@ void PoolCore<T, E, L>::reap(std::uint64_t now) noexcept {
                      : m_.live_.load(std::memory_order_seq_cst) > cfg_.warm_count);
     if (!too_old && !too_idle) return;
     if (!slots_.cas(s, st, make_state(tag_of(st), kBusy), 0)) return;
+    m_.adjust_idle(-1);  // as in destroy_released: not idle while being destroyed
     destroy_in_slot(s);
-    m_.adjust_idle(-1);
     PoolMetrics::bump(m_.reaped_);
     if (too_old) debt_.fetch_add(1, std::memory_order_seq_cst);
     s.state.store(make_state(tag_of(st), kEmpty), std::memory_order_release);
