@@ -16,7 +16,7 @@
 # every second during the run, against the same run without reloads.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$repo/build/release}
+build=$(cd "${1:-$repo/build/release}" && pwd)  # absolute: node resolves the peer from it
 warmpool=$build/src/cli/warmpool
 plugins=$build/plugins
 shared=${WARMPOOL_EXTISM_SHARED:-$repo/../shared/extism}
@@ -29,20 +29,11 @@ ADMIN_PORT=$((PORT + 1))
 WRK_THREADS=${WRK_THREADS:-1}
 peers=$repo/bench/serve-peers
 
-command -v wrk >/dev/null || { echo "serve-peers: wrk not found (apt-get install wrk)" >&2; exit 2; }
 command -v node >/dev/null || { echo "serve-peers: node not found (apt-get install nodejs)" >&2; exit 2; }
 [[ -x $warmpool ]] || { echo "serve-peers: no warmpool binary at $warmpool" >&2; exit 2; }
-
-work=$(mktemp -d)
-server_pid=
-stop_server() {
-  if [[ -n $server_pid ]]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=
-  fi
-}
-trap 'stop_server; rm -rf "$work"' EXIT
+# shellcheck source=SCRIPTDIR/../scripts/lib/serve_bench.sh
+source "$repo/scripts/lib/serve_bench.sh"
+serve_bench_setup serve-peers
 
 # The official JS host, installed once into the build tree (../shared is read-only).
 extism_peer=$build/extism-node-peer
@@ -53,42 +44,13 @@ install_extism_peer() {
   (cd "$extism_peer" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 }
 
-wait_listening() {  # port
-  for _ in $(seq 600); do
-    if curl -s -o /dev/null "http://127.0.0.1:$1/" 2>/dev/null; then return 0; fi
-    kill -0 "$server_pid" 2>/dev/null || { echo "serve-peers: the server exited" >&2; return 1; }
-    sleep 0.1
-  done
-  echo "serve-peers: nothing listens on port $1 after 60 s" >&2
-  return 1
-}
-
-start() {  # command...
-  "$@" > "$work/server.log" 2>&1 &
-  server_pid=$!
-  wait_listening "$PORT"
-}
-
-body_script() {  # body file -> a wrk script POSTing it
-  cat > "$work/post.lua" <<LUA
-local f = assert(io.open("$1", "rb"))
-wrk.method = "POST"
-wrk.body = f:read("*a")
-f:close()
-LUA
-  echo "$work/post.lua"
-}
-
 # wrk at each connection count: prints "rps p99_ms non2xx" per count.
 load() {  # url script(or "") label
-  local url=$1 script=$2 label=$3 c threads out rps p99 bad
+  local url=$1 script=$2 label=$3 c
   for c in $CONNECTIONS; do
-    threads=$(( c < WRK_THREADS ? c : WRK_THREADS ))
-    out=$(wrk -t"$threads" -c"$c" -d"${DURATION}s" --latency ${script:+-s "$script"} "$url")
-    rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-    p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}' <<<"$out")
-    bad=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
-    printf '| %s | %s | %s | %s | %s |\n' "$label" "$c" "$rps" "$p99" "${bad:-0}"
+    run_wrk -t"$((c < WRK_THREADS ? c : WRK_THREADS))" -c"$c" -d"${DURATION}s" \
+      ${script:+-s "$script"} "$url"
+    printf '| %s | %s | %s | %s | %s |\n' "$label" "$c" "$wrk_rps" "$wrk_p99_ms" "$wrk_non2xx"
   done
 }
 
@@ -102,12 +64,14 @@ echo "|---|---|---|---|---|"
 
 bytes_row() {  # plugin export
   local plugin=$1 export=$2 script
-  script=$(body_script "$work/$plugin.body")
-  start "$warmpool" serve "$plugins/$plugin.wasm" --listen "127.0.0.1:$PORT" --engine "$ENGINE"
+  script=$(post_script "$work/$plugin.body")
+  start_server "$PORT" "$warmpool" serve "$plugins/$plugin.wasm" --listen "127.0.0.1:$PORT" \
+    --engine "$ENGINE"
   load "http://127.0.0.1:$PORT/call/$export" "$script" "warmpool $ENGINE $plugin"
   stop_server
   for workers in 1 2; do
-    start env WORKERS=$workers node "$peers/bytes_abi_server.mjs" "$plugins/$plugin.wasm" "$PORT"
+    start_server "$PORT" env WORKERS=$workers node "$peers/bytes_abi_server.mjs" \
+      "$plugins/$plugin.wasm" "$PORT"
     load "http://127.0.0.1:$PORT/call/$export" "$script" "node x$workers $plugin"
     stop_server
   done
@@ -118,19 +82,21 @@ for row in $ROWS; do
     markdown) bytes_row markdown render ;;
     echo) bytes_row echo echo ;;
     healthz)
-      start "$warmpool" serve "$plugins/echo.wasm" --listen "127.0.0.1:$PORT" --engine "$ENGINE"
+      start_server "$PORT" "$warmpool" serve "$plugins/echo.wasm" --listen "127.0.0.1:$PORT" \
+        --engine "$ENGINE"
       load "http://127.0.0.1:$PORT/healthz" "" "warmpool GET /healthz"
       stop_server ;;
     count_vowels)
       [[ -f $shared/plugins/code.wasm ]] || { echo "serve-peers: $shared/plugins/code.wasm absent: count_vowels skipped" >&2; continue; }
       install_extism_peer
-      script=$(body_script "$work/count_vowels.body")
-      start "$warmpool" serve "$shared/plugins/code.wasm" --listen "127.0.0.1:$PORT" --engine "$ENGINE"
+      script=$(post_script "$work/count_vowels.body")
+      start_server "$PORT" "$warmpool" serve "$shared/plugins/code.wasm" \
+        --listen "127.0.0.1:$PORT" --engine "$ENGINE"
       load "http://127.0.0.1:$PORT/call/count_vowels" "$script" "warmpool $ENGINE count_vowels"
       stop_server
       for workers in 1 2; do
-        start env EXTISM_PEER_DIR="$extism_peer" WORKERS=$workers node "$peers/extism_server.mjs" \
-          "$shared/plugins/code.wasm" "$PORT"
+        start_server "$PORT" env EXTISM_PEER_DIR="$extism_peer" WORKERS=$workers \
+          node "$peers/extism_server.mjs" "$shared/plugins/code.wasm" "$PORT"
         load "http://127.0.0.1:$PORT/call/count_vowels" "$script" "node+extism x$workers count_vowels"
         stop_server
       done ;;
@@ -139,7 +105,7 @@ for row in $ROWS; do
         echo "serve-peers: this warmpool has no admin listener: reload row skipped" >&2
         continue
       fi
-      script=$(body_script "$work/markdown.body")
+      script=$(post_script "$work/markdown.body")
       # Each reload changes a setting (the wait bound, 1000 or 1001 ms), so every reload builds
       # and warms a new version of the plugin and switches traffic to it.
       write_config() {  # acquire_timeout_ms
@@ -157,7 +123,7 @@ acquire_timeout_ms = $1
 TOML
       }
       write_config 1000
-      start "$warmpool" serve --config "$work/serve.toml"
+      start_server "$PORT" "$warmpool" serve --config "$work/serve.toml"
       load "http://127.0.0.1:$PORT/plugins/markdown/render" "$script" "warmpool $ENGINE markdown, config, no reload"
       ( n=0
         while kill -0 "$server_pid" 2>/dev/null; do

@@ -19,55 +19,34 @@ ROWS=${ROWS:-"healthz echo markdown"}
 OLD_ARGS=${OLD_ARGS:-}
 NEW_ARGS=${NEW_ARGS:-}
 PORT=${PORT:-18490}
-command -v wrk >/dev/null || { echo "serve-compare: wrk not found (apt-get install wrk)" >&2; exit 2; }
-
-work=$(mktemp -d)
-server_pid=
-cleanup() {
-  [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
 repo=$(cd "$(dirname "$0")/.." && pwd)
-cat > "$work/echo.lua" <<'LUA'
-wrk.method = "POST"
-wrk.body = "hello, warmpool\n"
-LUA
-cat > "$work/markdown.lua" <<LUA
-local f = assert(io.open("$repo/plugins/testdata/markdown/document.md", "rb"))
-wrk.method = "POST"
-wrk.body = f:read("*a")
-f:close()
-LUA
+# shellcheck source=SCRIPTDIR/lib/serve_bench.sh
+source "$repo/scripts/lib/serve_bench.sh"
+serve_bench_setup serve-compare
+printf 'hello, warmpool\n' > "$work/echo.body"
+echo_script=$(post_script "$work/echo.body")
+markdown_script=$(post_script "$repo/plugins/testdata/markdown/document.md")
 
 row() {  # label binary extra-args
   local plugin=echo.wasm path=/healthz script=()
   case $1 in
-    echo) path=/call/echo script=(-s "$work/echo.lua") ;;
-    markdown) plugin=markdown.wasm path=/call/render script=(-s "$work/markdown.lua") ;;
+    echo) path=/call/echo script=(-s "$echo_script") ;;
+    markdown) plugin=markdown.wasm path=/call/render script=(-s "$markdown_script") ;;
   esac
   # shellcheck disable=SC2086
-  "$2" serve "$plugins/$plugin" --listen 127.0.0.1:$PORT --threads "$THREADS" $3 >/dev/null 2>&1 &
-  server_pid=$!
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.05; done
-  local before after out
+  start_server "$PORT" "$2" serve "$plugins/$plugin" --listen 127.0.0.1:$PORT --threads "$THREADS" $3
+  local before after
   before=$(awk '{print $14 + $15}' "/proc/$server_pid/stat")
-  out=$(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 5s --latency "${script[@]}" \
-    "http://127.0.0.1:$PORT$path" 2>&1)
+  run_wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 5s "${script[@]}" \
+    "http://127.0.0.1:$PORT$path"
   after=$(awk '{print $14 + $15}' "/proc/$server_pid/stat")
-  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
-  local total rps p99 non2xx timeouts ticks
-  total=$(awk '/requests in/{print $1}' <<<"$out")
-  rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
-  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-  non2xx=$(awk '/Non-2xx/{print $5}' <<<"$out")
-  timeouts=$(sed -n 's/.*timeout \([0-9]*\).*/\1/p' <<<"$out")
-  ticks=$(getconf CLK_TCK)
-  printf '| %s | %s %s | %s | %s | %s | %s | %.1f |\n' "$1" "$(basename "$2")" "$3" "$rps" "$p99" \
-    "${non2xx:-0}" "${timeouts:-0}" "$(bc -l <<<"($after - $before) * 1000000 / $ticks / $total")"
+  stop_server
+  printf '| %s | %s %s | %s | %s | %s | %s | %.1f |\n' "$1" "$(basename "$2")" "$3" "$wrk_rps" \
+    "$wrk_p99_ms" "$wrk_non2xx" "$wrk_timeouts" \
+    "$(bc -l <<<"($after - $before) * 1000000 / $(getconf CLK_TCK) / $wrk_requests")"
 }
 
-echo "| row | binary | requests/s | p99 | non-2xx | wrk timeouts | server CPU µs/request |"
+echo "| row | binary | requests/s | p99 ms | non-2xx | wrk timeouts | server CPU µs/request |"
 echo "|---|---|---:|---:|---:|---:|---:|"
 for _ in $(seq "$ROUNDS"); do
   for r in $ROWS; do

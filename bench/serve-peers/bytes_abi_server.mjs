@@ -4,20 +4,15 @@
 //
 //   WORKERS=2 node bytes_abi_server.mjs PLUGIN.wasm PORT
 //
-// WORKERS processes share the port (node:cluster); the instance is created before listening.
-import cluster from 'node:cluster';
-import http from 'node:http';
+// WORKERS processes share the port (serve_calls.mjs); the instance is created before listening.
 import { readFileSync } from 'node:fs';
 import { WASI } from 'node:wasi';
 
-const [pluginPath, port] = process.argv.slice(2);
-const workers = Number(process.env.WORKERS ?? 1);
+import { serveCalls } from './serve_calls.mjs';
 
-if (cluster.isPrimary && workers > 1) {
-  for (let i = 0; i < workers; i++) cluster.fork();
-  let ready = 0;
-  cluster.on('message', () => { if (++ready === workers) console.log('listening'); });
-} else {
+const [pluginPath, port] = process.argv.slice(2);
+
+await serveCalls(port, () => {
   const wasi = new WASI({ version: 'preview1', args: [], env: {} });
   const module = new WebAssembly.Module(readFileSync(pluginPath));
   const instance = new WebAssembly.Instance(module, wasi.getImportObject());
@@ -42,26 +37,8 @@ if (cluster.isPrimary && workers > 1) {
     return output;
   };
 
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const fn = req.method === 'POST' && req.url.startsWith('/call/')
-        ? instance.exports[req.url.slice('/call/'.length)] : undefined;
-      if (typeof fn !== 'function') {
-        res.writeHead(404).end();
-        return;
-      }
-      try {
-        const output = callBytes(fn, Buffer.concat(chunks));
-        res.writeHead(200, { 'Content-Type': 'application/octet-stream' }).end(output);
-      } catch (e) {
-        res.writeHead(500).end(String(e));
-      }
-    });
-  });
-  server.keepAliveTimeout = 30000;
-  server.listen(Number(port), '127.0.0.1', () => {
-    if (cluster.isWorker) process.send('ready'); else console.log('listening');
-  });
-}
+  return (name, input) => {
+    const fn = instance.exports[name];
+    return typeof fn === 'function' ? callBytes(fn, input) : undefined;
+  };
+});
