@@ -23,18 +23,9 @@ WPX_EXPORT("tag") int32_t tag(void) {
   uint64_t answer_length;
   char* text = wpx_block_copy(answer, &answer_length);
   if (text == NULL) return wpx_fail("tag: the host answered no block");
-
-  uint64_t stored_length;
-  char* stored = wpx_var("calls", &stored_length);
-  uint64_t calls = 0;
-  if (stored != NULL && stored_length == sizeof calls) memcpy(&calls, stored, sizeof calls);
-  free(stored);
-  ++calls;
-  wpx_var_put("calls", &calls, sizeof calls);
-
   report r = {.length = 0};
   report_bytes(&r, text, answer_length);
-  report_field(&r, "calls", calls);
+  report_field(&r, "calls", wpx_var_count_up("calls"));
   free(text);
   report_output(&r);
   return 0;

@@ -111,15 +111,8 @@ WPX_EXPORT("var_remove") int32_t var_remove(void) {
 /* Var "count" (a u64) plus one, output in decimal: how many calls this
  * instance's vars have seen. */
 WPX_EXPORT("var_count") int32_t var_count(void) {
-  uint64_t length;
-  char* stored = wpx_var("count", &length);
-  uint64_t count = 0;
-  if (stored != NULL && length == sizeof count) memcpy(&count, stored, sizeof count);
-  free(stored);
-  ++count;
-  wpx_var_put("count", &count, sizeof count);
   report r = {.length = 0};
-  report_u64(&r, count);
+  report_u64(&r, wpx_var_count_up("count"));
   report_output(&r);
   return 0;
 }

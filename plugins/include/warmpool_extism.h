@@ -179,6 +179,19 @@ static inline void wpx_var_remove(const char* key) {
   wpx_var_set(wpx_new_str(key), 0);
 }
 
+/* Adds one to the u64 counter kept in var `key` (0 when absent or not 8
+ * bytes) and returns the new count: how many calls this instance's vars saw. */
+static inline uint64_t wpx_var_count_up(const char* key) {
+  uint64_t length;
+  char* stored = wpx_var(key, &length);
+  uint64_t count = 0;
+  if (stored != NULL && length == sizeof count) memcpy(&count, stored, sizeof count);
+  free(stored);
+  ++count;
+  wpx_var_put(key, &count, sizeof count);
+  return count;
+}
+
 /* Logs `length` bytes at `level` (WPX_LOG_*). */
 static inline void wpx_log_bytes(int level, const void* message, uint64_t length) {
   wpx_handle handle = wpx_new_bytes(message, length);
