@@ -99,6 +99,14 @@ std::string to_prometheus(const HttpServerStats& stats) {
     out += std::string("# HELP ") + s.name + " " + s.help + "\n# TYPE " + s.name + " " + s.type +
            "\n" + s.name + " " + std::to_string(s.value.load(std::memory_order_relaxed)) + "\n";
   }
+  out +=
+      "# HELP warmpool_http_loop_connections_open Connections open now, by the I/O thread "
+      "(event loop) serving them.\n# TYPE warmpool_http_loop_connections_open gauge\n";
+  for (std::size_t loop = 0; loop < stats.connections_open_by_loop.size(); ++loop) {
+    out += "warmpool_http_loop_connections_open{loop=\"" + std::to_string(loop) + "\"} " +
+           std::to_string(stats.connections_open_by_loop[loop].load(std::memory_order_relaxed)) +
+           "\n";
+  }
   return out;
 }
 

@@ -38,6 +38,27 @@ bool out_of_descriptors(const beast::error_code& ec) {
          ec == asio::error::no_memory || ec.value() == ENFILE;
 }
 
+// One I/O thread's event loop: its own io_context (its own epoll and timer
+// queue), so a request is read, handled and answered without any handler
+// crossing to another thread.
+struct Loop {
+  // Hint 1: one thread runs it; other threads still post to it (answers).
+  asio::io_context io{1};
+  // Keeps run() going while the loop has no connection, until shutdown.
+  asio::executor_work_guard<asio::io_context::executor_type> serving = asio::make_work_guard(io);
+  // Its entry in HttpServerStats::connections_open_by_loop, which the
+  // acceptor reads to pick the least loaded loop.
+  std::atomic<std::uint64_t>& connections;
+};
+
+std::vector<std::unique_ptr<Loop>> make_loops(HttpServerStats& stats) {
+  std::vector<std::unique_ptr<Loop>> loops;
+  for (auto& connections : stats.connections_open_by_loop) {
+    loops.push_back(std::unique_ptr<Loop>(new Loop{.connections = connections}));
+  }
+  return loops;
+}
+
 }  // namespace
 
 class Session;
@@ -45,8 +66,9 @@ class Session;
 struct HttpServer::Impl {
   explicit Impl(HttpServerOptions o)
       : options(std::move(o)),
-        io(static_cast<int>(options.io_threads)),
-        control(asio::make_strand(io)),
+        stats(std::max<std::size_t>(options.io_threads, 1)),
+        loops(make_loops(stats)),
+        control(loops.front()->io),
         acceptor(control),
         signals(control, SIGINT, SIGTERM),
         accept_retry(control),
@@ -56,12 +78,14 @@ struct HttpServer::Impl {
   }
 
   // All on `control`.
+  Loop& least_loaded_loop();
   void accept_next();
-  void on_accept(beast::error_code ec, tcp::socket socket);
+  void on_accept(beast::error_code ec, tcp::socket socket, Loop& loop);
   void on_accept_error(const beast::error_code& ec);
   void shed_pending_connections();
   void begin_shutdown();
   void wait_for_drain(std::chrono::milliseconds timeout, bool interrupted);
+  void stop_loops();
 
   // Any thread: a request got its answer.
   void answered();
@@ -71,19 +95,22 @@ struct HttpServer::Impl {
   HttpHandler handler;
   ResponseObserver observer;
   DrainOptions drain;
-  asio::io_context io;
-  asio::strand<asio::io_context::executor_type> control;  // accept, registry, shutdown
+  std::vector<std::unique_ptr<Loop>> loops;
+  // The first loop also accepts, takes the signals and runs the shutdown;
+  // its thread is the only one that touches the members below.
+  asio::io_context& control;
   tcp::acceptor acceptor;
   asio::signal_set signals;
   asio::steady_timer accept_retry;
   asio::steady_timer drain_timer;
+  std::size_t next_loop = 0;  // where the search for the least loaded loop starts
   std::chrono::milliseconds accept_backoff = kFirstAcceptBackoff;
   std::chrono::steady_clock::time_point last_accept_log{};
   std::uint64_t accept_errors_logged = 0;
   // Kept open so that, when descriptors run out, closing it frees one to
   // accept and close a pending connection with.
   int spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  // Live sessions, so shutdown can close the idle ones. Touched on `control` only.
+  // Live sessions, so shutdown can close the idle ones.
   std::vector<std::weak_ptr<Session>> sessions;
   std::size_t prune_at = 64;
   bool stopping = false;
@@ -93,11 +120,15 @@ struct HttpServer::Impl {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, HttpServer::Impl& server)
-      : stream_(std::move(socket)), server_(server) {
+  Session(tcp::socket socket, HttpServer::Impl& server, Loop& loop)
+      : stream_(std::move(socket)), server_(server), loop_(loop) {
     server_.stats.connections_open.fetch_add(1, std::memory_order_relaxed);
+    loop_.connections.fetch_add(1, std::memory_order_relaxed);
   }
-  ~Session() { server_.stats.connections_open.fetch_sub(1, std::memory_order_relaxed); }
+  ~Session() {
+    loop_.connections.fetch_sub(1, std::memory_order_relaxed);
+    server_.stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
+  }
 
   void start() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
@@ -112,7 +143,9 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  // The handler's answer, from any thread.
+  Loop& loop() const { return loop_; }
+
+  // The handler's answer, from any thread, run on the connection's own loop.
   void deliver(HttpResponse response) {
     asio::post(stream_.get_executor(), [self = shared_from_this(), r = std::move(response)] {
       self->server_.answered();
@@ -260,6 +293,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   HttpServer::Impl& server_;
+  Loop& loop_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
@@ -273,11 +307,11 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closing_ = false;  // the server is shutting down
 };
 
-// One request's answer. It keeps the I/O threads running (a work guard)
-// until the answer is in, so a drain waits for calls running elsewhere.
+// One request's answer. It keeps the connection's loop running (a work
+// guard) until the answer is in, so a drain waits for calls running elsewhere.
 struct Responder::State {
-  State(std::shared_ptr<Session> s, asio::io_context& io)
-      : session(std::move(s)), keep_running(io.get_executor()) {}
+  explicit State(std::shared_ptr<Session> s)
+      : session(std::move(s)), keep_running(session->loop().io.get_executor()) {}
   ~State() {
     if (!answered.exchange(true)) {
       session->deliver(json_error(500, "internal", "the request was dropped without an answer"));
@@ -293,7 +327,7 @@ void Responder::operator()(HttpResponse response) const {
 }
 
 Responder Session::make_responder() {
-  return Responder(std::make_shared<Responder::State>(shared_from_this(), server_.io));
+  return Responder(std::make_shared<Responder::State>(shared_from_this()));
 }
 
 void HttpServer::Impl::answered() {
@@ -304,14 +338,32 @@ void HttpServer::Impl::answered() {
   }
 }
 
-void HttpServer::Impl::accept_next() {
-  acceptor.async_accept(asio::make_strand(io),
-                        asio::bind_executor(control, [this](beast::error_code ec, tcp::socket s) {
-                          on_accept(ec, std::move(s));
-                        }));
+// Fewest open connections, ties broken round-robin: a connection stays on
+// its loop for life, so counting beats taking turns when some connections
+// live much longer than others.
+Loop& HttpServer::Impl::least_loaded_loop() {
+  Loop* best = nullptr;
+  for (std::size_t i = 0; i < loops.size(); ++i) {
+    Loop& candidate = *loops[(next_loop + i) % loops.size()];
+    if (best == nullptr || candidate.connections.load(std::memory_order_relaxed) <
+                               best->connections.load(std::memory_order_relaxed)) {
+      best = &candidate;
+    }
+  }
+  next_loop = (next_loop + 1) % loops.size();
+  return *best;
 }
 
-void HttpServer::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
+// The accepted socket is registered with the chosen loop's epoll directly;
+// only its first handler crosses threads, never a request's.
+void HttpServer::Impl::accept_next() {
+  Loop& loop = least_loaded_loop();
+  acceptor.async_accept(loop.io, [this, &loop](beast::error_code ec, tcp::socket s) {
+    on_accept(ec, std::move(s), loop);
+  });
+}
+
+void HttpServer::Impl::on_accept(beast::error_code ec, tcp::socket socket, Loop& loop) {
   if (stopping) return;  // the acceptor was closed by shutdown
   if (ec) return on_accept_error(ec);
   accept_backoff = kFirstAcceptBackoff;
@@ -322,7 +374,7 @@ void HttpServer::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
     socket.close(ignored);
     return accept_next();
   }
-  auto session = std::make_shared<Session>(std::move(socket), *this);
+  auto session = std::make_shared<Session>(std::move(socket), *this, loop);
   if (sessions.size() >= prune_at) {
     std::erase_if(sessions, [](const auto& w) { return w.expired(); });
     prune_at = std::max<std::size_t>(64, sessions.size() * 2);
@@ -382,6 +434,8 @@ void HttpServer::Impl::begin_shutdown() {
     if (auto s = weak.lock()) s->stop();
   }
   sessions.clear();
+  // Each loop now ends once its connections are closed and its answers in.
+  for (auto& loop : loops) loop->serving.reset();
   if (in_flight.load(std::memory_order_relaxed) > 0) wait_for_drain(drain.timeout, false);
 }
 
@@ -402,8 +456,12 @@ void HttpServer::Impl::wait_for_drain(std::chrono::milliseconds timeout, bool in
     std::cerr << "warmpool serve: " + std::to_string(left) + " request" + (left == 1 ? "" : "s") +
                      " still running after the interrupt; giving up on them\n";
     drained_cleanly = false;
-    io.stop();
+    stop_loops();
   });
+}
+
+void HttpServer::Impl::stop_loops() {
+  for (auto& loop : loops) loop->io.stop();
 }
 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -420,7 +478,7 @@ std::expected<std::unique_ptr<HttpServer>, std::string> HttpServer::bind(
   if (auto address = asio::ip::make_address(host, ec); !ec) {
     endpoint = tcp::endpoint(address, impl->options.port);
   } else {
-    tcp::resolver resolver(impl->io);
+    tcp::resolver resolver(impl->control);
     auto found = resolver.resolve(host, std::to_string(impl->options.port),
                                   tcp::resolver::passive | tcp::resolver::numeric_service, ec);
     if (ec || found.empty()) {
@@ -475,7 +533,7 @@ bool HttpServer::run(HttpHandler handler, ResponseObserver observer, DrainOption
   s.signals.async_wait([&s](beast::error_code signal_ec, int) {
     if (!signal_ec) s.begin_shutdown();
   });
-  asio::dispatch(s.control, [&s] { s.accept_next(); });
+  asio::post(s.control, [&s] { s.accept_next(); });
   // `signals` has its handler installed since bind(), so a signal the caller
   // kept blocked through start-up is delivered now (and queued by Asio until
   // the loop runs); the server threads inherit the unblocked mask.
@@ -487,10 +545,10 @@ bool HttpServer::run(HttpHandler handler, ResponseObserver observer, DrainOption
   pthread_sigmask(SIG_UNBLOCK, &stop_signals, &caller_mask);
   {
     std::vector<std::jthread> threads;
-    for (std::size_t i = 1; i < s.options.io_threads; ++i) {
-      threads.emplace_back([&s] { s.io.run(); });
+    for (std::size_t i = 1; i < s.loops.size(); ++i) {
+      threads.emplace_back([&loop = *s.loops[i]] { loop.io.run(); });
     }
-    s.io.run();
+    s.control.run();
   }
   // Back to the caller's mask once every server thread is joined: a second
   // signal during the caller's clean-up then stays pending instead of taking

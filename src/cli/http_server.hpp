@@ -21,6 +21,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <expected>
 #include <functional>
 #include <memory>
@@ -78,12 +79,15 @@ struct HttpServerOptions {
 // What the server saw, for /metrics. Relaxed counters: each is exact, a set
 // read together is not a snapshot.
 struct HttpServerStats {
+  explicit HttpServerStats(std::size_t io_threads = 1) : connections_open_by_loop(io_threads) {}
   std::atomic<std::uint64_t> connections_accepted{0};
   std::atomic<std::uint64_t> connections_open{0};
   std::atomic<std::uint64_t> connections_over_cap{0};  // closed at once: max_connections reached
   std::atomic<std::uint64_t> accept_errors{0};         // any failed accept, EMFILE included
   std::atomic<std::uint64_t> shed_for_fds{0};  // pending connections closed for want of an fd
   std::atomic<std::uint64_t> timed_out{0};     // closed by the header or idle timeout
+  // connections_open split by the I/O thread (event loop) serving them.
+  std::deque<std::atomic<std::uint64_t>> connections_open_by_loop;
 };
 
 // What to do when SIGINT/SIGTERM has stopped the server accepting and
