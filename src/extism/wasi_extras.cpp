@@ -2,6 +2,7 @@
 // import but warmpool's WASI subset does not provide. Without preopens there
 // is no file to open, so each answers with the errno a runtime expects for
 // that: EBADF for descriptor and path calls, ENOSYS for what cannot work.
+// With allowed_paths, define_wasi_files replaces the file calls it implements.
 #include <cstdint>
 #include <initializer_list>
 #include <string>

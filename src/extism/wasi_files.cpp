@@ -1,81 +1,30 @@
 #include "wasi_files.hpp"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 
-#include "plugin_data.hpp"
+#include "wasi_calls.hpp"
 
 namespace warmpool::extism::internal {
 namespace {
 
+using namespace wasi;
 using wasm::ValueType;
 constexpr ValueType i32 = ValueType::i32;
 constexpr ValueType i64 = ValueType::i64;
-
-// WASI preview1 errno values.
-enum : std::uint32_t {
-  kSuccess = 0,
-  kAccess = 2,
-  kBadFd = 8,
-  kExist = 20,
-  kFault = 21,
-  kInvalid = 28,
-  kIo = 29,
-  kIsDir = 31,
-  kLoop = 32,
-  kTooManyFiles = 33,
-  kNoEnt = 44,
-  kNotDir = 54,
-  kReadOnlyFs = 69,
-  kSpipe = 70,
-  kNotCapable = 76,
-};
 
 constexpr std::uint64_t kRightFdRead = 1u << 1;
 constexpr std::uint64_t kRightFdWrite = 1u << 6;
 constexpr std::uint32_t kOpenCreate = 1, kOpenDirectory = 2, kOpenExclusive = 4, kOpenTruncate = 8;
 constexpr std::uint32_t kFdAppend = 1;
-constexpr std::uint8_t kCharacterDevice = 2, kDirectory = 3, kRegularFile = 4;
-
-std::uint32_t wasi_errno(int host) {
-  switch (host) {
-    case ENOENT: return kNoEnt;
-    case EACCES: return kAccess;
-    case EPERM: return kAccess;
-    case EEXIST: return kExist;
-    case EISDIR: return kIsDir;
-    case ENOTDIR: return kNotDir;
-    case ELOOP: return kLoop;
-    case EXDEV: return kNotCapable;  // openat2: the path would leave the directory
-    case EROFS: return kReadOnlyFs;
-    case EINVAL: return kInvalid;
-    default: return kIo;
-  }
-}
-
-WasiFiles* files_of(wasm::Caller& caller) {
-  auto* data = caller.data<PluginData>();
-  return data == nullptr ? nullptr : data->files.get();
-}
-
-template <class T>
-bool store(wasm::Caller& caller, std::uint64_t address, T value) {
-  return caller.memory().store(address, value).has_value();
-}
-
-std::uint8_t file_type(mode_t mode) {
-  if (S_ISDIR(mode)) return kDirectory;
-  if (S_ISREG(mode)) return kRegularFile;
-  return 0;
-}
+// What a created file's mode is before the umask, as in the Rust runtime.
+constexpr std::uint64_t kCreatedFileMode = 0666;
 
 std::uint32_t write_filestat(wasm::Caller& caller, std::uint64_t at, const struct stat& st) {
   auto out = caller.memory().span(at, 64);
@@ -99,27 +48,28 @@ std::uint32_t write_filestat(wasm::Caller& caller, std::uint64_t at, const struc
   return kSuccess;
 }
 
-// Opens `path` beneath directory `dir`, never outside it.
-int open_beneath(int dir, const std::string& path, std::uint64_t flags, std::uint64_t mode = 0) {
-  open_how how{};
-  how.flags = flags | O_CLOEXEC;
-  how.mode = mode;
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-  return static_cast<int>(::syscall(SYS_openat2, dir, path.c_str(), &how, sizeof(how)));
-}
-
-std::expected<std::string, std::uint32_t> guest_path(wasm::Caller& caller, std::uint32_t ptr,
-                                                     std::uint32_t len) {
-  auto bytes = caller.memory().read(ptr, len);
-  if (!bytes) return std::unexpected(kFault);
-  std::string path(bytes->begin(), bytes->end());
-  if (path.find('\0') != std::string::npos) return std::unexpected(kInvalid);
-  return path.empty() ? std::string(".") : path;
-}
-
-using Args = std::span<const std::uint64_t>;
-std::uint32_t arg32(Args args, std::size_t i) {
-  return static_cast<std::uint32_t>(args[i]);
+// Moves bytes between a host descriptor and the guest's iovec array at
+// `iovs`: `move(buffer, done)` reads into or writes from one buffer (`done`
+// bytes were moved before it) and returns what it moved or -1 with errno. It
+// stops at the first short transfer and stores the total at `total_at`.
+template <class Move>
+std::uint32_t through_iovecs(wasm::Caller& caller, std::uint32_t iovs, std::uint32_t count,
+                             std::uint32_t total_at, Move move) {
+  std::uint64_t total = 0;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const std::uint64_t iov = iovs + 8ull * i;
+    auto base = caller.memory().load<std::uint32_t>(iov);
+    auto length = caller.memory().load<std::uint32_t>(iov + 4);
+    if (!base || !length) return kFault;
+    auto buffer = caller.memory().span(*base, *length);
+    if (!buffer) return kFault;
+    const ssize_t n = move(*buffer, total);
+    if (n < 0) return errno_of(errno);
+    total += static_cast<std::uint64_t>(n);
+    if (static_cast<std::size_t>(n) < buffer->size()) break;
+  }
+  return store<std::uint32_t>(caller, total_at, static_cast<std::uint32_t>(total)) ? kSuccess
+                                                                                   : kFault;
 }
 
 std::uint32_t prestat_get(wasm::Caller& caller, Args args) {
@@ -145,16 +95,19 @@ std::uint32_t prestat_dir_name(wasm::Caller& caller, Args args) {
 }
 
 std::uint32_t path_open(wasm::Caller& caller, Args args) {
-  WasiFiles* files = files_of(caller);
-  auto* dir = files ? files->find(arg32(args, 0)) : nullptr;
-  if (dir == nullptr || !dir->directory) return kBadFd;
+  auto dir = directory(caller, arg32(args, 0));
+  if (!dir) return dir.error();
   auto path = guest_path(caller, arg32(args, 2), arg32(args, 3));
   if (!path) return path.error();
   const std::uint32_t oflags = arg32(args, 4);
+  if ((oflags & kOpenDirectory) != 0 &&
+      (oflags & (kOpenCreate | kOpenExclusive | kOpenTruncate)) != 0) {
+    return kInvalid;
+  }
   const bool appends = (arg32(args, 7) & kFdAppend) != 0;
   const bool writes =
       (args[5] & kRightFdWrite) != 0 || appends || (oflags & (kOpenCreate | kOpenTruncate)) != 0;
-  if (writes && dir->read_only) return kReadOnlyFs;
+  if (writes && (*dir)->read_only) return kReadOnlyMapping;
   std::uint64_t flags = O_RDONLY;
   if (writes) flags = (args[5] & kRightFdRead) != 0 ? O_RDWR : O_WRONLY;
   if ((oflags & kOpenDirectory) != 0) flags |= O_DIRECTORY;
@@ -162,66 +115,76 @@ std::uint32_t path_open(wasm::Caller& caller, Args args) {
   if ((oflags & kOpenExclusive) != 0) flags |= O_EXCL;
   if ((oflags & kOpenTruncate) != 0) flags |= O_TRUNC;
   if (appends) flags |= O_APPEND;
-  const int fd = open_beneath(dir->host_fd, *path, flags);
-  if (fd < 0) return wasi_errno(errno);
+  // openat2 refuses a mode without O_CREAT.
+  const std::uint64_t mode = (flags & O_CREAT) != 0 ? kCreatedFileMode : 0;
+  UniqueFd opened(open_beneath((*dir)->host_fd, *path, flags, mode));
+  if (!opened) return errno_of(errno);
   struct stat st {};
-  ::fstat(fd, &st);
-  auto wasi_fd = files->add({fd, S_ISDIR(st.st_mode), dir->read_only, {}, false});
-  if (!wasi_fd) {
-    ::close(fd);
-    return kTooManyFiles;
-  }
+  if (::fstat(opened.get(), &st) != 0) return errno_of(errno);
+  WasiFiles* files = files_of(caller);
+  auto wasi_fd = files->add({opened.get(), S_ISDIR(st.st_mode), (*dir)->read_only, {}, false});
+  if (!wasi_fd) return kTooManyFiles;
+  opened.release();
   return store<std::uint32_t>(caller, arg32(args, 8), *wasi_fd) ? kSuccess : kFault;
 }
 
 std::uint32_t fd_read(wasm::Caller& caller, Args args) {
-  const std::uint32_t fd = arg32(args, 0);
-  WasiFiles* files = files_of(caller);
-  auto* entry = files ? files->find(fd) : nullptr;
-  if (fd == 0) return store<std::uint32_t>(caller, arg32(args, 3), 0) ? kSuccess : kFault;
-  if (entry == nullptr || entry->directory) return entry == nullptr ? kBadFd : kIsDir;
-  std::uint64_t total = 0;
-  for (std::uint32_t i = 0; i < arg32(args, 2); ++i) {
-    const std::uint64_t iov = arg32(args, 1) + 8ull * i;
-    auto base = caller.memory().load<std::uint32_t>(iov);
-    auto length = caller.memory().load<std::uint32_t>(iov + 4);
-    if (!base || !length) return kFault;
-    auto target = caller.memory().span(*base, *length);
-    if (!target) return kFault;
-    const ssize_t n = ::read(entry->host_fd, target->data(), target->size());
-    if (n < 0) return wasi_errno(errno);
-    total += static_cast<std::uint64_t>(n);
-    if (static_cast<std::size_t>(n) < target->size()) break;
-  }
-  return store<std::uint32_t>(caller, arg32(args, 3), static_cast<std::uint32_t>(total)) ? kSuccess
-                                                                                         : kFault;
+  if (arg32(args, 0) == 0)
+    return store<std::uint32_t>(caller, arg32(args, 3), 0) ? kSuccess : kFault;
+  auto entry = file(caller, arg32(args, 0));
+  if (!entry) return entry.error();
+  const int fd = (*entry)->host_fd;
+  return through_iovecs(caller, arg32(args, 1), arg32(args, 2), arg32(args, 3),
+                        [fd](std::span<std::uint8_t> buffer, std::uint64_t) {
+                          return ::read(fd, buffer.data(), buffer.size());
+                        });
+}
+
+std::uint32_t fd_pread(wasm::Caller& caller, Args args) {
+  if (arg32(args, 0) <= 2) return kSpipe;
+  auto entry = file(caller, arg32(args, 0));
+  if (!entry) return entry.error();
+  const int fd = (*entry)->host_fd;
+  const std::uint64_t offset = args[3];
+  return through_iovecs(caller, arg32(args, 1), arg32(args, 2), arg32(args, 4),
+                        [fd, offset](std::span<std::uint8_t> buffer, std::uint64_t done) {
+                          return ::pread(fd, buffer.data(), buffer.size(),
+                                         static_cast<off_t>(offset + done));
+                        });
 }
 
 std::uint32_t fd_write(wasm::Caller& caller, Args args) {
   const std::uint32_t fd = arg32(args, 0);
   WasiFiles* files = files_of(caller);
-  if (files == nullptr) return kBadFd;
-  auto* entry = fd > 2 ? files->find(fd) : nullptr;
-  if (fd == 0 || (fd > 2 && (entry == nullptr || entry->directory))) return kBadFd;
-  std::uint64_t total = 0;
-  for (std::uint32_t i = 0; i < arg32(args, 2); ++i) {
-    const std::uint64_t iov = arg32(args, 1) + 8ull * i;
-    auto base = caller.memory().load<std::uint32_t>(iov);
-    auto length = caller.memory().load<std::uint32_t>(iov + 4);
-    if (!base || !length) return kFault;
-    auto source = caller.memory().read(*base, *length);
-    if (!source) return kFault;
-    if (fd <= 2) {
-      (fd == 1 ? files->stdout_text : files->stderr_text).append(source->begin(), source->end());
-      total += source->size();
-      continue;
-    }
-    const ssize_t n = ::write(entry->host_fd, source->data(), source->size());
-    if (n < 0) return wasi_errno(errno);
-    total += static_cast<std::uint64_t>(n);
+  if (files == nullptr || fd == 0) return kBadFd;
+  if (fd <= 2) {
+    std::string& sink = fd == 1 ? files->stdout_text : files->stderr_text;
+    return through_iovecs(caller, arg32(args, 1), arg32(args, 2), arg32(args, 3),
+                          [&sink](std::span<std::uint8_t> buffer, std::uint64_t) {
+                            sink.append(buffer.begin(), buffer.end());
+                            return static_cast<ssize_t>(buffer.size());
+                          });
   }
-  return store<std::uint32_t>(caller, arg32(args, 3), static_cast<std::uint32_t>(total)) ? kSuccess
-                                                                                         : kFault;
+  auto entry = file(caller, fd);
+  if (!entry) return entry.error();
+  const int host = (*entry)->host_fd;
+  return through_iovecs(caller, arg32(args, 1), arg32(args, 2), arg32(args, 3),
+                        [host](std::span<std::uint8_t> buffer, std::uint64_t) {
+                          return ::write(host, buffer.data(), buffer.size());
+                        });
+}
+
+std::uint32_t fd_pwrite(wasm::Caller& caller, Args args) {
+  if (arg32(args, 0) <= 2) return kSpipe;
+  auto entry = file(caller, arg32(args, 0));
+  if (!entry) return entry.error();
+  const int fd = (*entry)->host_fd;
+  const std::uint64_t offset = args[3];
+  return through_iovecs(caller, arg32(args, 1), arg32(args, 2), arg32(args, 4),
+                        [fd, offset](std::span<std::uint8_t> buffer, std::uint64_t done) {
+                          return ::pwrite(fd, buffer.data(), buffer.size(),
+                                          static_cast<off_t>(offset + done));
+                        });
 }
 
 std::uint32_t fd_close(wasm::Caller& caller, Args args) {
@@ -231,18 +194,45 @@ std::uint32_t fd_close(wasm::Caller& caller, Args args) {
   return files != nullptr && files->close(fd) ? kSuccess : kBadFd;
 }
 
-std::uint32_t fd_seek(wasm::Caller& caller, Args args) {
-  const std::uint32_t fd = arg32(args, 0);
+// lseek on `fd`'s file; fds 0-2 are pipes.
+std::uint32_t seek(wasm::Caller& caller, std::uint32_t fd, off_t offset, int whence,
+                   std::uint32_t result_at) {
   if (fd <= 2) return kSpipe;
-  WasiFiles* files = files_of(caller);
-  auto* entry = files ? files->find(fd) : nullptr;
-  if (entry == nullptr) return kBadFd;
+  auto entry = file(caller, fd);
+  if (!entry) return entry.error();
+  const off_t at = ::lseek((*entry)->host_fd, offset, whence);
+  if (at < 0) return errno_of(errno);
+  return store<std::uint64_t>(caller, result_at, static_cast<std::uint64_t>(at)) ? kSuccess
+                                                                                 : kFault;
+}
+
+std::uint32_t fd_seek(wasm::Caller& caller, Args args) {
   const std::uint32_t whence = arg32(args, 2);
   if (whence > 2) return kInvalid;
-  const off_t at = ::lseek(entry->host_fd, static_cast<off_t>(args[1]), static_cast<int>(whence));
-  if (at < 0) return wasi_errno(errno);
-  return store<std::uint64_t>(caller, arg32(args, 3), static_cast<std::uint64_t>(at)) ? kSuccess
-                                                                                      : kFault;
+  return seek(caller, arg32(args, 0), static_cast<off_t>(args[1]), static_cast<int>(whence),
+              arg32(args, 3));
+}
+
+std::uint32_t fd_tell(wasm::Caller& caller, Args args) {
+  return seek(caller, arg32(args, 0), 0, SEEK_CUR, arg32(args, 1));
+}
+
+std::uint32_t fd_filestat_set_size(wasm::Caller& caller, Args args) {
+  auto entry = file(caller, arg32(args, 0));
+  if (!entry) return entry.error();
+  if (args[1] > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max())) return kInvalid;
+  return ::ftruncate((*entry)->host_fd, static_cast<off_t>(args[1])) == 0 ? kSuccess
+                                                                          : errno_of(errno);
+}
+
+// fsync or fdatasync; fds 1 and 2 are captured in memory, so there is nothing to flush.
+template <int (*Sync)(int)>
+std::uint32_t sync_file(wasm::Caller& caller, Args args) {
+  const std::uint32_t fd = arg32(args, 0);
+  if (fd == 1 || fd == 2) return kSuccess;
+  auto entry = file(caller, fd);
+  if (!entry) return entry.error();
+  return Sync((*entry)->host_fd) == 0 ? kSuccess : errno_of(errno);
 }
 
 std::uint32_t fd_fdstat_get(wasm::Caller& caller, Args args) {
@@ -269,33 +259,20 @@ std::uint32_t fd_filestat_get(wasm::Caller& caller, Args args) {
   auto* entry = files ? files->find(arg32(args, 0)) : nullptr;
   if (entry == nullptr) return kBadFd;
   struct stat st {};
-  if (::fstat(entry->host_fd, &st) != 0) return wasi_errno(errno);
+  if (::fstat(entry->host_fd, &st) != 0) return errno_of(errno);
   return write_filestat(caller, arg32(args, 1), st);
 }
 
 std::uint32_t path_filestat_get(wasm::Caller& caller, Args args) {
-  WasiFiles* files = files_of(caller);
-  auto* dir = files ? files->find(arg32(args, 0)) : nullptr;
-  if (dir == nullptr || !dir->directory) return kBadFd;
+  auto dir = directory(caller, arg32(args, 0));
+  if (!dir) return dir.error();
   auto path = guest_path(caller, arg32(args, 2), arg32(args, 3));
   if (!path) return path.error();
-  const int fd = open_beneath(dir->host_fd, *path, O_PATH);
-  if (fd < 0) return wasi_errno(errno);
+  UniqueFd target(open_beneath((*dir)->host_fd, *path, O_PATH));
+  if (!target) return errno_of(errno);
   struct stat st {};
-  const int done = ::fstat(fd, &st);
-  ::close(fd);
-  if (done != 0) return wasi_errno(errno);
+  if (::fstat(target.get(), &st) != 0) return errno_of(errno);
   return write_filestat(caller, arg32(args, 4), st);
-}
-
-void define(wasm::Linker& linker, const char* name, std::vector<ValueType> params,
-            std::uint32_t (*call)(wasm::Caller&, Args)) {
-  linker.define(
-      "wasi_snapshot_preview1", name,
-      wasm::HostFunction({std::move(params), {i32}},
-                         [call](wasm::Caller& caller, Args args, std::span<std::uint64_t> results) {
-                           results[0] = call(caller, args);
-                         }));
 }
 
 }  // namespace
@@ -360,6 +337,13 @@ void define_wasi_files(wasm::Linker& linker) {
   define(linker, "fd_fdstat_get", {i32, i32}, &fd_fdstat_get);
   define(linker, "fd_filestat_get", {i32, i32}, &fd_filestat_get);
   define(linker, "path_filestat_get", {i32, i32, i32, i32, i32}, &path_filestat_get);
+  define(linker, "fd_pread", {i32, i32, i32, i64, i32}, &fd_pread);
+  define(linker, "fd_pwrite", {i32, i32, i32, i64, i32}, &fd_pwrite);
+  define(linker, "fd_tell", {i32, i32}, &fd_tell);
+  define(linker, "fd_filestat_set_size", {i32, i64}, &fd_filestat_set_size);
+  define(linker, "fd_sync", {i32}, &sync_file<::fsync>);
+  define(linker, "fd_datasync", {i32}, &sync_file<::fdatasync>);
+  define_path_calls(linker);
 }
 
 }  // namespace warmpool::extism::internal

@@ -1,10 +1,15 @@
 // WASI preopens for Extism's allowed_paths: the mapped host directories as
-// preopened descriptors (3, 4, ...), and the file calls that open and read
-// files beneath them. Every path is resolved by the kernel with openat2's
-// RESOLVE_BENEATH, so `..`, absolute paths and symlinks cannot leave a mapped
-// directory; an open that asks to write beneath a `ro:` mapping fails with
-// EROFS. fd_write is provided here too (files, and fds 1 and 2 captured as
-// the guest's stdout and stderr).
+// preopened descriptors (3, 4, ...), and the WASI file calls over them:
+// opening, reading, writing, seeking, stat, listing (fd_readdir), creating and
+// removing directories, unlinking and renaming. Every path is resolved by the
+// kernel with openat2's RESOLVE_BENEATH (wasi_calls.hpp), so `..`, absolute
+// paths and symlinks cannot leave a mapped directory (ENOTCAPABLE); any write
+// beneath a `ro:` mapping fails with ENOTSUP, as on the Rust runtime. fd_write
+// to fds 1 and 2 is captured as the guest's stdout and stderr. Descriptors
+// belong to one instance; Instance::reset keeps only the preopens.
+//
+//   WasiFiles files(manifest.allowed_paths);   // PluginData holds one per instance
+//   define_wasi_files(linker);                 // after define_wasi_extras
 #pragma once
 
 #include <cstdint>
