@@ -138,13 +138,13 @@ int call_main(std::span<const std::string> args) {
   app.add_flag("--stdin", o.read_stdin, "read the input from stdin")
       ->excludes(text)
       ->excludes(file);
-  app.add_option("--config", o.config, "a config value the plugin can read (repeatable)")
+  add_repeatable(app, "--config", o.config, "a config value the plugin can read (repeatable)")
       ->type_name("KEY=VALUE");
   app.add_flag("--wasi", o.wasi, "provide WASI (wasi_snapshot_preview1) to the plugin");
-  app.add_option("--allow-host", o.allow_hosts,
+  add_repeatable(app, "--allow-host", o.allow_hosts,
                  "a host (glob) HTTP requests may go to (repeatable)")
       ->type_name("HOST");
-  app.add_option("--allow-path", o.allow_paths,
+  add_repeatable(app, "--allow-path", o.allow_paths,
                  "a host directory for WASI, seen as GUEST (repeatable; 'ro:' prefix = read-only)")
       ->type_name("HOST[:GUEST]");
   app.add_option("--timeout-ms", timeout_ms, "wall-clock limit per call in ms (0 = none)")

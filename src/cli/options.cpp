@@ -126,11 +126,20 @@ std::optional<int> parse_command(CLI::App& app, std::string_view command,
     return usage_error(command, {describe(error, app)});
   }
   for (const CLI::Option* option : app.get_options()) {
-    if (!option->get_positional() && option->count() > 1) {
+    const bool repeatable = option->get_multi_option_policy() == CLI::MultiOptionPolicy::TakeAll;
+    if (!option->get_positional() && !repeatable && option->count() > 1) {
       return usage_error(command, {"option '" + option->get_name() + "' given twice"});
     }
   }
   return std::nullopt;
+}
+
+CLI::Option* add_repeatable(CLI::App& app, const std::string& name,
+                            std::vector<std::string>& values, const std::string& description) {
+  return app.add_option(name, values, description)
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
 bool given(const CLI::App& app, std::string_view flag) {

@@ -34,7 +34,7 @@ struct CommandHelp {
 };
 
 // Sets up `app` for one subcommand: our help layout, -h/--help, every flag
-// given at most once.
+// given at most once (but those added with add_repeatable).
 void configure_command(CLI::App& app, CommandHelp help);
 
 // Parses `args` (without program and subcommand names) into `app`'s bound
@@ -42,6 +42,13 @@ void configure_command(CLI::App& app, CommandHelp help);
 // after --help went to stdout (0) or a usage error to stderr (2).
 std::optional<int> parse_command(CLI::App& app, std::string_view command,
                                  std::span<const std::string> args);
+
+// Adds an option that may be given several times, each occurrence taking
+// exactly one value: "--allow-host a --allow-host b PLUGIN" collects a and b
+// and leaves PLUGIN a positional (a plain CLI11 vector option would take every
+// word up to the next flag).
+CLI::Option* add_repeatable(CLI::App& app, const std::string& name,
+                            std::vector<std::string>& values, const std::string& description);
 
 // Whether `flag` ("--calls") was given on the command line.
 bool given(const CLI::App& app, std::string_view flag);

@@ -56,6 +56,43 @@ TEST(CallCommand, ConfigLogsAndLoop) {
   EXPECT_EQ(warmpool({"call", kProbe, "count_calls", "--loop", "3"}).out, "123");
 }
 
+TEST(CallCommand, RepeatableFlagsTakeOneValueEachWhereverTheyStand) {
+  // Before the plugin: each --config/--allow-host takes one value, PLUGIN and FUNCTION stay.
+  auto r = warmpool({"call", "--allow-host", "a.example", "--config", "who=me", "--allow-host",
+                     "b.example", "--config", "other=x", kProbe, "config", "--input", "who"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "me");
+  auto between = warmpool(
+      {"call", kProbe, "--config", "who=first", "config", "--config", "other=x", "--input", "who"});
+  EXPECT_EQ(between.exit_code, 0) << between.err;
+  EXPECT_EQ(between.out, "first");
+  auto missing = warmpool({"call", kProbe, "config", "--allow-host"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_EQ(missing.err.find("--allow-host: needs a value"), std::string("warmpool call: ").size())
+      << missing.err;
+}
+
+TEST(CallCommand, AllowPathsBeforeThePluginMapDirectories) {
+  const fs::path root = fs::temp_directory_path() / "warmpool_call_allow_path";
+  fs::remove_all(root);
+  fs::create_directories(root / "rw");
+  fs::create_directories(root / "ro");
+  std::ofstream(root / "rw" / "a.txt") << "inside";
+  const std::string wasi_files = std::string(WARMPOOL_EXTISM_TEST_DATA) + "/wasi_files.wat";
+  // wasi_files.wat reads and writes beneath the first mapping (fd 3).
+  auto read =
+      warmpool({"call", "--wasi", "--allow-path", (root / "rw").string() + ":/data", "--allow-path",
+                "ro:" + (root / "ro").string() + ":/ro", wasi_files, "read", "--input", "a.txt"});
+  EXPECT_EQ(read.exit_code, 0) << read.err;
+  EXPECT_EQ(read.out, "inside");
+  auto refused = warmpool({"call", "--allow-path", "ro:" + (root / "ro").string() + ":/ro",
+                           "--wasi", wasi_files, "write", "--input", "x"});
+  EXPECT_EQ(refused.exit_code, 0) << refused.err;
+  EXPECT_EQ(refused.out, "E:");  // "E" and errno 58 (ENOTSUP) as a byte
+  EXPECT_FALSE(fs::exists(root / "ro" / "out.txt"));
+  fs::remove_all(root);
+}
+
 TEST(CallCommand, UsageAndUnreadablePluginsExitWith2) {
   auto missing = warmpool({"call", kProbe, "nope"});
   EXPECT_EQ(missing.exit_code, 2);

@@ -71,6 +71,36 @@ TEST(Options, ValuesFlagsAndPositionals) {
   EXPECT_FALSE(given(c.app, "--policy"));
 }
 
+TEST(Options, ARepeatableOptionTakesOneValuePerOccurrence) {
+  Command c;
+  std::vector<std::string> hosts;
+  add_repeatable(c.app, "--allow-host", hosts, "a host (repeatable)");
+  auto r = c.parse({"--allow-host", "a.example", "plugin.wasm", "--allow-host=b.example", "run",
+                    "--threads", "3", "--allow-host", "c.example", "-5"});
+  ASSERT_EQ(r.exit_code, -1) << r.err;
+  EXPECT_EQ(hosts, (std::vector<std::string>{"a.example", "b.example", "c.example"}));
+  EXPECT_EQ(c.positionals, (std::vector<std::string>{"plugin.wasm", "run", "-5"}));
+  EXPECT_EQ(c.threads, 3u);
+}
+
+TEST(Options, ARepeatableOptionStillNeedsItsValue) {
+  Command c;
+  std::vector<std::string> hosts;
+  add_repeatable(c.app, "--allow-host", hosts, "a host (repeatable)");
+  auto r = c.parse({"plugin.wasm", "--allow-host"});
+  EXPECT_EQ(r.exit_code, kExitUsage);
+  EXPECT_NE(r.err.find("--allow-host: needs a value"), std::string::npos) << r.err;
+}
+
+TEST(Options, AFlagGivenTwiceIsStillAnError) {
+  Command c;
+  std::vector<std::string> hosts;
+  add_repeatable(c.app, "--allow-host", hosts, "a host (repeatable)");
+  auto r = c.parse({"--allow-host", "a", "--allow-host", "b", "--threads", "2", "--threads", "3"});
+  EXPECT_EQ(r.exit_code, kExitUsage);
+  EXPECT_NE(r.err.find("option '--threads' given twice"), std::string::npos) << r.err;
+}
+
 TEST(Options, AFlagValueThatLooksLikeANumberStaysAsGiven) {
   Command c;
   auto r = c.parse({"--input", "-.5", "--json", "-.25"});
