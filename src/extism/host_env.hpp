@@ -11,8 +11,8 @@ inline constexpr const char* kEnvModule = "extism:host/env";
 
 void define_kernel_functions(wasm::Linker& linker);
 // Call after Linker::define_wasi(): file-system and scheduling calls that
-// answer "no such file descriptor" or "not supported", since preopens
-// (allowed_paths) are not provided yet.
+// answer "no such file descriptor" or "not supported"; with allowed_paths,
+// define_wasi_files (wasi_files.hpp) then replaces the file calls it provides.
 void define_wasi_extras(wasm::Linker& linker);
 
 }  // namespace warmpool::extism::internal
