@@ -2,12 +2,25 @@
 // pipelining, limits on what one client may hold (body size, time to send a
 // request, idle time, connections), and a graceful drain on SIGINT/SIGTERM.
 //
-// Its I/O threads only accept, parse and write. A handler that has slow work
+// Each I/O thread runs an event loop of its own (an io_context: its own
+// epoll, timers and handler queue), so N threads cost no more CPU per
+// request than one: a connection's reads, handler and writes all run on the
+// loop that accepted it, with no lock or wake-up shared with other loops.
+// One acceptor, on the first loop, gives each new connection to the loop
+// with the fewest open (ties in turn); the socket is registered with that
+// loop's epoll at accept, so only its first handler crosses threads. (One
+// SO_REUSEPORT socket per loop would save that hop but lets the kernel's
+// hash put most connections of a few clients on one loop, and a closed
+// loop's backlog is reset on drain.) Limits, the connection cap, the drain
+// and the counters are the server's, across loops.
+//
+// The I/O threads only accept, parse and write. A handler that has slow work
 // to do (a plugin call) hands the request to threads of its own and answers
-// later through the `Responder`, so a busy or spinning plugin never stops
-// the server from accepting connections or answering /healthz. The accept
-// loop survives every accept error: running out of file descriptors backs
-// off and sheds the pending connection instead of leaving it in the backlog.
+// later through the `Responder`, which posts the answer back to the
+// connection's own loop, so a busy or spinning plugin never stops the server
+// from accepting connections or answering /healthz. The accept loop
+// survives every accept error: running out of file descriptors backs off and
+// sheds the pending connection instead of leaving it in the backlog.
 //
 //   auto server = HttpServer::bind({.host = "127.0.0.1", .port = 0});   // before warm-up
 //   if (!server) { std::cerr << server.error(); return 2; }
