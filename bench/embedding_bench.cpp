@@ -10,6 +10,9 @@
 // <engine>/pooled_fib_1_call/threads:N: N threads checking instances out of one pool (8
 // instances, Recycle::Reuse) and calling fib(1); compare items_per_second of threads:2 with
 // threads:1 (real time: the threads' calls per second together).
+// <engine>/fib_1_call_thread_bound: fib_1_typed_call with the instance bound to the benchmark's
+// thread (Instance::bind_to_this_thread); <engine>/pooled_fib_1_call_thread_bound: the pooled
+// row through bound checkouts (warmpool::wasm::checkout_bound) of 100 calls each.
 // <engine>/idle_instance_memory: resident memory per idle instance of the guest (no linear
 // memory), from the RSS growth over 200 instances made after 8 others (per-module set-up
 // done by then). On V8 each live instance has an isolate of its own: this is ~an isolate.
@@ -97,6 +100,18 @@ void fib_1_typed_call(benchmark::State& state, ww::Engine engine) {
   }
 }
 
+// The typed call inside a thread binding (Instance::bind_to_this_thread), held for the run.
+void fib_1_call_thread_bound(benchmark::State& state, ww::Engine engine) {
+  ww::Instance instance = guest(engine);
+  const auto fib = need(instance.module().typed<std::int32_t(std::int32_t)>("fib"), "fib");
+  const auto binding = need(instance.bind_to_this_thread(), "bind_to_this_thread");
+  for (auto _ : state) {
+    auto r = instance.call(fib, 1);
+    if (!r) need(std::move(r), "fib");
+    benchmark::DoNotOptimize(*r);
+  }
+}
+
 void fib_1_call_by_name(benchmark::State& state, ww::Engine engine) {
   ww::Instance instance = guest(engine);
   const ww::Value args[] = {std::int32_t{1}};
@@ -149,6 +164,23 @@ void pooled_fib_1_call(benchmark::State& state, ww::Engine engine) {
     auto r = instance->call(fib, 1);
     if (!r) need(std::move(r), "fib");
     benchmark::DoNotOptimize(*r);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// Bound checkouts (warmpool::wasm::checkout_bound) of kCallsPerBoundCheckout calls each.
+void pooled_fib_1_call_thread_bound(benchmark::State& state, ww::Engine engine) {
+  constexpr int kCallsPerBoundCheckout = 100;
+  Pool& pool = shared_pool(engine);
+  const auto fib = need(
+      need(pool.checkout(), "checkout")->module().typed<std::int32_t(std::int32_t)>("fib"), "fib");
+  while (state.KeepRunningBatch(kCallsPerBoundCheckout)) {
+    auto instance = need(ww::checkout_bound(pool), "checkout_bound");
+    for (int i = 0; i < kCallsPerBoundCheckout; ++i) {
+      auto r = instance->call(fib, 1);
+      if (!r) need(std::move(r), "fib");
+      benchmark::DoNotOptimize(*r);
+    }
   }
   state.SetItemsProcessed(state.iterations());
 }
@@ -347,10 +379,17 @@ int main(int argc, char** argv) {
     const ww::Engine engine = *ww::Engine::named(name);
     const std::string e(name);
     benchmark::RegisterBenchmark((e + "/fib_1_typed_call").c_str(), fib_1_typed_call, engine);
+    benchmark::RegisterBenchmark((e + "/fib_1_call_thread_bound").c_str(), fib_1_call_thread_bound,
+                                 engine);
     benchmark::RegisterBenchmark((e + "/fib_1_call_by_name").c_str(), fib_1_call_by_name, engine);
     benchmark::RegisterBenchmark((e + "/host_call").c_str(), host_call, engine)
         ->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark((e + "/pooled_fib_1_call").c_str(), pooled_fib_1_call, engine)
+        ->Threads(1)
+        ->Threads(2)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark((e + "/pooled_fib_1_call_thread_bound").c_str(),
+                                 pooled_fib_1_call_thread_bound, engine)
         ->Threads(1)
         ->Threads(2)
         ->UseRealTime();

@@ -63,6 +63,11 @@ class BackendInstance {
   // scopes); everything below runs between them, or inside an import call.
   virtual void enter() {}
   virtual void leave() {}
+  // A thread binding (Instance::ThreadBinding), on its thread: what enter() takes per thread
+  // (V8: the locker and isolate scope) is kept from bind_thread() to unbind_thread(), so
+  // enter()/leave() in between nest inside it.
+  virtual void bind_thread() {}
+  virtual void unbind_thread() {}
 
   // Builds the wasm instance (again, on a second call: a fresh one replacing
   // the first); runs the start function. False with `error` set on failure.

@@ -38,7 +38,7 @@ std::expected<BytesOutput, WasmError> Instance::call_bytes(std::string_view expo
   if (input.size() > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {
     return abi_error("input larger than 2 GiB");
   }
-  if (auto refused = self.refuse_if_stopped(export_name)) return std::unexpected(*refused);
+  if (auto refused = self.refuse_if_unusable(export_name)) return std::unexpected(*refused);
 
   internal::Entered entered(*self.backend);
   if (self.backend->memory().empty()) {

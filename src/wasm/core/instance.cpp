@@ -86,8 +86,20 @@ std::expected<void, WasmError> Instance::call_raw(const Function& function,
   return self.run(function.index_, args, results);
 }
 
+Instance::ThreadBinding::~ThreadBinding() {
+  if (head_ != nullptr) static_cast<InstanceCore*>(head_)->unbind_from_this_thread();
+}
+
+std::expected<Instance::ThreadBinding, WasmError> Instance::bind_to_this_thread() {
+  if (auto bound = core().bind_to_this_thread(); !bound) {
+    return std::unexpected(std::move(bound.error()));
+  }
+  return ThreadBinding(head_.get());
+}
+
 MemoryView Instance::memory() {
   InstanceCore& self = core();
+  self.require_not_bound_elsewhere("memory()");
   internal::Entered entered(*self.backend);
   return MemoryView(self.backend->memory());
 }

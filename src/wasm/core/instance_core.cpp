@@ -1,6 +1,8 @@
 #include "wasm/core/instance_core.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <utility>
 
@@ -15,7 +17,50 @@ InstanceCore::InstanceCore(LinkedModule linked)
   wasi.program_name = module().name;
 }
 
-InstanceCore::~InstanceCore() = default;
+InstanceCore::~InstanceCore() {
+  if (bound_thread_.load(std::memory_order_relaxed) != std::thread::id{}) {
+    misuse("instance destroyed while bound to a thread (end its ThreadBinding first)");
+  }
+}
+
+std::expected<void, WasmError> InstanceCore::bind_to_this_thread() {
+  const auto here = std::this_thread::get_id();
+  auto bound = std::thread::id{};
+  if (!bound_thread_.compare_exchange_strong(bound, here, std::memory_order_acquire,
+                                             std::memory_order_relaxed) &&
+      bound != here) {
+    return std::unexpected(
+        WasmError(ErrorKind::abi, cat(module().name,
+                                      ": cannot bind the instance to this thread: it is "
+                                      "bound to another thread")));
+  }
+  if (bindings_++ == 0) backend->bind_thread();
+  return {};
+}
+
+void InstanceCore::unbind_from_this_thread() {
+  if (bound_thread_.load(std::memory_order_relaxed) != std::this_thread::get_id()) {
+    misuse(
+        "a thread binding ended on another thread than the one it binds to (a bound pool "
+        "checkout must be released on the thread that took it)");
+  }
+  if (--bindings_ > 0) return;
+  backend->unbind_thread();
+  bound_thread_.store(std::thread::id{}, std::memory_order_release);
+}
+
+void InstanceCore::require_not_bound_elsewhere(std::string_view what) const {
+  if (const auto bound = bound_thread_.load(std::memory_order_relaxed);
+      bound != std::thread::id{} && bound != std::this_thread::get_id()) [[unlikely]] {
+    misuse(cat(what, " from another thread than the one the instance is bound to"));
+  }
+}
+
+void InstanceCore::misuse(std::string_view what) const {
+  std::fprintf(stderr, "warmpool: %s: %.*s\n", module().name.c_str(), static_cast<int>(what.size()),
+               what.data());
+  std::abort();
+}
 
 InstanceCore::CallScope::CallScope(InstanceCore& core) : core_(core) {
   const Module::Impl& m = core.module();
@@ -28,15 +73,22 @@ InstanceCore::CallScope::CallScope(InstanceCore& core) : core_(core) {
                              static_cast<std::uint64_t>(core.budget_.begin(m.limits.fuel)));
   }
   if (m.grow_tracked) core.backend->set_global(GlobalSlot::grow_failed, 0);
-  if (m.limits.timeout.count() > 0) core.timer_.arm(m.limits.timeout);
+  if (m.limits.timeout.count() > 0) core.arm_timer(m.limits.timeout);
 }
 
 InstanceCore::CallScope::~CallScope() {
   core_.settle();
 }
 
+void InstanceCore::arm_timer(std::chrono::nanoseconds timeout) {
+  timer_.arm(timeout);
+  timer_armed_ = true;
+}
+
 void InstanceCore::settle() {
-  timer_.disarm();
+  // Disarming takes the process-wide watchdog's mutex: calls without a deadline skip it, or
+  // calls on different threads would contend for that one cache line.
+  if (std::exchange(timer_armed_, false)) timer_.disarm();
   // A deadline that fired after the guest returned leaves an interrupt behind.
   if (timer_.expired() || stop_ != Stop::none) backend->clear_interrupt();
 }
@@ -78,7 +130,7 @@ std::expected<void, WasmError> InstanceCore::build() {
   stop_ = Stop::none;
   exit_code_ = 0;
   budget_.begin_empty(m.limits.fuel);
-  if (m.limits.timeout.count() > 0) timer_.arm(m.limits.timeout);
+  if (m.limits.timeout.count() > 0) arm_timer(m.limits.timeout);
   std::string error;
   const bool built = backend->instantiate(&error);
   settle();
@@ -124,6 +176,7 @@ std::expected<void, WasmError> InstanceCore::snapshot_host_data() {
 }
 
 bool InstanceCore::reset() {
+  require_not_bound_elsewhere("reset()");
   if (!healthy) return false;
   Entered entered(*backend);
   if (backend->restore()) {
@@ -219,7 +272,15 @@ std::optional<WasmError> InstanceCore::classify(std::string_view what, const std
   return WasmError(ErrorKind::trap, cat(m.name, ": ", what, ": ", trap));
 }
 
-std::optional<WasmError> InstanceCore::refuse_if_stopped(std::string_view what) const {
+std::optional<WasmError> InstanceCore::refuse_if_unusable(std::string_view what) const {
+  // Before `healthy`: the bound thread may be writing it.
+  if (const auto bound = bound_thread_.load(std::memory_order_relaxed);
+      bound != std::thread::id{} && bound != std::this_thread::get_id()) [[unlikely]] {
+    return WasmError(ErrorKind::abi,
+                     cat(module().name, ": ", what,
+                         ": instance is bound to another thread (Instance::bind_to_this_thread); "
+                         "call it there, or end the binding first"));
+  }
   if (healthy) return std::nullopt;
   return WasmError(ErrorKind::trap, cat(module().name, ": ", what,
                                         ": instance was stopped earlier; create a new one"));
@@ -233,7 +294,7 @@ std::optional<WasmError> InstanceCore::check_callable(const Function& function) 
                      cat(m.name, ": ", function.name(), ": the handle is of module '", other->name,
                          "', not of this instance's"));
   }
-  return refuse_if_stopped(function.name());
+  return refuse_if_unusable(function.name());
 }
 
 }  // namespace warmpool::wasm::internal

@@ -9,6 +9,8 @@
 //   auto r = core.run(index, args, results); // poisons and classifies on failure
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <expected>
 #include <memory>
@@ -16,6 +18,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "warmpool/wasm/instance.hpp"
 #include "wasm/common/fuel.hpp"
@@ -50,13 +53,25 @@ class InstanceCore final : public InstanceHead, public ImportHandler {
                                      std::span<std::uint64_t> results);
   bool exited_cleanly() const noexcept { return stop_ == Stop::exit && exit_code_ == 0; }
 
-  // "x.wasm: f: instance was stopped earlier; create a new one", when unhealthy.
-  std::optional<WasmError> refuse_if_stopped(std::string_view what) const;
+  // Why a call of `what` cannot run here: the instance is bound to another thread, or it is
+  // unhealthy ("x.wasm: f: instance was stopped earlier; create a new one").
+  std::optional<WasmError> refuse_if_unusable(std::string_view what) const;
   // The checks of a call by handle: the handle's module, then health.
   std::optional<WasmError> check_callable(const Function& function) const;
 
   const Module::Impl& module() const noexcept { return linked_.module().impl(); }
   const Module& module_handle() const noexcept { return linked_.module(); }
+
+  // Instance::ThreadBinding: binds to the calling thread (again, nested, when bound to it
+  // already); refused when bound to another thread.
+  std::expected<void, WasmError> bind_to_this_thread();
+  // Ends one binding; on another thread than the bound one the process stops (misuse()).
+  void unbind_from_this_thread();
+  // Stops the process with a message: what V8 cannot survive (its lock taken or given back
+  // on the wrong thread) when the instance is misused while bound.
+  [[noreturn]] void misuse(std::string_view what) const;
+  // Stops the process (misuse()) when the instance is bound to another thread.
+  void require_not_bound_elsewhere(std::string_view what) const;
 
   // Called by Caller and by the WASI definitions (CallerAccess).
   void stop_by_host(std::string message);
@@ -87,6 +102,7 @@ class InstanceCore final : public InstanceHead, public ImportHandler {
   std::expected<void, WasmError> snapshot_host_data();
   // Back to the post-instantiation host data (a copy of it, or a new one).
   std::expected<void, WasmError> restore_host_data();
+  void arm_timer(std::chrono::nanoseconds timeout);
   // After guest code stopped: no timer callback runs any more, no interrupt is pending.
   void settle();
   // nullopt for a clean proc_exit(0).
@@ -101,6 +117,10 @@ class InstanceCore final : public InstanceHead, public ImportHandler {
   std::int32_t exit_code_ = 0;
   std::string stop_message_;
   const LinkedModule::Impl::Import* current_import_ = nullptr;
+  // The thread of the binding, or none; other threads read it to refuse their calls.
+  std::atomic<std::thread::id> bound_thread_{};
+  std::uint32_t bindings_ = 0;  // on bound_thread_
+  bool timer_armed_ = false;    // since the last settle()
   // Last: destroyed first, so its callback never sees a dying backend.
   DeadlineTimer timer_;
 };

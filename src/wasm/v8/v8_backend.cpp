@@ -27,6 +27,7 @@ using v8::internal::get;
 using v8::internal::HomeIsolate;
 using v8::internal::host_string;
 using v8::internal::IsolateEntry;
+using v8::internal::IsolateHold;
 using v8::internal::v8_string;
 
 // Isolate data slot holding the V8Instance entered last on the isolate, for the import
@@ -108,18 +109,25 @@ class V8Instance final : public BackendInstance {
   V8Instance& operator=(const V8Instance&) = delete;
 
   // Instances move between threads, so every use takes V8's lock, which also resets the
-  // stack limit for the calling thread. Nothing else uses the isolate: it never waits.
+  // stack limit for the calling thread; a thread binding keeps it between uses, which then
+  // only open a HandleScope. Nothing else uses the isolate: it never waits. Nested entries (a
+  // host function reaching back into its own instance) share the outermost one's scopes.
   void enter() override {
+    take_hold();
+    if (entries_++ > 0) return;
     entry_.emplace(home_);
-    previous_ = isolate_->GetData(kInstanceSlot);
     isolate_->SetData(kInstanceSlot, this);
     holds_isolate_.store(true, std::memory_order_release);
   }
   void leave() override {
-    holds_isolate_.store(false, std::memory_order_release);
-    isolate_->SetData(kInstanceSlot, previous_);
-    entry_.reset();
+    if (--entries_ == 0) {
+      holds_isolate_.store(false, std::memory_order_release);
+      entry_.reset();
+    }
+    drop_hold();
   }
+  void bind_thread() override { take_hold(); }
+  void unbind_thread() override { drop_hold(); }
 
   bool instantiate(std::string* error) override;
   bool invoke(std::uint32_t index, std::span<const std::uint64_t> args,
@@ -155,6 +163,12 @@ class V8Instance final : public BackendInstance {
   friend class V8Module;
   static void import_callback(const ::v8::FunctionCallbackInfo<::v8::Value>& info);
   ::v8::Local<::v8::Context> context() const { return entry_->context(); }
+  void take_hold() {
+    if (hold_users_++ == 0) hold_.emplace(home_);
+  }
+  void drop_hold() {
+    if (--hold_users_ == 0) hold_.reset();
+  }
   ::v8::Local<::v8::Value> exported(std::string_view name);
 
   const V8Module& module_;
@@ -162,12 +176,13 @@ class V8Instance final : public BackendInstance {
   HomeIsolate& home_;
   ::v8::Isolate* isolate_;
   Handles handles_;
+  std::optional<IsolateHold> hold_;
   std::optional<IsolateEntry> entry_;
   // Between enter() and leave(); read by the watchdog.
   std::atomic<bool> holds_isolate_{false};
-  // The instance entered before on the same thread and isolate (a host function calling back
-  // into its own instance); back in the data slot on leave().
-  void* previous_ = nullptr;
+  // Users of hold_: open entries and the thread binding, all on the thread that holds it.
+  std::uint32_t hold_users_ = 0;
+  std::uint32_t entries_ = 0;
   // The post-instantiation state was captured: restore() can put it back in place.
   bool state_captured_ = false;
   MemorySnapshot initial_memory_;
@@ -202,6 +217,7 @@ V8Instance::V8Instance(const V8Module& module, ImportHandler& imports)
 
 V8Instance::~V8Instance() {
   entry_.reset();
+  hold_.reset();
   {
     ::v8::Locker locker(isolate_);
     ::v8::Isolate::Scope isolate_scope(isolate_);

@@ -22,8 +22,9 @@
 //   keyed by the module's id; it goes when the module goes (at once in an idle isolate, on
 //   its release in one in use) or with the isolate.
 // - A destroyed instance's memory goes back at its isolate's next garbage collection.
-// - Every call still takes the Locker afresh (~300 ns), as an instance may be called from
-//   any thread; it never waits for another thread, as nothing else uses the isolate.
+// - Every call takes the Locker afresh (~300 ns), as an instance may be called from any
+//   thread, unless the instance is bound to the calling thread (Instance::ThreadBinding), which
+//   holds it across calls; it never waits for another thread, as nothing else uses the isolate.
 // - No deadlock detection: a thread waits for an isolate only if another thread is inside
 //   the same instance, which the API forbids (an Instance is used by one thread at a time).
 //   A host function calling another instance enters that instance's own isolate, free
@@ -35,7 +36,7 @@
 //
 //   auto id = register_module();          // once per module; unregister_module(id) at its end
 //   HomeIsolate& home = acquire_isolate(id);   // exclusive while the instance lives
-//   { IsolateEntry entry(home); fn->Call(entry.context(), ...); }
+//   { IsolateHold hold(home); IsolateEntry entry(home); fn->Call(entry.context(), ...); }
 //   release_isolate(home);                // when the instance goes: idle again
 #pragma once
 
@@ -61,7 +62,7 @@ class HomeIsolate {
   HomeIsolate& operator=(const HomeIsolate&) = delete;
 
   ::v8::Isolate* isolate() const noexcept { return isolate_; }
-  // Only while entered (IsolateEntry).
+  // Only while entered (IsolateHold, IsolateEntry).
   ::v8::Local<::v8::Context> context() const { return context_.Get(isolate_); }
   ::v8::Local<::v8::Function> instance_constructor() const {
     return instance_constructor_.Get(isolate_);
@@ -95,24 +96,33 @@ void unregister_module(std::uint64_t module_id);
 HomeIsolate& acquire_isolate(std::uint64_t module_id);
 void release_isolate(HomeIsolate& home);
 
-// Locks `home` for this thread and enters it, for one operation. The context is not entered:
-// V8 calls that take it enter it themselves (a call does not pay for it twice); what creates
-// objects without naming a context (Object::New, ThrowError) runs under a Context::Scope.
+// Locks `home` for this thread and enters it, for as long as it lives: for one operation, or
+// for a thread binding (Instance::ThreadBinding) across many. Not the context: V8 calls that
+// take it enter it themselves (a call does not pay for it twice); what creates objects
+// without naming a context (Object::New, ThrowError) runs under a Context::Scope.
+class IsolateHold {
+ public:
+  explicit IsolateHold(HomeIsolate& home)
+      : locker_(home.isolate()), isolate_scope_(home.isolate()) {}
+  IsolateHold(const IsolateHold&) = delete;
+  IsolateHold& operator=(const IsolateHold&) = delete;
+
+ private:
+  ::v8::Locker locker_;
+  ::v8::Isolate::Scope isolate_scope_;
+};
+
+// The handles of one operation inside a hold.
 class IsolateEntry {
  public:
   explicit IsolateEntry(HomeIsolate& home)
-      : locker_(home.isolate()),
-        isolate_scope_(home.isolate()),
-        handle_scope_(home.isolate()),
-        context_(home.context()) {}
+      : handle_scope_(home.isolate()), context_(home.context()) {}
   IsolateEntry(const IsolateEntry&) = delete;
   IsolateEntry& operator=(const IsolateEntry&) = delete;
 
   ::v8::Local<::v8::Context> context() const { return context_; }
 
  private:
-  ::v8::Locker locker_;
-  ::v8::Isolate::Scope isolate_scope_;
   ::v8::HandleScope handle_scope_;
   ::v8::Local<::v8::Context> context_;
 };
