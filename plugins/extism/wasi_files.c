@@ -184,7 +184,7 @@ WPX_EXPORT("tree") int32_t tree(void) {
  *                       x exclusive, t truncate, d directory)  -> "fd=N"
  *   read FD LEN | write FD TEXT | pread FD OFFSET LEN | pwrite FD OFFSET TEXT
  *   seek FD OFFSET | tell FD | size FD BYTES | sync FD | datasync FD | close FD
- *   stat FD PATH -> "type=T size=S"
+ *   stat FD PATH | lstat FD PATH (symlinks not followed) -> "type=T size=S"
  *   readdir FD COOKIE BUFLEN [ADDRESS] -> "used=U NAME@NEXT ..." for each whole
  *     dirent, then "+" when the buffer ends inside one; ADDRESS places the
  *     buffer anywhere (a wild pointer) instead of in a static array.
@@ -310,9 +310,10 @@ WPX_EXPORT("op") int32_t op(void) {
     error = __wasi_fd_datasync(fd);
   } else if (strcmp(name, "close") == 0) {
     error = __wasi_fd_close(fd);
-  } else if (strcmp(name, "stat") == 0) {
+  } else if (strcmp(name, "stat") == 0 || strcmp(name, "lstat") == 0) {
     __wasi_filestat_t stat;
-    error = __wasi_path_filestat_get(fd, 0, a, &stat);
+    error = __wasi_path_filestat_get(fd, name[0] == 's' ? __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW : 0, a,
+                                     &stat);
     snprintf(text, sizeof text, "type=%u size=%llu", (unsigned)stat.filetype,
              (unsigned long long)stat.size);
   } else if (strcmp(name, "readdir") == 0) {

@@ -23,6 +23,7 @@ constexpr std::uint64_t kRightFdRead = 1u << 1;
 constexpr std::uint64_t kRightFdWrite = 1u << 6;
 constexpr std::uint32_t kOpenCreate = 1, kOpenDirectory = 2, kOpenExclusive = 4, kOpenTruncate = 8;
 constexpr std::uint32_t kFdAppend = 1;
+constexpr std::uint32_t kLookupSymlinkFollow = 1;
 // What a created file's mode is before the umask, as in the Rust runtime.
 constexpr std::uint64_t kCreatedFileMode = 0666;
 
@@ -268,7 +269,10 @@ std::uint32_t path_filestat_get(wasm::Caller& caller, Args args) {
   if (!dir) return dir.error();
   auto path = guest_path(caller, arg32(args, 2), arg32(args, 3));
   if (!path) return path.error();
-  UniqueFd target(open_beneath((*dir)->host_fd, *path, O_PATH));
+  // Without LOOKUPFLAGS_SYMLINK_FOLLOW (lstat) a last-component symlink is
+  // described itself; O_PATH | O_NOFOLLOW opens the link, not its target.
+  const bool follow = (arg32(args, 1) & kLookupSymlinkFollow) != 0;
+  UniqueFd target(open_beneath((*dir)->host_fd, *path, O_PATH | (follow ? 0 : O_NOFOLLOW)));
   if (!target) return errno_of(errno);
   struct stat st {};
   if (::fstat(target.get(), &st) != 0) return errno_of(errno);

@@ -227,6 +227,12 @@ TEST_P(WasiTreeTest, FileDescriptorCallsReadWriteSeekAndResize) {
   EXPECT_EQ(op(plugin, "size 5 3"), "ok");
   EXPECT_EQ(host_file(created), "XYl");
   EXPECT_EQ(op(plugin, "stat 3 f.txt"), "type=4 size=3");
+  EXPECT_EQ(op(plugin, "stat 3 sub").substr(0, 7), "type=3 ");
+  // lstat describes a symlink itself (also one pointing outside), stat follows it beneath only.
+  EXPECT_EQ(op(plugin, "lstat 3 up").substr(0, 7), "type=7 ");
+  EXPECT_EQ(op(plugin, "stat 3 up"), "errno=76");
+  EXPECT_EQ(op(plugin, "lstat 3 up/"), "errno=76");
+  EXPECT_EQ(op(plugin, "lstat 3 f.txt"), "type=4 size=3");
   EXPECT_EQ(op(plugin, "sync 5"), "ok");
   EXPECT_EQ(op(plugin, "datasync 5"), "ok");
   EXPECT_EQ(op(plugin, "close 5"), "ok");
@@ -283,7 +289,9 @@ TEST_P(WasiTreeTest, NoPathCanLeaveTheMappings) {
                                             "rename 3 a.txt 4 ../stolen",
                                             "open 3 .. rd",
                                             "open 3 up rd",
-                                            "stat 3 ../secret.txt"};
+                                            "stat 3 ../secret.txt",
+                                            "lstat 3 ../secret.txt",
+                                            "lstat 3 up/secret.txt"};
   for (const std::string& escape : escapes) {
     EXPECT_EQ(op(plugin, escape), "errno=76") << escape;  // ENOTCAPABLE
   }
