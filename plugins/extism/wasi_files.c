@@ -185,6 +185,8 @@ WPX_EXPORT("tree") int32_t tree(void) {
  *   read FD LEN | write FD TEXT | pread FD OFFSET LEN | pwrite FD OFFSET TEXT
  *   seek FD OFFSET | tell FD | size FD BYTES | sync FD | datasync FD | close FD
  *   stat FD PATH | lstat FD PATH (symlinks not followed) -> "type=T size=S"
+ *   touch FD PATH SECONDS [FSTFLAGS] | ftouch FD SECONDS [FSTFLAGS]: atime and
+ *     mtime (FSTFLAGS default 5: ATIM | MTIM)
  *   readdir FD COOKIE BUFLEN [ADDRESS] -> "used=U NAME@NEXT ..." for each whole
  *     dirent, then "+" when the buffer ends inside one; ADDRESS places the
  *     buffer anywhere (a wild pointer) instead of in a static array.
@@ -316,6 +318,15 @@ WPX_EXPORT("op") int32_t op(void) {
                                      &stat);
     snprintf(text, sizeof text, "type=%u size=%llu", (unsigned)stat.filetype,
              (unsigned long long)stat.size);
+  } else if (strcmp(name, "touch") == 0) {
+    const uint64_t ns = strtoull(b, NULL, 10) * 1000000000ull;
+    const char* flags = count > 4 ? words[4] : "5";
+    error = __wasi_path_filestat_set_times(fd, __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, a, ns, ns,
+                                           (__wasi_fstflags_t)strtoul(flags, NULL, 10));
+  } else if (strcmp(name, "ftouch") == 0) {
+    const uint64_t ns = strtoull(a, NULL, 10) * 1000000000ull;
+    error = __wasi_fd_filestat_set_times(fd, ns, ns,
+                                         (__wasi_fstflags_t)strtoul(*b ? b : "5", NULL, 10));
   } else if (strcmp(name, "readdir") == 0) {
     rc = op_readdir(fd, strtoull(a, NULL, 10), (uint32_t)strtoul(b, NULL, 10),
                     count > 4 ? words[4] : NULL);

@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
+#include <expected>
 #include <limits>
 
 #include "wasi_calls.hpp"
@@ -24,6 +26,7 @@ constexpr std::uint64_t kRightFdWrite = 1u << 6;
 constexpr std::uint32_t kOpenCreate = 1, kOpenDirectory = 2, kOpenExclusive = 4, kOpenTruncate = 8;
 constexpr std::uint32_t kFdAppend = 1;
 constexpr std::uint32_t kLookupSymlinkFollow = 1;
+constexpr std::uint32_t kSetAtim = 1, kSetAtimNow = 2;  // MTIM and MTIM_NOW are these << 2
 // What a created file's mode is before the umask, as in the Rust runtime.
 constexpr std::uint64_t kCreatedFileMode = 0666;
 
@@ -279,6 +282,52 @@ std::uint32_t path_filestat_get(wasm::Caller& caller, Args args) {
   return write_filestat(caller, arg32(args, 4), st);
 }
 
+// WASI's (atim, mtim, fst_flags) as utimensat's two times: a given time,
+// UTIME_NOW or UTIME_OMIT; EINVAL when one is both given and "now".
+std::expected<std::array<timespec, 2>, std::uint32_t> new_times(std::uint64_t atim,
+                                                                std::uint64_t mtim,
+                                                                std::uint32_t flags) {
+  std::array<timespec, 2> times{};
+  const std::uint64_t given[2] = {atim, mtim};
+  for (int i = 0; i < 2; ++i) {
+    const bool set = (flags & (kSetAtim << (2 * i))) != 0;
+    const bool now = (flags & (kSetAtimNow << (2 * i))) != 0;
+    if (set && now) return std::unexpected(kInvalid);
+    times[i].tv_sec = set ? static_cast<time_t>(given[i] / 1'000'000'000u) : 0;
+    times[i].tv_nsec = set   ? static_cast<long>(given[i] % 1'000'000'000u)
+                       : now ? UTIME_NOW
+                             : UTIME_OMIT;
+  }
+  return times;
+}
+
+// Sets the times of what `target` (any descriptor, O_PATH included) refers to.
+std::uint32_t set_times(int target, std::uint64_t atim, std::uint64_t mtim, std::uint32_t flags) {
+  auto times = new_times(atim, mtim, flags);
+  if (!times) return times.error();
+  return ::utimensat(target, "", times->data(), AT_EMPTY_PATH) == 0 ? kSuccess : errno_of(errno);
+}
+
+std::uint32_t fd_filestat_set_times(wasm::Caller& caller, Args args) {
+  WasiFiles* files = files_of(caller);
+  auto* entry = files ? files->find(arg32(args, 0)) : nullptr;
+  if (entry == nullptr) return kBadFd;
+  if (entry->read_only) return kReadOnlyMapping;
+  return set_times(entry->host_fd, args[1], args[2], arg32(args, 3));
+}
+
+std::uint32_t path_filestat_set_times(wasm::Caller& caller, Args args) {
+  auto dir = directory(caller, arg32(args, 0));
+  if (!dir) return dir.error();
+  auto path = guest_path(caller, arg32(args, 2), arg32(args, 3));
+  if (!path) return path.error();
+  if ((*dir)->read_only) return kReadOnlyMapping;
+  const bool follow = (arg32(args, 1) & kLookupSymlinkFollow) != 0;
+  UniqueFd target(open_beneath((*dir)->host_fd, *path, O_PATH | (follow ? 0 : O_NOFOLLOW)));
+  if (!target) return errno_of(errno);
+  return set_times(target.get(), args[4], args[5], arg32(args, 6));
+}
+
 }  // namespace
 
 WasiFiles::WasiFiles(const std::vector<PathMapping>& preopens) {
@@ -347,6 +396,9 @@ void define_wasi_files(wasm::Linker& linker) {
   define(linker, "fd_filestat_set_size", {i32, i64}, &fd_filestat_set_size);
   define(linker, "fd_sync", {i32}, &sync_file<::fsync>);
   define(linker, "fd_datasync", {i32}, &sync_file<::fdatasync>);
+  define(linker, "fd_filestat_set_times", {i32, i64, i64, i32}, &fd_filestat_set_times);
+  define(linker, "path_filestat_set_times", {i32, i32, i32, i32, i64, i64, i32},
+         &path_filestat_set_times);
   define_path_calls(linker);
 }
 

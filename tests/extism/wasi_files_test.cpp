@@ -5,6 +5,7 @@
 // refuses every write with ENOTSUP; a hostile readdir buffer gets an errno; a plugin cannot
 // hoard host descriptors, and the ones it opened are gone after Reset and Fresh.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -97,6 +98,12 @@ TEST_P(WasiFilesTest, AMappingThatIsNotADirectoryIsAManifestError) {
 using Pool = InstancePool<Plugin, Error, PluginLifecycle>;
 
 const fs::path kOwnPlugin = fs::path(WARMPOOL_PLUGIN_DIR) / "extism_wasi_files.wasm";
+
+// The host's mtime of `path` in whole seconds.
+long modified(const fs::path& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<long>(st.st_mtim.tv_sec) : -1;
+}
 
 std::string host_file(const fs::path& path) {
   std::ifstream in(path);
@@ -254,17 +261,36 @@ TEST_P(WasiTreeTest, FileDescriptorCallsReadWriteSeekAndResize) {
   EXPECT_EQ(host_file(root_ / "mapped" / "a.txt"), "");
 }
 
+TEST_P(WasiTreeTest, SetsFileTimesByPathAndByDescriptor) {
+  Plugin plugin = files();
+  EXPECT_EQ(op(plugin, "touch 3 a.txt 1000000"), "ok");
+  EXPECT_EQ(modified(root_ / "mapped" / "a.txt"), 1000000);
+  EXPECT_EQ(op(plugin, "touch 3 a.txt 1000 3"), "errno=28");  // ATIM with ATIM_NOW: EINVAL
+  EXPECT_EQ(op(plugin, "touch 3 a.txt 1000 1"), "ok");        // atime only
+  EXPECT_EQ(modified(root_ / "mapped" / "a.txt"), 1000000);
+  EXPECT_EQ(op(plugin, "open 3 a.txt r"), "fd=5");
+  EXPECT_EQ(op(plugin, "ftouch 5 2000"), "ok");
+  EXPECT_EQ(modified(root_ / "mapped" / "a.txt"), 2000);
+  EXPECT_EQ(op(plugin, "ftouch 3 3000"), "ok");  // the preopened directory itself
+  EXPECT_EQ(modified(root_ / "mapped"), 3000);
+  EXPECT_EQ(op(plugin, "touch 3 ../secret.txt 1000"), "errno=76");
+  EXPECT_EQ(op(plugin, "touch 3 up/secret.txt 1000"), "errno=76");
+  EXPECT_NE(modified(root_ / "secret.txt"), 1000);
+}
+
 TEST_P(WasiTreeTest, AReadOnlyMappingRefusesEveryWriteWithENOTSUP) {
   Plugin plugin = files(/*data_read_only=*/true);
-  for (const char* write : {"mkdir 3 x", "rmdir 3 sub", "unlink 3 a.txt", "rename 3 a.txt 3 b.txt",
-                            "rename 3 a.txt 4 a.txt", "rename 4 o.txt 3 o.txt", "open 3 a.txt w",
-                            "open 3 new.txt rc", "open 3 a.txt rt", "open 3 a.txt ra"}) {
+  for (const char* write :
+       {"mkdir 3 x", "rmdir 3 sub", "unlink 3 a.txt", "rename 3 a.txt 3 b.txt",
+        "rename 3 a.txt 4 a.txt", "rename 4 o.txt 3 o.txt", "open 3 a.txt w", "open 3 new.txt rc",
+        "open 3 a.txt rt", "open 3 a.txt ra", "touch 3 a.txt 1000", "ftouch 3 1000"}) {
     EXPECT_EQ(op(plugin, write), "errno=58") << write;  // ENOTSUP, as the Rust runtime
   }
   EXPECT_EQ(op(plugin, "open 3 sub rd"), "fd=5");
   EXPECT_EQ(op(plugin, "mkdir 5 x"), "errno=58");  // a directory opened beneath it is read-only too
   EXPECT_EQ(op(plugin, "open 3 a.txt r"), "fd=6");
   EXPECT_EQ(op(plugin, "read 6 6"), "data=inside");
+  EXPECT_EQ(op(plugin, "ftouch 6 1000"), "errno=58");
   EXPECT_EQ(plugin.call("list", "/data").value(), "a.txt\nlink.txt\nsub\nup");
   EXPECT_EQ(error_text(plugin.call("tree", "/data/a.txt\n/data/t")), "/data/t.d: Not supported");
   EXPECT_EQ(host_file(root_ / "mapped" / "a.txt"), "inside");
