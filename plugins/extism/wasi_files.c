@@ -185,6 +185,7 @@ WPX_EXPORT("tree") int32_t tree(void) {
  *   read FD LEN | write FD TEXT | pread FD OFFSET LEN | pwrite FD OFFSET TEXT
  *   seek FD OFFSET | tell FD | size FD BYTES | sync FD | datasync FD | close FD
  *   stat FD PATH | lstat FD PATH (symlinks not followed) -> "type=T size=S"
+ *   iovecs FD COUNT: fd_write of COUNT empty iovecs (a count past memory: EFAULT)
  *   touch FD PATH SECONDS [FSTFLAGS] | ftouch FD SECONDS [FSTFLAGS]: atime and
  *     mtime (FSTFLAGS default 5: ATIM | MTIM)
  *   readdir FD COOKIE BUFLEN [ADDRESS] -> "used=U NAME@NEXT ..." for each whole
@@ -318,6 +319,12 @@ WPX_EXPORT("op") int32_t op(void) {
                                      &stat);
     snprintf(text, sizeof text, "type=%u size=%llu", (unsigned)stat.filetype,
              (unsigned long long)stat.size);
+  } else if (strcmp(name, "iovecs") == 0) {
+    /* fd_write of COUNT iovecs from a zeroed array: all empty, or past memory. */
+    static __wasi_ciovec_t empty[8192];
+    __wasi_size_t n = 0;
+    error = __wasi_fd_write(fd, empty, (size_t)strtoul(a, NULL, 10), &n);
+    snprintf(text, sizeof text, "n=%u", (unsigned)n);
   } else if (strcmp(name, "touch") == 0) {
     const uint64_t ns = strtoull(b, NULL, 10) * 1000000000ull;
     const char* flags = count > 4 ? words[4] : "5";

@@ -55,10 +55,13 @@ std::uint32_t write_filestat(wasm::Caller& caller, std::uint64_t at, const struc
 // Moves bytes between a host descriptor and the guest's iovec array at
 // `iovs`: `move(buffer, done)` reads into or writes from one buffer (`done`
 // bytes were moved before it) and returns what it moved or -1 with errno. It
-// stops at the first short transfer and stores the total at `total_at`.
+// stops at the first short transfer and stores the total at `total_at`. The
+// array must lie in guest memory and empty buffers cost no system call, so a
+// hostile count is bounded by the guest's memory, not by 2^32 host calls.
 template <class Move>
 std::uint32_t through_iovecs(wasm::Caller& caller, std::uint32_t iovs, std::uint32_t count,
                              std::uint32_t total_at, Move move) {
+  if (!caller.memory().span(iovs, 8ull * count)) return kFault;
   std::uint64_t total = 0;
   for (std::uint32_t i = 0; i < count; ++i) {
     const std::uint64_t iov = iovs + 8ull * i;
@@ -67,6 +70,7 @@ std::uint32_t through_iovecs(wasm::Caller& caller, std::uint32_t iovs, std::uint
     if (!base || !length) return kFault;
     auto buffer = caller.memory().span(*base, *length);
     if (!buffer) return kFault;
+    if (buffer->empty()) continue;
     const ssize_t n = move(*buffer, total);
     if (n < 0) return errno_of(errno);
     total += static_cast<std::uint64_t>(n);

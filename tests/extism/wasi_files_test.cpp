@@ -175,13 +175,16 @@ TEST_P(WasiTreeTest, ReaddirFollowsPreview1CookiesAndTruncation) {
   EXPECT_EQ(op(plugin, "readdir 3 99 4096"), "used=0");
 }
 
-TEST_P(WasiTreeTest, AHostileReaddirBufferGetsAnErrno) {
+TEST_P(WasiTreeTest, HostileReaddirBuffersAndIovecsGetAnErrno) {
   Plugin plugin = files();
   EXPECT_EQ(op(plugin, "readdir 3 0 0"), "used=0");
   EXPECT_EQ(op(plugin, "readdir 3 0 1"), "used=1 +");
   EXPECT_EQ(op(plugin, "readdir 3 0 4096 0xfffffff0"), "errno=21");  // EFAULT
   EXPECT_EQ(op(plugin, "readdir 3 0 4294967295 1024"), "errno=21");
   EXPECT_EQ(op(plugin, "readdir 99 0 4096"), "errno=8");  // EBADF
+  // An iovec count past guest memory is refused before any host call; empty ones cost none.
+  EXPECT_EQ(op(plugin, "iovecs 1 4294967295"), "errno=21");
+  EXPECT_EQ(op(plugin, "iovecs 1 8192"), "n=0");
   EXPECT_EQ(op(plugin, "open 3 a.txt r"), "fd=5");
   EXPECT_EQ(op(plugin, "readdir 5 0 4096"), "errno=54");  // ENOTDIR
   EXPECT_TRUE(plugin.healthy());
