@@ -26,6 +26,9 @@
 // once, one HandleScope per 1,000 calls, no TryCatch, no result conversion.
 // v8/floor_fib_1_call_nested_entry_per_call adds a Locker, Isolate::Scope and HandleScope per
 // call nested in the ones held (a thread that holds the isolate across calls);
+// v8/floor_fib_1_call_locker_per_call/threads:N a Locker, Isolate::Scope and HandleScope per
+// call, nothing held between calls, N threads with an isolate each (CPU ns per call at 2
+// threads against 1: what V8 shares between threads locking their own isolates);
 // v8/floor_fib_1_call_relock_per_call an Unlocker, Locker and Isolate::Scope per call: what a
 // thread that lets other threads into the isolate between its calls pays at least.
 #include <benchmark/benchmark.h>
@@ -314,6 +317,20 @@ class BareV8Fib {
     });
   }
 
+  // A Locker, Isolate::Scope and HandleScope per call, none held between calls: what an
+  // instance callable from any thread pays at least. Run from 1 and 2 threads (an isolate
+  // each), it shows what V8 shares between threads that each lock their own isolate.
+  void call_locker_per_call(benchmark::State& state) {
+    for (auto _ : state) {
+      v8::Locker locker(isolate_);
+      v8::Isolate::Scope isolate_scope(isolate_);
+      v8::HandleScope handles(isolate_);
+      v8::Local<v8::Value> argv[] = {v8::Integer::New(isolate_, 1)};
+      benchmark::DoNotOptimize(
+          fib_.Get(isolate_)->Call(context_.Get(isolate_), v8::Undefined(isolate_), 1, argv));
+    }
+  }
+
   // The same, the thread parking the isolate (Unlocker) and taking it back (Locker +
   // Isolate::Scope) around each call: the cheapest re-entry V8 offers to a thread that lets
   // others in between its calls.
@@ -365,6 +382,19 @@ void floor_fib_1_call_nested_entry_per_call(benchmark::State& state) {
   bare.call_nested_entry_per_call(state);
 }
 
+void floor_fib_1_call_locker_per_call(benchmark::State& state) {
+  static std::once_flag v8_initialised;
+  std::call_once(v8_initialised, [] { (void)guest(*ww::Engine::named("v8")); });
+  std::unique_ptr<BareV8Fib> bare;
+  {
+    // Isolate::New is not to be raced with another thread's first use of V8.
+    static std::mutex creating;
+    std::lock_guard lock(creating);
+    bare = std::make_unique<BareV8Fib>();
+  }
+  bare->call_locker_per_call(state);
+}
+
 void floor_fib_1_call_relock_per_call(benchmark::State& state) {
   (void)guest(*ww::Engine::named("v8"));
   BareV8Fib bare;
@@ -406,6 +436,10 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("v8/floor_fib_1_call", floor_fib_1_call);
   benchmark::RegisterBenchmark("v8/floor_fib_1_call_nested_entry_per_call",
                                floor_fib_1_call_nested_entry_per_call);
+  benchmark::RegisterBenchmark("v8/floor_fib_1_call_locker_per_call",
+                               floor_fib_1_call_locker_per_call)
+      ->Threads(1)
+      ->Threads(2);
   benchmark::RegisterBenchmark("v8/floor_fib_1_call_relock_per_call",
                                floor_fib_1_call_relock_per_call);
 #endif

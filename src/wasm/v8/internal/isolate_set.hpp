@@ -103,13 +103,16 @@ void release_isolate(HomeIsolate& home);
 class IsolateHold {
  public:
   explicit IsolateHold(HomeIsolate& home)
-      : locker_(home.isolate()), isolate_scope_(home.isolate()) {}
+      : locker_(home.isolate()), isolate_scope_(home.isolate()), handle_scope_(home.isolate()) {}
   IsolateHold(const IsolateHold&) = delete;
   IsolateHold& operator=(const IsolateHold&) = delete;
 
  private:
   ::v8::Locker locker_;
   ::v8::Isolate::Scope isolate_scope_;
+  // Holds no handles: it keeps V8's handle block, which each operation's HandleScope would
+  // otherwise allocate and give back (HandleScope::Extend, DeleteExtensions).
+  ::v8::HandleScope handle_scope_;
 };
 
 // The handles of one operation inside a hold.
