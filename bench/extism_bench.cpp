@@ -10,6 +10,13 @@
 //   <engine>/new_instance                    CompiledPlugin::instantiate(): a pool miss from a
 //                                            compiled module (the peer's createPlugin from a
 //                                            compiled WebAssembly.Module)
+//   <engine>/kernel_call/<import>            one plugin call making 1,000 calls of one import;
+//                                            kernel_call_ns is the time per import call with
+//                                            the plugin call's own cost spread over them (read
+//                                            it next to .../none): what count_vowels pays per
+//                                            kernel function, against C++ host functions of
+//                                            the same shapes that touch no kernel (user_i32,
+//                                            user_i64)
 //
 //   WARMPOOL_EXTISM_PLUGINS=DIR build/<dir>/bench/warmpool_extism_bench
 //
@@ -112,6 +119,76 @@ void new_instance(benchmark::State& state, std::string engine_name) {
   }
 }
 
+// The kernel_call rows' imports: Extism kernel functions, and plain host functions of the same
+// shapes that touch no kernel (the engine's own cost of a host call).
+struct KernelCall {
+  const char* name;
+  const char* body;  // WAT: one call of the import, its result dropped
+};
+constexpr KernelCall kKernelCalls[] = {
+    {"none", "(nop)"},
+    {"user_i32", "(drop (call $user_i32 (i32.const 1)))"},
+    {"user_i64", "(drop (call $user_i64 (i64.const 1)))"},
+    {"input_length", "(drop (call $input_length))"},
+    {"input_load_u64", "(drop (call $input_load_u64 (i64.const 0)))"},
+    {"store_u8", "(call $store_u8 (local.get $block) (i32.const 1))"},
+};
+constexpr int kKernelCallsPerCall = 1000;
+
+// An Extism plugin with one export per KernelCall, each calling its import 1,000 times.
+std::string kernel_calls_wat() {
+  std::string wat = R"((module
+  (import "extism:host/env" "input_load_u64" (func $input_load_u64 (param i64) (result i64)))
+  (import "extism:host/env" "input_length" (func $input_length (result i64)))
+  (import "extism:host/env" "store_u8" (func $store_u8 (param i64 i32)))
+  (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+  (import "extism:host/user" "user_i32" (func $user_i32 (param i32) (result i32)))
+  (import "extism:host/user" "user_i64" (func $user_i64 (param i64) (result i64)))
+)";
+  for (const KernelCall& call : kKernelCalls) {
+    wat += std::string("  (func (export \"") + call.name +
+           "\") (result i32) (local $i i32) (local $block i64)\n" +
+           "    (local.set $block (call $alloc (i64.const 8)))\n    (loop $again " + call.body +
+           "\n      (local.set $i (i32.add (local.get $i) (i32.const 1)))\n" +
+           "      (br_if $again (i32.lt_u (local.get $i) (i32.const " +
+           std::to_string(kKernelCallsPerCall) + "))))\n    (i32.const 0))\n";
+  }
+  return wat + ")\n";
+}
+
+ex::Plugin kernel_calls_plugin(std::string_view engine_name) {
+  const std::string wat = kernel_calls_wat();
+  ex::PluginOptions options{.engine = *warmpool::wasm::Engine::named(engine_name)};
+  options.host_functions.push_back(
+      {.name = "user_i32",
+       .function = warmpool::wasm::HostFunction::wrap([](std::int32_t v) { return v; })});
+  options.host_functions.push_back(
+      {.name = "user_i64",
+       .function = warmpool::wasm::HostFunction::wrap([](std::int64_t v) { return v; })});
+  auto plugin = ex::Plugin::create(
+      ex::Manifest::from_wasm(
+          std::span(reinterpret_cast<const std::uint8_t*>(wat.data()), wat.size()),
+          "kernel_calls.wat"),
+      std::move(options));
+  if (!plugin) fail("kernel_calls.wat", plugin.error().message());
+  return std::move(*plugin);
+}
+
+void kernel_call(benchmark::State& state, std::string engine_name, std::string export_name) {
+  ex::Plugin plugin = kernel_calls_plugin(engine_name);
+  const std::string input(16, 'x');
+  for (auto _ : state) {
+    auto output = plugin.call(export_name, input);
+    if (!output) {
+      state.SkipWithError(output.error().message().c_str());
+      return;
+    }
+  }
+  state.counters["kernel_call_ns"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * kKernelCallsPerCall,
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
 void register_engine(std::string_view engine_name) {
   const std::string name(engine_name);
   benchmark::RegisterBenchmark((name + "/code_16B_call").c_str(), pooled_call, name, 16)
@@ -121,6 +198,11 @@ void register_engine(std::string_view engine_name) {
   benchmark::RegisterBenchmark((name + "/code_4KiB_call").c_str(), pooled_call, name, 4096);
   benchmark::RegisterBenchmark((name + "/new_instance").c_str(), new_instance, name)
       ->Unit(benchmark::kMicrosecond);
+  for (const KernelCall& call : kKernelCalls) {
+    benchmark::RegisterBenchmark((name + "/kernel_call/" + call.name).c_str(), kernel_call, name,
+                                 std::string(call.name))
+        ->Unit(benchmark::kMicrosecond);
+  }
 }
 
 }  // namespace

@@ -260,14 +260,18 @@ std::expected<std::string, Error> Plugin::call(std::string_view function,
                                                       "call; create a new one (" +
                                                       stopped_by_ + ")"));
   }
-  const wasm::Module& module = instance_.module();
-  const wasm::ExportedFunction* e = module.find_export(function);
-  if (e == nullptr || !is_callable(e->type)) {
-    return std::unexpected(
-        Error(ErrorKind::not_found, "Function not found: " + std::string(function)));
+  if (!last_function_ || last_function_->name() != function) {
+    const wasm::Module& module = instance_.module();
+    const wasm::ExportedFunction* e = module.find_export(function);
+    if (e == nullptr || !is_callable(e->type)) {
+      return std::unexpected(
+          Error(ErrorKind::not_found, "Function not found: " + std::string(function)));
+    }
+    auto handle = module.function(function);
+    if (!handle) return std::unexpected(from_wasm(handle.error(), ErrorKind::not_found));
+    last_function_.emplace(*handle);
   }
-  auto handle = module.function(function);
-  if (!handle) return std::unexpected(from_wasm(handle.error(), ErrorKind::not_found));
+  const wasm::Function& handle = *last_function_;
 
   Kernel& k = kernel();
   k.begin_call(input, user_context);
@@ -276,7 +280,8 @@ std::expected<std::string, Error> Plugin::call(std::string_view function,
     files->stderr_text.clear();
   }
   std::array<std::uint64_t, 1> results{};
-  auto done = instance_.call_raw(*handle, {}, std::span(results.data(), e->type.results.size()));
+  auto done =
+      instance_.call_raw(handle, {}, std::span(results.data(), handle.type().results.size()));
   // The Rust runtime rebuilds the store after `_start`; a clean proc_exit(0)
   // leaves the instance spent, so the same applies.
   if (function == "_start" || (done && !instance_.healthy())) rebuild_before_next_call_ = true;

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <expected>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -137,6 +138,8 @@ class Plugin {
   bool rebuild_before_next_call_ = false;
   // Why the instance was poisoned, repeated to every later call.
   std::string stopped_by_;
+  // The export the previous call named: a run of calls to one function looks it up once.
+  std::optional<wasm::Function> last_function_;
 };
 
 // The pool lifecycle: Reset and Fresh give every call the just-created state.
