@@ -136,5 +136,79 @@ TEST(CallQueue, StressEveryAcceptedCallIsAnsweredExactlyOnce) {
   std::cout << "ran " << ran << ", expired " << expired << ", refused " << refused << '\n';
 }
 
+TEST(CallQueue, RunHereTakesAnIdleThreadsPlaceOnlyWhenNoCallWaits) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  CallQueue queue({.threads = 1, .capacity = 4, .max_wait = 60s});
+  const auto caller = std::this_thread::get_id();
+  std::thread::id ran_on;
+  EXPECT_TRUE(queue.try_run_here([&] { ran_on = std::this_thread::get_id(); }));
+  EXPECT_EQ(ran_on, caller);
+  // While the caller runs a call, the one place is taken: a submitted call
+  // waits for it instead of running beside it.
+  std::atomic<bool> submitted_ran{false};
+  EXPECT_TRUE(queue.try_run_here([&] {
+    ASSERT_TRUE(queue.submit([&] { submitted_ran = true; }, [] { FAIL() << "expired"; }));
+    std::this_thread::sleep_for(50ms);
+    EXPECT_FALSE(submitted_ran);
+    EXPECT_FALSE(queue.try_run_here([] { FAIL() << "ran beside another call"; }));
+  }));
+  for (auto until = std::chrono::steady_clock::now() + 20s;
+       !submitted_ran && std::chrono::steady_clock::now() < until;)
+    std::this_thread::yield();
+  EXPECT_TRUE(submitted_ran);
+  // The thread busy: nothing runs here either.
+  ASSERT_TRUE(queue.submit([released] { released.wait(); }, [] { FAIL() << "expired"; }));
+  while (queue.busy_threads() == 0) std::this_thread::yield();
+  EXPECT_FALSE(queue.try_run_here([] { FAIL() << "ran with the thread busy"; }));
+  release.set_value();
+  EXPECT_EQ(queue.ran_here(), 2u);
+}
+
+// Callers running calls themselves and call threads together never run
+// more calls at once than the queue has threads (each is a pool instance).
+TEST(CallQueue, StressRunHereAndCallThreadsNeverExceedTheThreadCount) {
+  constexpr std::size_t kThreads = 2;
+  constexpr int kCallers = 6, kPerCaller = 2000;
+  std::atomic<int> running{0}, most{0}, done{0};
+  auto call = [&] {
+    const int now = running.fetch_add(1) + 1;
+    for (int seen = most.load(); now > seen && !most.compare_exchange_weak(seen, now);) {
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(now % 3 * 20));
+    running.fetch_sub(1);
+    done.fetch_add(1);
+  };
+  int handed_over = 0;
+  std::mutex m;
+  {
+    CallQueue queue({.threads = kThreads, .capacity = 1'000'000, .max_wait = 60s});
+    std::latch start(kCallers);
+    std::vector<std::jthread> callers;
+    for (int c = 0; c < kCallers; ++c) {
+      callers.emplace_back([&] {
+        start.arrive_and_wait();
+        int submitted = 0;
+        for (int i = 0; i < kPerCaller; ++i) {
+          if (queue.try_run_here(call)) continue;
+          ASSERT_TRUE(queue.submit(call, [] { FAIL() << "expired"; }));
+          ++submitted;
+        }
+        std::lock_guard lock(m);
+        handed_over += submitted;
+      });
+    }
+    callers.clear();
+    for (auto until = std::chrono::steady_clock::now() + 60s;
+         done < kCallers * kPerCaller && std::chrono::steady_clock::now() < until;)
+      std::this_thread::sleep_for(1ms);
+    EXPECT_EQ(queue.ran_here() + static_cast<std::uint64_t>(handed_over),
+              static_cast<std::uint64_t>(kCallers * kPerCaller));
+  }
+  EXPECT_EQ(done, kCallers * kPerCaller);
+  EXPECT_LE(most, static_cast<int>(kThreads));
+  EXPECT_EQ(running, 0);
+}
+
 }  // namespace
 }  // namespace warmpool::cli

@@ -224,5 +224,84 @@ TEST(ServeIoLoops, SpinningCallsOnEveryLoopStillLetEachAnswerAndDrain) {
       << server.child().stderr_text();
 }
 
+// --inline-calls: connections on the second loop have their calls run by
+// that loop when a call thread is idle; the acceptor's loop always hands
+// them over. Answers are the same either way.
+TEST(ServeIoLoops, InlineCallsRunOnTheLoopsOtherThanTheAcceptors) {
+  constexpr int kClients = 4, kCallsEach = 40;
+  ServeProcess server(
+      {plugin("echo.wasm"), "--threads", "2", "--io-threads", "2", "--inline-calls"});
+  ASSERT_NE(server.port(), 0) << server.child().stderr_text();
+  std::vector<std::unique_ptr<HttpClient>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.push_back(std::make_unique<HttpClient>(server.port()));
+    ASSERT_TRUE(clients.back()->connect());
+  }
+  ASSERT_TRUE(metric_reaches(*clients.front(), loop_gauge(1), kClients / 2));
+  // One call at a time, each connection once: half of them are on loop 1.
+  for (auto& client : clients) {
+    auto r = client->request("POST", "/call/echo", "one at a time");
+    ASSERT_TRUE(r) << r.error();
+    EXPECT_EQ(r->body, "one at a time");
+  }
+  const std::string inline_total = "warmpool_calls_inline_total{pool=\"echo\"}";
+  EXPECT_EQ(metric(metrics_over(*clients.front()), inline_total), kClients / 2);
+
+  std::vector<std::string> failures(kClients);
+  {
+    std::vector<std::jthread> callers;
+    for (int c = 0; c < kClients; ++c) {
+      callers.emplace_back([&, c] {
+        for (int i = 0; i < kCallsEach && failures[c].empty(); ++i) {
+          const std::string body = "client " + std::to_string(c) + " call " + std::to_string(i);
+          auto r = clients[static_cast<std::size_t>(c)]->request("POST", "/call/echo", body);
+          if (!r)
+            failures[c] = r.error();
+          else if (r->status != 200 || r->body != body)
+            failures[c] = std::to_string(r->status) + " '" + r->body + "' for '" + body + "'";
+        }
+      });
+    }
+  }
+  for (const std::string& failure : failures) EXPECT_EQ(failure, "");
+  const std::string metrics = metrics_over(*clients.front());
+  EXPECT_GE(metric(metrics, inline_total), kClients / 2) << metrics;
+  EXPECT_LE(metric(metrics, inline_total), kClients / 2 * (kCallsEach + 1)) << metrics;
+  server.child().signal(SIGTERM);
+  EXPECT_EQ(server.child().wait(20s), 0) << server.child().stderr_text();
+}
+
+// A call spinning with no deadline on the loop that runs it: new
+// connections go to the other loop and are answered, and SIGTERM still ends
+// the process (given up on after the drain, as with call threads).
+TEST(ServeIoLoops, AnInlineCallThatSpinsStarvesNeitherNewConnectionsNorShutdown) {
+  ServeProcess server({plugin("spin.wasm"), "--threads", "2", "--io-threads", "2", "--inline-calls",
+                       "--timeout-ms", "0", "--drain-timeout-ms", "300"});
+  ASSERT_NE(server.port(), 0) << server.child().stderr_text();
+  const std::uint16_t port = server.port();
+  HttpClient on_loop_0(port);
+  ASSERT_TRUE(on_loop_0.connect());
+  ASSERT_TRUE(metric_reaches(on_loop_0, loop_gauge(0), 1));
+  std::jthread spinner([port] {
+    HttpClient on_loop_1(port, 60s);
+    (void)on_loop_1.request("POST", "/call/spin_bytes", "x");
+  });
+  ASSERT_TRUE(metric_reaches(on_loop_0, "warmpool_calls_inline_total{pool=\"spin\"}", 1))
+      << server.child().stderr_text();
+  for (int i = 0; i < 5; ++i) {
+    HttpClient fresh(port, 5s);
+    auto r = fresh.request("GET", "/healthz");
+    ASSERT_TRUE(r) << "connection " << i << ": " << r.error();
+    EXPECT_EQ(r->status, 200u);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  server.child().signal(SIGTERM);
+  EXPECT_EQ(server.child().wait(30s), 0) << server.child().stderr_text();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 30s);
+  EXPECT_NE(server.child().stderr_text().find("stopped with calls still running"),
+            std::string::npos)
+      << server.child().stderr_text();
+}
+
 }  // namespace
 }  // namespace warmpool::cli::test
