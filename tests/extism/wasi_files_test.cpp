@@ -6,6 +6,7 @@
 // hoard host descriptors, and the ones it opened are gone after Reset and Fresh.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -34,7 +35,9 @@ class WasiFilesTest : public ::testing::TestWithParam<std::string_view> {
   void SetUp() override {
     std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     std::ranges::replace(test, '/', '_');  // "Reads.../v8"
-    root_ = fs::temp_directory_path() / ("warmpool_wasi_files_" + test);
+    // The pid too: other builds' test runs on the same machine use the same names.
+    root_ = fs::temp_directory_path() /
+            ("warmpool_wasi_files_" + test + "_" + std::to_string(::getpid()));
     fs::remove_all(root_);
     fs::create_directories(root_ / "mapped" / "sub");
     std::ofstream(root_ / "mapped" / "a.txt") << "inside";
