@@ -1,6 +1,7 @@
 // `warmpool call` as a user runs it, on an Extism plugin written for the tests
 // (tests/extism/data/kernel_probe.wat) and on real plugins from ../shared/extism.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -73,7 +74,8 @@ TEST(CallCommand, RepeatableFlagsTakeOneValueEachWhereverTheyStand) {
 }
 
 TEST(CallCommand, AllowPathsBeforeThePluginMapDirectories) {
-  const fs::path root = fs::temp_directory_path() / "warmpool_call_allow_path";
+  const fs::path root =
+      fs::temp_directory_path() / ("warmpool_call_allow_path_" + std::to_string(::getpid()));
   fs::remove_all(root);
   fs::create_directories(root / "rw");
   fs::create_directories(root / "ro");
