@@ -69,6 +69,7 @@ for r in range(1, rounds + 1):
             ("16 B call", f"{engine}/code_16B_call/real_time/threads:1", node["call_16B"], "≥ 5x" if engine == "v8" else "recorded"),
             ("4 KiB call", f"{engine}/code_4KiB_call", node["call_4KiB"], "≥ 3x" if engine == "v8" else "recorded"),
             ("new instance (compiled)", f"{engine}/new_instance", node["createPlugin_from_compiled_module"], "≥ 1x" if engine == "v8" else "recorded"),
+            ("new instance, destruction timed", f"{engine}/new_instance_and_destroy", node["createPlugin_from_compiled_module"], "recorded"),
         ]
         for label, key, peer, target in rows:
             if key not in wp:
@@ -80,5 +81,10 @@ for r in range(1, rounds + 1):
         two = wp.get(f"{engine}/code_16B_call/real_time/threads:2")
         if one and two and one[2] and two[2]:
             print(f"| {r} | {engine} | 2 threads / 1 thread (calls/s) | {two[2]:.0f}/s vs {one[2]:.0f}/s | | {two[2] / one[2]:.2f}x | {'≥ 1.7x' if engine == 'v8' else 'recorded'} |")
+        calls = {k.split("/")[-1]: v for k, v in wp.items() if k.startswith(f"{engine}/kernel_call/")}
+        if calls:
+            # One plugin call makes 1,000 import calls: its CPU µs are CPU ns per import call.
+            per_call = ", ".join(f"{name} {cpu:.1f}" for name, (_, cpu, _) in calls.items())
+            print(f"| {r} | {engine} | CPU ns per host call (1,000 per plugin call) | {per_call} | | | |")
     print(f"| {r} | | JS host: {node['sdk']}, Node {node['node']} (V8 {node['v8']}) | | | | |")
 PY
