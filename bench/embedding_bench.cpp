@@ -29,8 +29,10 @@
 // v8/floor_fib_1_call_locker_per_call/threads:N a Locker, Isolate::Scope and HandleScope per
 // call, nothing held between calls, N threads with an isolate each (CPU ns per call at 2
 // threads against 1: what V8 shares between threads locking their own isolates);
-// v8/floor_fib_1_call_relock_per_call an Unlocker, Locker and Isolate::Scope per call: what a
-// thread that lets other threads into the isolate between its calls pays at least.
+// v8/floor_fib_1_call_parked_locker_per_call the same from one thread that parked the isolate
+// once (a Locker and an Unlocker never ended), so each call's Locker restores a lazily archived
+// thread state; v8/floor_fib_1_call_relock_per_call an Unlocker, Locker and Isolate::Scope per
+// call: what a thread that lets other threads into the isolate between its calls pays at least.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
@@ -331,6 +333,20 @@ class BareV8Fib {
     }
   }
 
+  // call_locker_per_call after the thread locked the isolate once and parked it (a Locker and
+  // an Unlocker made once and never ended): each call's Locker then only takes back the
+  // thread's lazily archived state instead of setting it up and freeing it. What an any-thread
+  // instance would pay if every thread kept such a parking per isolate it ever called.
+  void call_parked_locker_per_call(benchmark::State& state) {
+    alignas(v8::Locker) unsigned char locker_storage[sizeof(v8::Locker)];
+    alignas(v8::Unlocker) unsigned char unlocker_storage[sizeof(v8::Unlocker)];
+    auto* parked = new (locker_storage) v8::Locker(isolate_);
+    auto* unparked = new (unlocker_storage) v8::Unlocker(isolate_);
+    call_locker_per_call(state);
+    unparked->~Unlocker();
+    parked->~Locker();
+  }
+
   // The same, the thread parking the isolate (Unlocker) and taking it back (Locker +
   // Isolate::Scope) around each call: the cheapest re-entry V8 offers to a thread that lets
   // others in between its calls.
@@ -395,6 +411,12 @@ void floor_fib_1_call_locker_per_call(benchmark::State& state) {
   bare->call_locker_per_call(state);
 }
 
+void floor_fib_1_call_parked_locker_per_call(benchmark::State& state) {
+  (void)guest(*ww::Engine::named("v8"));
+  BareV8Fib bare;
+  bare.call_parked_locker_per_call(state);
+}
+
 void floor_fib_1_call_relock_per_call(benchmark::State& state) {
   (void)guest(*ww::Engine::named("v8"));
   BareV8Fib bare;
@@ -440,6 +462,8 @@ int main(int argc, char** argv) {
                                floor_fib_1_call_locker_per_call)
       ->Threads(1)
       ->Threads(2);
+  benchmark::RegisterBenchmark("v8/floor_fib_1_call_parked_locker_per_call",
+                               floor_fib_1_call_parked_locker_per_call);
   benchmark::RegisterBenchmark("v8/floor_fib_1_call_relock_per_call",
                                floor_fib_1_call_relock_per_call);
 #endif
