@@ -66,7 +66,8 @@ def main():
 
     row("v8/floor_fib_1_call", floor, "1.00x floor")
     for name in ("v8/floor_fib_1_call_nested_entry_per_call", "v8/floor_fib_1_call_relock_per_call",
-                 "v8/floor_fib_1_call_locker_per_call/threads:1"):
+                 "v8/floor_fib_1_call_locker_per_call/threads:1",
+                 "v8/floor_fib_1_call_parked_locker_per_call"):
         if name in embedding:
             row(name, ns(embedding[name]), f"{ns(embedding[name]) / floor:.2f}x floor")
     typed = ns(embedding["v8/fib_1_typed_call"])
