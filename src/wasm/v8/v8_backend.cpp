@@ -162,7 +162,7 @@ class V8Instance final : public BackendInstance {
 
   friend class V8Module;
   static void import_callback(const ::v8::FunctionCallbackInfo<::v8::Value>& info);
-  ::v8::Local<::v8::Context> context() const { return entry_->context(); }
+  ::v8::Local<::v8::Context> context() const { return hold_->context(); }
   void take_hold() {
     if (hold_users_++ == 0) hold_.emplace(home_);
   }

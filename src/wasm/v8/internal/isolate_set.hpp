@@ -36,7 +36,7 @@
 //
 //   auto id = register_module();          // once per module; unregister_module(id) at its end
 //   HomeIsolate& home = acquire_isolate(id);   // exclusive while the instance lives
-//   { IsolateHold hold(home); IsolateEntry entry(home); fn->Call(entry.context(), ...); }
+//   { IsolateHold hold(home); IsolateEntry entry(home); fn->Call(hold.context(), ...); }
 //   release_isolate(home);                // when the instance goes: idle again
 #pragma once
 
@@ -103,31 +103,33 @@ void release_isolate(HomeIsolate& home);
 class IsolateHold {
  public:
   explicit IsolateHold(HomeIsolate& home)
-      : locker_(home.isolate()), isolate_scope_(home.isolate()), handle_scope_(home.isolate()) {}
+      : locker_(home.isolate()),
+        isolate_scope_(home.isolate()),
+        handle_scope_(home.isolate()),
+        context_(home.context()) {}
   IsolateHold(const IsolateHold&) = delete;
   IsolateHold& operator=(const IsolateHold&) = delete;
+
+  ::v8::Local<::v8::Context> context() const { return context_; }
 
  private:
   ::v8::Locker locker_;
   ::v8::Isolate::Scope isolate_scope_;
-  // Holds no handles: it keeps V8's handle block, which each operation's HandleScope would
-  // otherwise allocate and give back (HandleScope::Extend, DeleteExtensions).
+  // Holds only the context's handle, made once per hold; and it keeps V8's handle block, which
+  // each operation's HandleScope (IsolateEntry) would otherwise allocate and give back.
   ::v8::HandleScope handle_scope_;
+  ::v8::Local<::v8::Context> context_;
 };
 
 // The handles of one operation inside a hold.
 class IsolateEntry {
  public:
-  explicit IsolateEntry(HomeIsolate& home)
-      : handle_scope_(home.isolate()), context_(home.context()) {}
+  explicit IsolateEntry(HomeIsolate& home) : handle_scope_(home.isolate()) {}
   IsolateEntry(const IsolateEntry&) = delete;
   IsolateEntry& operator=(const IsolateEntry&) = delete;
 
-  ::v8::Local<::v8::Context> context() const { return context_; }
-
  private:
   ::v8::HandleScope handle_scope_;
-  ::v8::Local<::v8::Context> context_;
 };
 
 }  // namespace warmpool::wasm::v8::internal
