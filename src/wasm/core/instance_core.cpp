@@ -49,9 +49,13 @@ void InstanceCore::unbind_from_this_thread() {
   bound_thread_.store(std::thread::id{}, std::memory_order_release);
 }
 
+bool InstanceCore::bound_elsewhere() const noexcept {
+  const auto bound = bound_thread_.load(std::memory_order_relaxed);
+  return bound != std::thread::id{} && bound != std::this_thread::get_id();
+}
+
 void InstanceCore::require_not_bound_elsewhere(std::string_view what) const {
-  if (const auto bound = bound_thread_.load(std::memory_order_relaxed);
-      bound != std::thread::id{} && bound != std::this_thread::get_id()) [[unlikely]] {
+  if (bound_elsewhere()) [[unlikely]] {
     misuse(cat(what, " from another thread than the one the instance is bound to"));
   }
 }
@@ -274,8 +278,7 @@ std::optional<WasmError> InstanceCore::classify(std::string_view what, const std
 
 std::optional<WasmError> InstanceCore::refuse_if_unusable(std::string_view what) const {
   // Before `healthy`: the bound thread may be writing it.
-  if (const auto bound = bound_thread_.load(std::memory_order_relaxed);
-      bound != std::thread::id{} && bound != std::this_thread::get_id()) [[unlikely]] {
+  if (bound_elsewhere()) [[unlikely]] {
     return WasmError(ErrorKind::abi,
                      cat(module().name, ": ", what,
                          ": instance is bound to another thread (Instance::bind_to_this_thread); "

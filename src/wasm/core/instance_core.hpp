@@ -70,6 +70,7 @@ class InstanceCore final : public InstanceHead, public ImportHandler {
   // Stops the process with a message: what V8 cannot survive (its lock taken or given back
   // on the wrong thread) when the instance is misused while bound.
   [[noreturn]] void misuse(std::string_view what) const;
+  bool bound_elsewhere() const noexcept;
   // Stops the process (misuse()) when the instance is bound to another thread.
   void require_not_bound_elsewhere(std::string_view what) const;
 
