@@ -53,7 +53,7 @@ class PoolMetrics {
   std::uint64_t misses() const noexcept { return load(misses_); }
   // Acquires refused at capacity, including waits that timed out.
   std::uint64_t exhausted() const noexcept { return load(exhausted_); }
-  // Reserved capacity: idle + in use + being built. Exact at all times and
+  // Reserved capacity: idle + in use + being built (or destroyed). Exact at all times and
   // never above max_instances.
   std::uint64_t live() const noexcept { return load(live_); }
   // Ready instances.
@@ -192,7 +192,7 @@ inline std::string PoolMetrics::to_prometheus(std::string pool_name) const {
   out.counter("discarded", "Instances destroyed as broken.", discarded());
   out.counter("waits", "Acquires that waited.", waits());
   out.counter("wait_timeouts", "Waits that timed out.", wait_timeouts());
-  out.gauge("live", "Reserved capacity: idle + in use + being built.", live());
+  out.gauge("live", "Reserved capacity: idle + in use + being built or destroyed.", live());
   out.gauge("idle", "Ready instances.", idle());
   out.gauge("in_use", "Instances handed out.", in_use());
   out.gauge("building", "Builds in flight.", building());
