@@ -3,8 +3,11 @@
 #include "warmpool/extism/plugin.hpp"
 
 #include <array>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <optional>
+#include <thread>
 
 #include "host_env.hpp"
 #include "module_links.hpp"
@@ -137,6 +140,35 @@ std::expected<LinkedPluginModule, Error> link_module(
   return linked_module;
 }
 
+// What the wasm API stops the process for, said in the plugin's terms first.
+[[noreturn]] void plugin_misuse(std::string_view what) {
+  std::fprintf(stderr, "warmpool: extism plugin: %.*s\n", static_cast<int>(what.size()),
+               what.data());
+  std::abort();
+}
+
+// Binds every module's instance to this thread; the wasm API's own check
+// decides between two threads binding at once.
+std::expected<std::vector<wasm::Instance::ThreadBinding>, Error> bind_modules(
+    wasm::Instance& main, internal::ModuleGroup* group) {
+  std::vector<wasm::Instance*> instances{&main};
+  if (group != nullptr) {
+    for (std::optional<wasm::Instance>& other : group->instances) {
+      if (other) instances.push_back(&*other);
+    }
+  }
+  std::vector<wasm::Instance::ThreadBinding> held;
+  for (wasm::Instance* instance : instances) {
+    auto binding = instance->bind_to_this_thread();
+    if (!binding) {
+      internal::PluginBinding::end(held);
+      return std::unexpected(from_wasm(binding.error(), ErrorKind::trap));
+    }
+    held.push_back(std::move(*binding));
+  }
+  return held;
+}
+
 }  // namespace
 
 std::expected<CompiledPlugin, Error> CompiledPlugin::compile(const Manifest& manifest,
@@ -209,6 +241,56 @@ bool CompiledPlugin::function_exists(std::string_view name) const {
   return e != nullptr && is_callable(e->type);
 }
 
+Plugin::Plugin(std::shared_ptr<const CompiledPlugin::State> state, wasm::Instance instance,
+               std::shared_ptr<internal::ModuleGroup> group)
+    : state_(std::move(state)),
+      group_(std::move(group)),
+      instance_(std::move(instance)),
+      binding_(std::make_unique<internal::PluginBinding>()) {}
+
+Plugin::Plugin(Plugin&&) noexcept = default;
+Plugin& Plugin::operator=(Plugin&&) noexcept = default;
+
+Plugin::~Plugin() {
+  if (binding_ && binding_->depth > 0) {
+    plugin_misuse("plugin destroyed while bound to a thread (end its ThreadBinding first)");
+  }
+}
+
+std::expected<Plugin::ThreadBinding, Error> Plugin::bind_to_this_thread() {
+  internal::PluginBinding& binding = *binding_;
+  const auto here = std::this_thread::get_id();
+  const auto bound = binding.thread.load(std::memory_order_acquire);
+  if (bound != here) {
+    if (bound != std::thread::id{}) {
+      return std::unexpected(Error(ErrorKind::trap,
+                                   "cannot bind the plugin to this thread: it is bound to "
+                                   "another thread"));
+    }
+    auto instances = bind_modules(instance_, group_.get());
+    if (!instances) return std::unexpected(instances.error());
+    binding.instances = std::move(*instances);
+    binding.thread.store(here, std::memory_order_relaxed);
+  }
+  ++binding.depth;
+  return ThreadBinding(&binding);
+}
+
+Plugin::ThreadBinding::~ThreadBinding() {
+  if (binding_ == nullptr) return;
+  if (binding_->thread.load(std::memory_order_relaxed) != std::this_thread::get_id()) {
+    plugin_misuse(
+        "a thread binding ended on another thread than the one it binds to (a bound pool "
+        "checkout must be released on the thread that took it)");
+  }
+  if (--binding_->depth > 0) return;
+  // The wasm bindings end after the plugin reads as unbound: a thread that
+  // binds next acquires them from the wasm API, so it sees this one's writes.
+  auto ending = std::move(binding_->instances);
+  binding_->thread.store(std::thread::id{}, std::memory_order_release);
+  internal::PluginBinding::end(ending);
+}
+
 std::expected<Plugin, Error> Plugin::create(const Manifest& manifest, PluginOptions options) {
   auto compiled = CompiledPlugin::compile(manifest, std::move(options));
   if (!compiled) return std::unexpected(compiled.error());
@@ -233,15 +315,34 @@ Kernel& Plugin::kernel() {
   return *instance_.host_data<internal::PluginData>()->kernel;
 }
 
+bool Plugin::rebuild() {
+  // The old instances are unbound before they go and the new ones bound
+  // before the caller goes on; other threads stay refused by `thread`.
+  const bool bound = binding_->depth > 0;
+  internal::PluginBinding::end(binding_->instances);
+  auto fresh = CompiledPlugin(state_).instantiate();
+  if (fresh) {
+    instance_ = std::move(fresh->instance_);
+    group_ = std::move(fresh->group_);
+    rebuild_before_next_call_ = false;
+    stopped_by_.clear();
+    last_function_.reset();
+  }
+  if (bound) {
+    auto instances = bind_modules(instance_, group_.get());
+    if (!instances) plugin_misuse("reset(): " + instances.error().message());
+    binding_->instances = std::move(*instances);
+  }
+  return fresh.has_value();
+}
+
 bool Plugin::reset() {
+  if (binding_->bound_elsewhere()) {
+    plugin_misuse("reset() from another thread than the one the plugin is bound to");
+  }
   // A plugin of several modules is reset by building all of them again: their
   // instances share one kernel, which a per-instance reset cannot restore.
-  if (rebuild_before_next_call_ || group_) {
-    auto fresh = CompiledPlugin(state_).instantiate();
-    if (!fresh) return false;
-    *this = std::move(*fresh);
-    return true;
-  }
+  if (rebuild_before_next_call_ || group_) return rebuild();
   if (!instance_.reset()) return false;
   return initialise(state_->modules[state_->main_index], instance_).has_value();
 }
@@ -249,6 +350,13 @@ bool Plugin::reset() {
 std::expected<std::string, Error> Plugin::call(std::string_view function,
                                                std::span<const std::uint8_t> input,
                                                void* user_context) {
+  if (binding_->bound_elsewhere()) [[unlikely]] {
+    return std::unexpected(
+        Error(ErrorKind::trap, std::string(function) +
+                                   ": plugin is bound to another thread "
+                                   "(Plugin::bind_to_this_thread); call it there, or end the "
+                                   "binding first"));
+  }
   if (rebuild_before_next_call_ && !reset()) {
     return std::unexpected(Error(ErrorKind::instantiate,
                                  std::string(function) + ": could not re-create the plugin after "

@@ -3,8 +3,11 @@
 // other modules, which imports between modules call into.
 #pragma once
 
+#include <atomic>
+#include <cstddef>
 #include <memory>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "warmpool/extism/kernel.hpp"
@@ -35,6 +38,27 @@ struct PluginData {
   PluginData(PluginData&&) noexcept = default;
   PluginData& operator=(const PluginData&) = delete;
   PluginData& operator=(PluginData&&) noexcept = default;
+};
+
+// Which thread a Plugin is bound to (Plugin::bind_to_this_thread). On the heap
+// so that a Plugin may move while bound and its ThreadBindings stay valid.
+struct PluginBinding {
+  // Read by every call from any thread: a call from another one is refused
+  // before it touches the kernel.
+  std::atomic<std::thread::id> thread{};
+  // Written only by the bound thread.
+  std::size_t depth = 0;
+  std::vector<wasm::Instance::ThreadBinding> instances;  // every module's, while depth > 0
+
+  // Ends the wasm bindings last-made first: V8's isolate scopes nest.
+  static void end(std::vector<wasm::Instance::ThreadBinding>& bindings) noexcept {
+    while (!bindings.empty()) bindings.pop_back();
+  }
+
+  bool bound_elsewhere() const noexcept {
+    const auto bound = thread.load(std::memory_order_relaxed);
+    return bound != std::thread::id{} && bound != std::this_thread::get_id();
+  }
 };
 
 // While the modules of one plugin are instantiated on this thread, each gets

@@ -13,3 +13,4 @@
 #include "warmpool/extism/kernel.hpp"
 #include "warmpool/extism/manifest.hpp"
 #include "warmpool/extism/plugin.hpp"
+#include "warmpool/extism/pool.hpp"
