@@ -40,33 +40,10 @@ bool CallQueue::submit(std::move_only_function<void()> work,
   return true;
 }
 
-bool CallQueue::claim_idle_thread() {
-  std::lock_guard lock(mutex_);
-  if (stopping_ || !waiting_.empty() || busy_ >= options_.threads) return false;
-  ++busy_;
-  ran_here_.fetch_add(1, std::memory_order_relaxed);
-  return true;
-}
-
-void CallQueue::release_thread() {
-  bool calls_wait = false;
-  {
-    std::lock_guard lock(mutex_);
-    --busy_;
-    calls_wait = !waiting_.empty();
-  }
-  // An idle call thread may have left a waiting call for want of a free
-  // place. Only then: waking one for nothing is a context switch per call.
-  if (calls_wait) call_ready_.notify_one();
-}
-
-// A thread takes a call only while fewer than `threads` calls run: callers
-// of try_run_here hold places too, and each place is a pool instance.
 void CallQueue::serve_calls() {
   std::unique_lock lock(mutex_);
   while (true) {
-    call_ready_.wait(
-        lock, [this] { return stopping_ || (!waiting_.empty() && busy_ < options_.threads); });
+    call_ready_.wait(lock, [this] { return stopping_ || !waiting_.empty(); });
     if (stopping_) return;
     Call call = std::move(waiting_.front());
     waiting_.pop_front();
@@ -136,12 +113,7 @@ std::string CallQueue::to_prometheus(std::string_view pool) const {
   const Series series[] = {
       {"warmpool_call_threads", "gauge", "Threads that run this pool's calls.", label,
        options_.threads},
-      {"warmpool_call_threads_busy", "gauge",
-       "Calls running now, on call threads or run by an I/O thread itself (--inline-calls).", label,
-       busy},
-      {"warmpool_calls_inline_total", "counter",
-       "Calls an I/O thread ran itself because a call thread was idle (--inline-calls).", label,
-       ran_here()},
+      {"warmpool_call_threads_busy", "gauge", "Call threads running a call now.", label, busy},
       {"warmpool_call_queue_waiting", "gauge", "Calls waiting for a call thread.", label, waiting},
       {"warmpool_call_queue_refused_total", "counter",
        "Calls answered 503 without running: the queue was full, or the call waited longer than "

@@ -2,9 +2,7 @@
 // set of call threads that take calls in arrival order, a bounded number of
 // calls that may wait for one, and a bound on how long they may wait.
 //
-// The server's I/O threads submit calls here; with --inline-calls one may
-// run a call itself instead (try_run_here), but only in an idle call
-// thread's place, so no more calls run at once than there are threads. A call
+// The server's I/O threads never run plugin code; they submit here. A call
 // that finds `capacity` others already waiting is refused at once, and one
 // that no call thread takes within `max_wait` is given up on by the queue's
 // own timer thread, so both are answered (503) quickly even when every call
@@ -19,7 +17,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <concepts>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -29,7 +26,6 @@
 #include <string>
 #include <string_view>
 #include <thread>
-#include <utility>
 #include <vector>
 
 namespace warmpool::cli {
@@ -54,26 +50,10 @@ class CallQueue {
   // call waited max_wait) runs.
   bool submit(std::move_only_function<void()> work, std::move_only_function<void()> expired);
 
-  // Runs `work` on the calling thread, now, when a call thread is idle and
-  // no call waits: the caller takes that thread's place (and so its pool
-  // instance) until `work` returns, which spares the hand-off to a call
-  // thread and the answer's way back. False, and nothing runs, otherwise.
-  template <std::invocable Work>
-  bool try_run_here(Work&& work) {
-    if (!claim_idle_thread()) return false;
-    struct Release {
-      CallQueue& queue;
-      ~Release() { queue.release_thread(); }
-    } release{*this};
-    std::forward<Work>(work)();
-    return true;
-  }
-
   std::size_t waiting() const;
   std::size_t busy_threads() const;
   std::uint64_t refused_full() const { return refused_full_.load(std::memory_order_relaxed); }
   std::uint64_t expired() const { return expired_.load(std::memory_order_relaxed); }
-  std::uint64_t ran_here() const { return ran_here_.load(std::memory_order_relaxed); }
   const Options& options() const { return options_; }
 
   // Prometheus series (threads, busy, waiting, refusals by reason), each
@@ -88,8 +68,6 @@ class CallQueue {
     std::move_only_function<void()> expired;
   };
 
-  bool claim_idle_thread();
-  void release_thread();
   void serve_calls();
   void expire_calls();
 
@@ -98,11 +76,10 @@ class CallQueue {
   std::condition_variable call_ready_;
   std::condition_variable stop_requested_;  // the timer thread sleeps on it
   std::deque<Call> waiting_;
-  std::size_t busy_ = 0;  // call threads in a call, and callers in try_run_here
+  std::size_t busy_ = 0;
   bool stopping_ = false;
   std::atomic<std::uint64_t> refused_full_{0};
   std::atomic<std::uint64_t> expired_{0};
-  std::atomic<std::uint64_t> ran_here_{0};
   std::vector<std::jthread> threads_;  // last: started once everything above exists
 };
 

@@ -51,8 +51,6 @@ struct Loop {
   // Its entry in HttpServerStats::connections_open_by_loop, which the
   // acceptor reads to pick the least loaded loop.
   std::atomic<std::uint64_t>& connections;
-  // Running a call itself (Responder::occupy_loop): gets no new connections.
-  std::atomic<bool> in_call{false};
 };
 
 std::vector<std::unique_ptr<Loop>> make_loops(HttpServerStats& stats) {
@@ -148,9 +146,6 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   Loop& loop() const { return loop_; }
-  bool may_occupy_loop() const {
-    return server_.options.inline_calls && &loop_ != server_.loops.front().get();
-  }
 
   // The handler's answer, from any thread, run on the connection's own loop.
   void deliver(HttpResponse response) {
@@ -333,11 +328,6 @@ void Responder::operator()(HttpResponse response) const {
   if (!state_->answered.exchange(true)) state_->session->deliver(std::move(response));
 }
 
-std::optional<LoopOccupied> Responder::occupy_loop() const {
-  if (!state_->session->may_occupy_loop()) return std::nullopt;
-  return std::optional<LoopOccupied>(std::in_place, state_->session->loop().in_call);
-}
-
 Responder Session::make_responder() {
   return Responder(std::make_shared<Responder::State>(shared_from_this()));
 }
@@ -352,16 +342,15 @@ void HttpServer::Impl::answered() {
 
 // Fewest open connections, ties broken round-robin: a connection stays on
 // its loop for life, so counting beats taking turns when some connections
-// live much longer than others. A loop running a call itself comes last.
+// live much longer than others.
 Loop& HttpServer::Impl::least_loaded_loop() {
   Loop* best = nullptr;
-  auto load = [](const Loop& loop) {
-    return std::pair(loop.in_call.load(std::memory_order_relaxed),
-                     loop.connections.load(std::memory_order_relaxed));
-  };
   for (std::size_t i = 0; i < loops.size(); ++i) {
     Loop& candidate = *loops[(next_loop + i) % loops.size()];
-    if (best == nullptr || load(candidate) < load(*best)) best = &candidate;
+    if (best == nullptr || candidate.connections.load(std::memory_order_relaxed) <
+                               best->connections.load(std::memory_order_relaxed)) {
+      best = &candidate;
+    }
   }
   next_loop = (next_loop + 1) % loops.size();
   return *best;
@@ -562,11 +551,6 @@ bool HttpServer::run(HttpHandler handler, ResponseObserver observer, DrainOption
       threads.emplace_back([&loop = *s.loops[i]] { loop.io.run(); });
     }
     s.control.run();
-    // Given up on: a loop may be stuck in a call it runs itself, and the
-    // caller exits without waiting for it.
-    if (!s.drained_cleanly) {
-      for (auto& thread : threads) thread.detach();
-    }
   }
   // Back to the caller's mask once every server thread is joined: a second
   // signal during the caller's clean-up then stays pending instead of taking

@@ -38,7 +38,6 @@
 #include <expected>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -58,21 +57,6 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers{};
 };
 
-// While it lives, a request's I/O thread is running slow work itself (see
-// Responder::occupy_loop): the acceptor gives new connections to other loops.
-class LoopOccupied {
- public:
-  explicit LoopOccupied(std::atomic<bool>& in_call) : in_call_(in_call) {
-    in_call_.store(true, std::memory_order_relaxed);
-  }
-  ~LoopOccupied() { in_call_.store(false, std::memory_order_relaxed); }
-  LoopOccupied(const LoopOccupied&) = delete;
-  LoopOccupied& operator=(const LoopOccupied&) = delete;
-
- private:
-  std::atomic<bool>& in_call_;
-};
-
 // Answers one request, from any thread, exactly once. Copies share the
 // answer: the first call wins. A request whose every Responder is destroyed
 // unanswered gets a 500, so a handler bug cannot leave a client hanging.
@@ -81,12 +65,6 @@ class Responder {
   struct State;
   explicit Responder(std::shared_ptr<State> state) : state_(std::move(state)) {}
   void operator()(HttpResponse response) const;
-  // Leave to run the request's slow work (a plugin call) right here, on its
-  // I/O thread, sparing the hand-off to another thread and back; empty
-  // unless HttpServerOptions::inline_calls is on, and always on the
-  // acceptor's loop, so accepting and that loop's connections stay live
-  // whatever the call does. Call only from the handler, on its thread.
-  std::optional<LoopOccupied> occupy_loop() const;
 
  private:
   std::shared_ptr<State> state_;
@@ -109,10 +87,6 @@ struct HttpServerOptions {
   std::chrono::milliseconds header_timeout{10'000};
   // A connection waiting for its next request is closed after this.
   std::chrono::milliseconds idle_timeout{30'000};
-  // Handlers on the I/O threads other than the acceptor's may run slow work
-  // themselves (Responder::occupy_loop). A connection on a loop running such
-  // work waits for it, like every connection of a one-threaded server.
-  bool inline_calls = false;
 };
 
 // What the server saw, for /metrics. Relaxed counters: each is exact, a set

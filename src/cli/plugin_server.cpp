@@ -104,12 +104,11 @@ class Router {
     if (auto refused = version->plugin->refuse_export(*decoded)) {
       return respond(std::move(*refused));
     }
-    auto run_call = [version, respond, name = std::move(*decoded), body = std::move(req.body)] {
-      respond(version->plugin->call(name, body));
-    };
-    if (auto here = respond.occupy_loop(); here && version->calls->try_run_here(run_call)) return;
     const bool queued = version->calls->submit(
-        std::move(run_call), [version, respond] { respond(busy_response(version->wait_message)); });
+        [version, respond, name = std::move(*decoded), body = std::move(req.body)] {
+          respond(version->plugin->call(name, body));
+        },
+        [version, respond] { respond(busy_response(version->wait_message)); });
     if (!queued) respond(busy_response(version->full_message));
   }
 

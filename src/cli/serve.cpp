@@ -44,9 +44,9 @@ CommandHelp serve_help() {
           "recognised by its extism:host/env imports, or an Extism manifest .json), or every\n"
           "[[plugin]] of a TOML config file (README, \"Serving many plugins\"). A plugin's\n"
           "calls run on call threads of its own, one per pool instance (--max), never on the\n"
-          "--io-threads that accept and answer (unless --inline-calls), so /healthz,\n"
-          "/metrics and other plugins answer while its calls are busy. A request waits in\n"
-          "its plugin's queue, in arrival order.\n\n"
+          "--io-threads that accept and answer, so /healthz, /metrics and other plugins\n"
+          "answer while its calls are busy. A request waits in its plugin's queue, in\n"
+          "arrival order.\n\n"
           "  POST /plugins/<name>/<export>  request body in, the export's output out (200);\n"
           "                                 <name> and <export> may be percent-encoded\n"
           "  POST /call/<export>            the same for PLUGIN (named after its file)\n"
@@ -192,15 +192,14 @@ int check_config(const ServeConfig& config, const std::string& file) {
   return kExitOk;
 }
 
-HttpServerOptions listener(const ServerSettings& s, bool inline_calls) {
+HttpServerOptions listener(const ServerSettings& s) {
   return {.host = s.host,
           .port = s.port,
           .io_threads = s.io_threads,
           .max_body = s.max_body,
           .max_connections = s.max_connections.value_or(default_max_connections()),
           .header_timeout = s.header_timeout,
-          .idle_timeout = s.idle_timeout,
-          .inline_calls = inline_calls};
+          .idle_timeout = s.idle_timeout};
 }
 
 // One thread, a few connections, small bodies: an operator's curl, not traffic.
@@ -214,12 +213,11 @@ HttpServerOptions admin_listener(const ServerSettings& s) {
           .idle_timeout = s.idle_timeout};
 }
 
-int serve(const ServeConfig& config, const ServeRoutes& routes, ServeReload reload,
-          bool inline_calls) {
+int serve(const ServeConfig& config, const ServeRoutes& routes, ServeReload reload) {
   // The addresses first: a port in use or a name that does not resolve is
   // reported before any compile or warm-up.
   const ServerSettings& s = config.server;
-  auto server = HttpServer::bind(listener(s, inline_calls));
+  auto server = HttpServer::bind(listener(s));
   if (!server) return fail(kExitUsage, "serve", server.error());
   std::unique_ptr<HttpServer> admin;
   if (s.admin_listen) {
@@ -269,8 +267,8 @@ int serve_main(std::span<const std::string> args) {
       ->type_name("N")
       ->check(integer_in(1, 1024));
   app.add_option("--io-threads", server.io_threads,
-                 "threads that accept, parse and write HTTP, each an\nevent loop with its "
-                 "share of the connections;\nthey never run plugin code (1..64, default 1)")
+                 "threads that accept, parse and write HTTP; they\nnever run plugin code "
+                 "(1..64, default 1)")
       ->type_name("N")
       ->check(integer_in(1, 64));
   app.add_option(
@@ -316,11 +314,6 @@ int serve_main(std::span<const std::string> args) {
                  "(default: none; SIGHUP reloads\nin any case)")
       ->type_name("HOST:PORT")
       ->check(listen_address_check);
-  bool inline_calls = false;
-  app.add_flag("--inline-calls", inline_calls,
-               "with --io-threads 2 or more, an I/O thread other than\nthe acceptor's runs a "
-               "call itself when a call thread\nis idle (no hand-off; its other connections "
-               "wait\nfor the call)");
   app.add_flag("--watch", server.watch,
                "reload when the config file or a plugin's source\nchanges (inotify, 200 ms "
                "debounce)");
@@ -387,7 +380,7 @@ int serve_main(std::span<const std::string> args) {
     if (!config) return fail(kExitUsage, "serve", config.error());
     block_signals();
     if (given(app, "--check")) return check_config(*config, file);
-    return serve(*config, {}, {.read_config = read_config, .config_file = file}, inline_calls);
+    return serve(*config, {}, {.read_config = read_config, .config_file = file});
   }
   if (auto bad = check_readable_file(plugin_path, "PLUGIN")) return fail(kExitUsage, "serve", *bad);
   const EngineOptions engine = engine_flags.options();
@@ -403,8 +396,7 @@ int serve_main(std::span<const std::string> args) {
   // A reload re-reads PLUGIN: a new build of it is served without a restart.
   return serve(config, {.call_route_plugin = plugin.name},
                {.read_config = [config] { return std::expected<ServeConfig, std::string>(config); },
-                .config_file = std::nullopt},
-               inline_calls);
+                .config_file = std::nullopt});
 }
 
 }  // namespace warmpool::cli
