@@ -267,8 +267,8 @@ int serve_main(std::span<const std::string> args) {
       ->type_name("N")
       ->check(integer_in(1, 1024));
   app.add_option("--io-threads", server.io_threads,
-                 "threads that accept, parse and write HTTP; they\nnever run plugin code "
-                 "(1..64, default 1)")
+                 "threads that accept, parse and write HTTP, each an\nevent loop with its "
+                 "share of the connections;\nthey never run plugin code (1..64, default 1)")
       ->type_name("N")
       ->check(integer_in(1, 64));
   app.add_option(
