@@ -67,7 +67,12 @@ for r in range(1, rounds + 1):
     for engine in ("v8", "wabt"):
         rows = [
             ("16 B call", f"{engine}/code_16B_call/real_time/threads:1", node["call_16B"], "≥ 5x" if engine == "v8" else "recorded"),
+            ("16 B call, one checkout held", f"{engine}/code_16B_held", node["call_16B"], "recorded"),
+            ("16 B call, held and bound (checkout_bound)", f"{engine}/code_16B_bound", node["call_16B"], "recorded"),
+            ("16 B call, checkout_bound per call", f"{engine}/code_16B_bound_each", node["call_16B"], "recorded"),
             ("4 KiB call", f"{engine}/code_4KiB_call", node["call_4KiB"], "≥ 3x" if engine == "v8" else "recorded"),
+            ("4 KiB call, one checkout held", f"{engine}/code_4KiB_held", node["call_4KiB"], "recorded"),
+            ("4 KiB call, held and bound (checkout_bound)", f"{engine}/code_4KiB_bound", node["call_4KiB"], "recorded"),
             ("new instance (compiled)", f"{engine}/new_instance", node["createPlugin_from_compiled_module"], "≥ 1x" if engine == "v8" else "recorded"),
             ("new instance, destruction timed", f"{engine}/new_instance_and_destroy", node["createPlugin_from_compiled_module"], "recorded"),
         ]
@@ -86,5 +91,8 @@ for r in range(1, rounds + 1):
             # One plugin call makes 1,000 import calls: its CPU µs are CPU ns per import call.
             per_call = ", ".join(f"{name} {cpu:.1f}" for name, (_, cpu, _) in calls.items())
             print(f"| {r} | {engine} | CPU ns per host call (1,000 per plugin call) | {per_call} | | | |")
+        bound_none = wp.get(f"{engine}/kernel_call_bound/none")
+        if bound_none and "none" in calls:
+            print(f"| {r} | {engine} | plugin call of the 1,000-iteration loop, CPU µs: unbound, bound | {calls['none'][1]:.3f}, {bound_none[1]:.3f} | | | |")
     print(f"| {r} | | JS host: {node['sdk']}, Node {node['node']} (V8 {node['v8']}) | | | | |")
 PY

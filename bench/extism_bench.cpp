@@ -7,6 +7,12 @@
 //                                            the JS host's one reused plugin), inputs built
 //                                            as the peer builds them
 //   <engine>/code_16B_call/threads:2         the same from two threads through one pool
+//   <engine>/code_16B_held, code_4KiB_held   one checkout held for the whole run: the call alone
+//   <engine>/code_16B_bound, code_4KiB_bound the same checkout bound to the thread
+//                                            (extism::checkout_bound): what a worker thread
+//                                            holding a plugin for many calls pays per call
+//   <engine>/code_16B_bound_each             checkout_bound + call + release per call: the
+//                                            binding taken and ended each time
 //   <engine>/new_instance                    CompiledPlugin::instantiate(): a pool miss from a
 //                                            compiled module (the peer's createPlugin from a
 //                                            compiled WebAssembly.Module); like the peer, the
@@ -19,6 +25,8 @@
 //                                            kernel function, against C++ host functions of
 //                                            the same shapes that touch no kernel (user_i32,
 //                                            user_i64)
+//   <engine>/kernel_call_bound/none          .../none on a plugin bound to the thread: with it,
+//                                            what entering and leaving a plugin call costs
 //
 //   WARMPOOL_EXTISM_PLUGINS=DIR build/<dir>/bench/warmpool_extism_bench
 //
@@ -32,6 +40,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -99,6 +108,60 @@ void pooled_call(benchmark::State& state, std::string engine_name, std::size_t i
       state.SkipWithError(plugin.error().message().c_str());
       return;
     }
+    auto output = plugin->get().call("count_vowels", input);
+    if (!output) {
+      state.SkipWithError(output.error().message().c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(output->data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// Binds `plugin` to this thread into `binding`; false, with the benchmark skipped, when it fails.
+bool bind(benchmark::State& state, ex::Plugin& plugin,
+          std::optional<ex::Plugin::ThreadBinding>& binding) {
+  auto made = plugin.bind_to_this_thread();
+  if (!made) {
+    state.SkipWithError(made.error().message().c_str());
+    return false;
+  }
+  binding.emplace(std::move(*made));
+  return true;
+}
+
+void bound_each_call(benchmark::State& state, std::string engine_name, std::size_t input_size) {
+  const std::shared_ptr<Pool> pool = pool_for(engine_name);
+  const std::string input = peer_input(input_size);
+  for (auto _ : state) {
+    auto plugin = ex::checkout_bound(*pool);
+    if (!plugin) {
+      state.SkipWithError(plugin.error().message().c_str());
+      return;
+    }
+    auto output = plugin->get().call("count_vowels", input);
+    if (!output) {
+      state.SkipWithError(output.error().message().c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(output->data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// One checkout for the run, bound to the thread or not: the difference is the binding's saving.
+void held_call(benchmark::State& state, std::string engine_name, std::size_t input_size,
+               bool bound) {
+  const std::shared_ptr<Pool> pool = pool_for(engine_name);
+  const std::string input = peer_input(input_size);
+  auto plugin = pool->checkout();
+  if (!plugin) {
+    state.SkipWithError(plugin.error().message().c_str());
+    return;
+  }
+  std::optional<ex::Plugin::ThreadBinding> binding;
+  if (bound && !bind(state, plugin->get(), binding)) return;
+  for (auto _ : state) {
     auto output = plugin->get().call("count_vowels", input);
     if (!output) {
       state.SkipWithError(output.error().message().c_str());
@@ -184,9 +247,12 @@ ex::Plugin kernel_calls_plugin(std::string_view engine_name) {
   return std::move(*plugin);
 }
 
-void kernel_call(benchmark::State& state, std::string engine_name, std::string export_name) {
+void kernel_call(benchmark::State& state, std::string engine_name, std::string export_name,
+                 bool bound) {
   ex::Plugin plugin = kernel_calls_plugin(engine_name);
   const std::string input(16, 'x');
+  std::optional<ex::Plugin::ThreadBinding> binding;
+  if (bound && !bind(state, plugin, binding)) return;
   for (auto _ : state) {
     auto output = plugin.call(export_name, input);
     if (!output) {
@@ -205,7 +271,12 @@ void register_engine(std::string_view engine_name) {
       ->UseRealTime()
       ->Threads(1)
       ->Threads(2);
+  benchmark::RegisterBenchmark((name + "/code_16B_held").c_str(), held_call, name, 16, false);
+  benchmark::RegisterBenchmark((name + "/code_16B_bound").c_str(), held_call, name, 16, true);
+  benchmark::RegisterBenchmark((name + "/code_16B_bound_each").c_str(), bound_each_call, name, 16);
   benchmark::RegisterBenchmark((name + "/code_4KiB_call").c_str(), pooled_call, name, 4096);
+  benchmark::RegisterBenchmark((name + "/code_4KiB_held").c_str(), held_call, name, 4096, false);
+  benchmark::RegisterBenchmark((name + "/code_4KiB_bound").c_str(), held_call, name, 4096, true);
   benchmark::RegisterBenchmark((name + "/new_instance").c_str(), new_instance, name, false)
       ->Unit(benchmark::kMicrosecond);
   benchmark::RegisterBenchmark((name + "/new_instance_and_destroy").c_str(), new_instance, name,
@@ -213,9 +284,12 @@ void register_engine(std::string_view engine_name) {
       ->Unit(benchmark::kMicrosecond);
   for (const KernelCall& call : kKernelCalls) {
     benchmark::RegisterBenchmark((name + "/kernel_call/" + call.name).c_str(), kernel_call, name,
-                                 std::string(call.name))
+                                 std::string(call.name), false)
         ->Unit(benchmark::kMicrosecond);
   }
+  benchmark::RegisterBenchmark((name + "/kernel_call_bound/none").c_str(), kernel_call, name,
+                               std::string("none"), true)
+      ->Unit(benchmark::kMicrosecond);
 }
 
 }  // namespace
