@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -153,6 +154,39 @@ TEST_P(PluginBinding, APluginOfTwoModulesBindsBothAndKeepsTheBindingAcrossItsReb
     ASSERT_FALSE(out);
     EXPECT_NE(out.error().message().find("bound to another thread"), std::string::npos);
   }).join();
+}
+
+// After `_start` (proc_exit(0)) the next call gets a new instance, as in the Rust runtime: made
+// while bound, it is bound too, so another thread stays refused.
+TEST_P(PluginBinding, TheInstanceMadeAfterStartIsBoundToo) {
+  constexpr std::string_view kCommand = R"((module
+    (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+    (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+    (import "extism:host/env" "store_u8" (func $store_u8 (param i64 i32)))
+    (import "extism:host/env" "output_set" (func $output_set (param i64 i64)))
+    (global $started (mut i32) (i32.const 0))
+    (func (export "_start")
+      (global.set $started (i32.const 1))
+      (call $proc_exit (i32.const 0)))
+    (func (export "started") (result i32)
+      (local $h i64)
+      (local.set $h (call $alloc (i64.const 1)))
+      (call $store_u8 (local.get $h) (i32.add (i32.const 48) (global.get $started)))
+      (call $output_set (local.get $h) (i64.const 1))
+      (i32.const 0))))";
+  auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(kCommand.data()), kCommand.size());
+  Plugin plugin = instance(compiled(Manifest::from_wasm(bytes, "command.wat"), /*wasi=*/true));
+  auto binding = plugin.bind_to_this_thread();
+  ASSERT_TRUE(binding) << binding.error();
+  EXPECT_EQ(plugin.call("_start", "").value(), "");
+  EXPECT_EQ(plugin.call("started", "").value(), "0");  // a new instance
+  EXPECT_EQ(plugin.call("_start", "").value(), "");
+  std::thread([&] {
+    auto out = plugin.call("started", "");
+    ASSERT_FALSE(out);
+    EXPECT_NE(out.error().message().find("bound to another thread"), std::string::npos);
+  }).join();
+  EXPECT_EQ(plugin.call("started", "").value(), "0");
 }
 
 TEST_P(PluginBinding, BoundCheckoutsKeepEachRecycleModesVars) {
