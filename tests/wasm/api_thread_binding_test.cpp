@@ -80,6 +80,36 @@ TEST_P(ApiThreadBinding, CallsInsideANestedBindingAndAfterItOnAnotherThread) {
   std::thread([&] { EXPECT_EQ(instance.call(fib, 12).value(), 144); }).join();
 }
 
+// V8 makes an exited isolate's predecessor current again, so bindings of two instances ended
+// first-made first must not leave a departed isolate current on the thread.
+TEST_P(ApiThreadBinding, BindingsOfTwoInstancesEndInEitherOrder) {
+  const LinkedModule linked = guest();
+  Instance first = instantiate(linked);
+  Instance second = instantiate(linked);
+  const auto fib = fib_of(first);
+  for (const bool first_made_first : {true, false}) {
+    std::optional<Instance::ThreadBinding> a(first.bind_to_this_thread().value());
+    std::optional<Instance::ThreadBinding> b(second.bind_to_this_thread().value());
+    EXPECT_EQ(first.call(fib, 10).value(), 55);
+    EXPECT_EQ(second.call(fib, 11).value(), 89);
+    if (first_made_first)
+      a.reset();
+    else
+      b.reset();
+    EXPECT_EQ(first.call(fib, 12).value(), 144);
+    EXPECT_EQ(second.call("visit", std::vector<Value>{std::int32_t{1}})->at(0), Value{2});
+    a.reset();
+    b.reset();
+    EXPECT_EQ(first.call(fib, 13).value(), 233);
+    EXPECT_EQ(second.call(fib, 14).value(), 377);
+  }
+  // Both unbound: each moves to another thread.
+  std::thread([&] {
+    EXPECT_EQ(first.call(fib, 6).value(), 8);
+    EXPECT_EQ(second.call(fib, 7).value(), 13);
+  }).join();
+}
+
 TEST_P(ApiThreadBinding, OtherThreadsAreRefusedWhileBoundAndServedAfter) {
   Instance instance = instantiate(guest());
   const auto fib = fib_of(instance);

@@ -4,11 +4,32 @@
 #include <mutex>
 #include <thread>
 #include <unordered_set>
+#include <vector>
 
 #include "internal/platform.hpp"
 #include "internal/strings.hpp"
 
 namespace warmpool::wasm::v8::internal {
+
+namespace {
+// The isolates this thread's ThreadIsolateEntry objects entered, first entered first.
+thread_local std::vector<::v8::Isolate*> entered_on_this_thread;
+}  // namespace
+
+ThreadIsolateEntry::ThreadIsolateEntry(::v8::Isolate* isolate) : isolate_(isolate) {
+  isolate_->Enter();
+  entered_on_this_thread.push_back(isolate_);
+}
+
+ThreadIsolateEntry::~ThreadIsolateEntry() {
+  auto& entered = entered_on_this_thread;
+  const auto last = std::find(entered.rbegin(), entered.rend(), isolate_);
+  const auto index = static_cast<std::size_t>(entered.rend() - last) - 1;
+  for (std::size_t later = entered.size() - 1; later > index; --later) entered[later]->Exit();
+  isolate_->Exit();
+  entered.erase(entered.begin() + static_cast<std::ptrdiff_t>(index));
+  for (std::size_t later = index; later < entered.size(); ++later) entered[later]->Enter();
+}
 
 HomeIsolate::HomeIsolate() {
   auto params = isolate_params();

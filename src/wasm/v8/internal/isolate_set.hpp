@@ -96,6 +96,23 @@ void unregister_module(std::uint64_t module_id);
 HomeIsolate& acquire_isolate(std::uint64_t module_id);
 void release_isolate(HomeIsolate& home);
 
+// Enters an isolate on this thread for as long as it lives, like Isolate::Scope, but may end in
+// any order. V8 records, per isolate, the isolate that was current when it was entered and makes
+// that one current again on exit, so two thread bindings ended first-made first would leave a
+// departed isolate current (and V8 crashes on the next use). Ending an entry that is not this
+// thread's last exits the later ones, exits it, and enters the later ones again; ending the last
+// one, the usual case, is a plain exit.
+class ThreadIsolateEntry {
+ public:
+  explicit ThreadIsolateEntry(::v8::Isolate* isolate);
+  ~ThreadIsolateEntry();
+  ThreadIsolateEntry(const ThreadIsolateEntry&) = delete;
+  ThreadIsolateEntry& operator=(const ThreadIsolateEntry&) = delete;
+
+ private:
+  ::v8::Isolate* isolate_;
+};
+
 // Locks `home` for this thread and enters it, for as long as it lives: for one operation, or
 // for a thread binding (Instance::ThreadBinding) across many. Not the context: V8 calls that
 // take it enter it themselves (a call does not pay for it twice); what creates objects
@@ -104,7 +121,7 @@ class IsolateHold {
  public:
   explicit IsolateHold(HomeIsolate& home)
       : locker_(home.isolate()),
-        isolate_scope_(home.isolate()),
+        entry_(home.isolate()),
         handle_scope_(home.isolate()),
         context_(home.context()) {}
   IsolateHold(const IsolateHold&) = delete;
@@ -114,7 +131,7 @@ class IsolateHold {
 
  private:
   ::v8::Locker locker_;
-  ::v8::Isolate::Scope isolate_scope_;
+  ThreadIsolateEntry entry_;
   // Holds only the context's handle, made once per hold; and it keeps V8's handle block, which
   // each operation's HandleScope (IsolateEntry) would otherwise allocate and give back.
   ::v8::HandleScope handle_scope_;
