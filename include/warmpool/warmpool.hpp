@@ -8,6 +8,7 @@
 // does not pull in an engine.
 #pragma once
 
+#include "warmpool/bound_checkout.hpp"       // IWYU pragma: export
 #include "warmpool/instance_pool.hpp"        // IWYU pragma: export
 #include "warmpool/latency_histogram.hpp"    // IWYU pragma: export
 #include "warmpool/lifecycle.hpp"            // IWYU pragma: export

@@ -12,45 +12,17 @@
 //   for (auto& input : inputs) held->call("count_vowels", input);
 #pragma once
 
-#include <expected>
-#include <utility>
 
+#include "warmpool/bound_checkout.hpp"
 #include "warmpool/extism/error.hpp"
 #include "warmpool/extism/plugin.hpp"
 #include "warmpool/instance_pool.hpp"
 
 namespace warmpool::extism {
 
-// A pool checkout bound to the thread that took it (checkout_bound).
+// A pool checkout bound to the thread that took it (warmpool/bound_checkout.hpp).
 template <class L>
-class BoundCheckout {
- public:
-  Plugin& get() const noexcept { return checkout_.get(); }
-  Plugin& operator*() const noexcept { return get(); }
-  Plugin* operator->() const noexcept { return &get(); }
-
- private:
-  template <class M>
-  friend std::expected<BoundCheckout<M>, Error> checkout_bound(
-      InstancePool<Plugin, Error, M>& pool);
-  BoundCheckout(PooledInstance<Plugin, Error, L> checkout, Plugin::ThreadBinding binding)
-      : checkout_(std::move(checkout)), binding_(std::move(binding)) {}
-
-  // Declared first, destroyed last: the binding ends before the plugin goes back.
-  PooledInstance<Plugin, Error, L> checkout_;
-  Plugin::ThreadBinding binding_;
-};
-
-// A checkout whose plugin is bound to the calling thread until the checkout
-// ends; the pool's error, or the binding's (a plugin given back while still
-// bound to another thread; it goes back again).
-template <class L>
-std::expected<BoundCheckout<L>, Error> checkout_bound(InstancePool<Plugin, Error, L>& pool) {
-  auto checkout = pool.checkout();
-  if (!checkout) return std::unexpected(std::move(checkout.error()));
-  auto binding = checkout->get().bind_to_this_thread();
-  if (!binding) return std::unexpected(std::move(binding.error()));
-  return BoundCheckout<L>(std::move(*checkout), std::move(*binding));
-}
+using BoundCheckout = warmpool::BoundCheckout<Plugin, Error, L>;
+using warmpool::checkout_bound;
 
 }  // namespace warmpool::extism

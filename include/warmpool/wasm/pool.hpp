@@ -26,6 +26,7 @@
 #include <expected>
 #include <utility>
 
+#include "warmpool/bound_checkout.hpp"
 #include "warmpool/instance_pool.hpp"
 #include "warmpool/lifecycle.hpp"
 #include "warmpool/wasm/instance.hpp"
@@ -47,37 +48,9 @@ inline Lifecycle<Instance> lifecycle() {
   return lc;
 }
 
-// A pool checkout bound to the thread that took it (checkout_bound).
+// A pool checkout bound to the thread that took it (warmpool/bound_checkout.hpp).
 template <class L>
-class BoundCheckout {
- public:
-  Instance& get() const noexcept { return checkout_.get(); }
-  Instance& operator*() const noexcept { return get(); }
-  Instance* operator->() const noexcept { return &get(); }
-
- private:
-  template <class M>
-  friend std::expected<BoundCheckout<M>, WasmError> checkout_bound(
-      InstancePool<Instance, WasmError, M>& pool);
-  BoundCheckout(PooledInstance<Instance, WasmError, L> checkout, Instance::ThreadBinding binding)
-      : checkout_(std::move(checkout)), binding_(std::move(binding)) {}
-
-  // Declared first, destroyed last: the binding ends before the instance goes back.
-  PooledInstance<Instance, WasmError, L> checkout_;
-  Instance::ThreadBinding binding_;
-};
-
-// A checkout whose instance is bound to the calling thread until the checkout
-// ends; the pool's error, or the binding's (an instance given back to the pool
-// while still bound to another thread; it goes back again).
-template <class L>
-std::expected<BoundCheckout<L>, WasmError> checkout_bound(
-    InstancePool<Instance, WasmError, L>& pool) {
-  auto checkout = pool.checkout();
-  if (!checkout) return std::unexpected(std::move(checkout.error()));
-  auto binding = checkout->get().bind_to_this_thread();
-  if (!binding) return std::unexpected(std::move(binding.error()));
-  return BoundCheckout<L>(std::move(*checkout), std::move(*binding));
-}
+using BoundCheckout = warmpool::BoundCheckout<Instance, WasmError, L>;
+using warmpool::checkout_bound;
 
 }  // namespace warmpool::wasm
