@@ -6,7 +6,11 @@
 //   HttpClient c(server.port());
 #pragma once
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -15,6 +19,22 @@
 #include "subprocess.hpp"
 
 namespace warmpool::cli::test {
+
+// A plain TCP connection to 127.0.0.1:port; -1 on failure. For
+// requests a well-behaved client would not send (raw bytes, half requests, idle sockets).
+inline int connect_raw(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
 
 // The port a `serve --listen 127.0.0.1:0` child reports on its first stdout
 // line; 0 if it never does.
