@@ -15,6 +15,14 @@
 
 #include "warmpool_extism.h"
 
+/* Cuts `input` at its first newline: the text after it, or NULL when there is none. */
+static char* after_first_line(char* input) {
+  char* newline = strchr(input, '\n');
+  if (newline == NULL) return NULL;
+  *newline = '\0';
+  return newline + 1;
+}
+
 static int32_t fail_with_errno(const char* path) {
   const char* reason = strerror(errno);
   size_t length = strlen(path) + 2 + strlen(reason);
@@ -50,13 +58,11 @@ WPX_EXPORT("write") int32_t write_file(void) {
   uint64_t length;
   char* input = wpx_input(&length);
   if (input == NULL) return wpx_fail("out of memory");
-  char* newline = strchr(input, '\n');
-  if (newline == NULL) {
+  const char* contents = after_first_line(input);
+  if (contents == NULL) {
     free(input);
     return wpx_fail("write: the input is PATH, a newline, then the contents");
   }
-  *newline = '\0';
-  const char* contents = newline + 1;
   size_t contents_length = (size_t)(input + length - contents);
   FILE* file = fopen(input, "wb");
   if (file == NULL || fwrite(contents, 1, contents_length, file) != contents_length ||
@@ -154,14 +160,13 @@ WPX_EXPORT("tree") int32_t tree(void) {
   uint64_t length;
   char* input = wpx_input(&length);
   if (input == NULL) return wpx_fail("out of memory");
-  char* newline = strchr(input, '\n');
-  if (newline == NULL) {
+  const char* new_name = after_first_line(input);
+  if (new_name == NULL) {
     free(input);
     return wpx_fail("tree: the input is OLD, a newline, then NEW");
   }
-  *newline = '\0';
   char dir[512], moved[600];
-  snprintf(dir, sizeof dir, "%s.d", newline + 1);
+  snprintf(dir, sizeof dir, "%s.d", new_name);
   snprintf(moved, sizeof moved, "%s/moved", dir);
   const char* failed = NULL;
   if (mkdir(dir, 0777) != 0) {

@@ -30,21 +30,6 @@ bool send_text(int fd, const std::string& text) {
   return ::send(fd, text.data(), text.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(text.size());
 }
 
-// Everything the peer sends until it closes or `limit` passes.
-std::string read_until_closed(int fd, std::chrono::milliseconds limit) {
-  std::string out;
-  const auto until = std::chrono::steady_clock::now() + limit;
-  char buf[4096];
-  while (std::chrono::steady_clock::now() < until) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 50) <= 0) continue;
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  return out;
-}
-
 // True when the peer closes (or resets) the connection within `limit`.
 bool closed_by_peer(int fd, std::chrono::milliseconds limit) {
   const auto until = std::chrono::steady_clock::now() + limit;

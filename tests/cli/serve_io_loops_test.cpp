@@ -25,21 +25,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Everything the peer sends until it closes or `limit` passes.
-std::string read_until_closed(int fd, std::chrono::milliseconds limit) {
-  std::string out;
-  const auto until = std::chrono::steady_clock::now() + limit;
-  char buf[4096];
-  while (std::chrono::steady_clock::now() < until) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 50) <= 0) continue;
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  return out;
-}
-
 // /metrics fetched over `client`'s own connection, so that asking does not
 // open one more connection than the test holds.
 std::string metrics_over(HttpClient& client) {
