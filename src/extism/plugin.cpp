@@ -160,10 +160,7 @@ std::expected<std::vector<wasm::Instance::ThreadBinding>, Error> bind_modules(
   std::vector<wasm::Instance::ThreadBinding> held;
   for (wasm::Instance* instance : instances) {
     auto binding = instance->bind_to_this_thread();
-    if (!binding) {
-      internal::PluginBinding::end(held);
-      return std::unexpected(from_wasm(binding.error(), ErrorKind::trap));
-    }
+    if (!binding) return std::unexpected(from_wasm(binding.error(), ErrorKind::trap));
     held.push_back(std::move(*binding));
   }
   return held;
@@ -288,7 +285,7 @@ Plugin::ThreadBinding::~ThreadBinding() {
   // binds next acquires them from the wasm API, so it sees this one's writes.
   auto ending = std::move(binding_->instances);
   binding_->thread.store(std::thread::id{}, std::memory_order_release);
-  internal::PluginBinding::end(ending);
+  ending.clear();
 }
 
 std::expected<Plugin, Error> Plugin::create(const Manifest& manifest, PluginOptions options) {
@@ -319,7 +316,7 @@ bool Plugin::rebuild() {
   // The old instances are unbound before they go and the new ones bound
   // before the caller goes on; other threads stay refused by `thread`.
   const bool bound = binding_->depth > 0;
-  internal::PluginBinding::end(binding_->instances);
+  binding_->instances.clear();
   auto fresh = CompiledPlugin(state_).instantiate();
   if (fresh) {
     instance_ = std::move(fresh->instance_);

@@ -50,11 +50,6 @@ struct PluginBinding {
   std::size_t depth = 0;
   std::vector<wasm::Instance::ThreadBinding> instances;  // every module's, while depth > 0
 
-  // Ends the wasm bindings last-made first: V8's isolate scopes nest.
-  static void end(std::vector<wasm::Instance::ThreadBinding>& bindings) noexcept {
-    while (!bindings.empty()) bindings.pop_back();
-  }
-
   bool bound_elsewhere() const noexcept {
     const auto bound = thread.load(std::memory_order_relaxed);
     return bound != std::thread::id{} && bound != std::this_thread::get_id();
