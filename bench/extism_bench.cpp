@@ -99,23 +99,37 @@ std::shared_ptr<Pool> pool_for(std::string_view engine_name) {
       .first->second;
 }
 
-void pooled_call(benchmark::State& state, std::string engine_name, std::size_t input_size) {
+// Calls `function` once; false, with the benchmark skipped, when the call fails.
+bool call_or_skip(benchmark::State& state, ex::Plugin& plugin, const std::string& function,
+                  const std::string& input) {
+  auto output = plugin.call(function, input);
+  if (!output) {
+    state.SkipWithError(output.error().message().c_str());
+    return false;
+  }
+  benchmark::DoNotOptimize(output->data());
+  return true;
+}
+
+// A checkout (made by `checkout_from(pool)`) and one count_vowels call per iteration.
+template <class CheckoutFrom>
+void call_per_checkout(benchmark::State& state, const std::string& engine_name,
+                       std::size_t input_size, CheckoutFrom checkout_from) {
   const std::shared_ptr<Pool> pool = pool_for(engine_name);
   const std::string input = peer_input(input_size);
   for (auto _ : state) {
-    auto plugin = pool->checkout();
+    auto plugin = checkout_from(*pool);
     if (!plugin) {
       state.SkipWithError(plugin.error().message().c_str());
       return;
     }
-    auto output = plugin->get().call("count_vowels", input);
-    if (!output) {
-      state.SkipWithError(output.error().message().c_str());
-      return;
-    }
-    benchmark::DoNotOptimize(output->data());
+    if (!call_or_skip(state, plugin->get(), "count_vowels", input)) return;
   }
   state.SetItemsProcessed(state.iterations());
+}
+
+void pooled_call(benchmark::State& state, std::string engine_name, std::size_t input_size) {
+  call_per_checkout(state, engine_name, input_size, [](Pool& pool) { return pool.checkout(); });
 }
 
 // Binds `plugin` to this thread into `binding`; false, with the benchmark skipped, when it fails.
@@ -131,22 +145,8 @@ bool bind(benchmark::State& state, ex::Plugin& plugin,
 }
 
 void bound_each_call(benchmark::State& state, std::string engine_name, std::size_t input_size) {
-  const std::shared_ptr<Pool> pool = pool_for(engine_name);
-  const std::string input = peer_input(input_size);
-  for (auto _ : state) {
-    auto plugin = ex::checkout_bound(*pool);
-    if (!plugin) {
-      state.SkipWithError(plugin.error().message().c_str());
-      return;
-    }
-    auto output = plugin->get().call("count_vowels", input);
-    if (!output) {
-      state.SkipWithError(output.error().message().c_str());
-      return;
-    }
-    benchmark::DoNotOptimize(output->data());
-  }
-  state.SetItemsProcessed(state.iterations());
+  call_per_checkout(state, engine_name, input_size,
+                    [](Pool& pool) { return ex::checkout_bound(pool); });
 }
 
 // One checkout for the run, bound to the thread or not: the difference is the binding's saving.
@@ -162,12 +162,7 @@ void held_call(benchmark::State& state, std::string engine_name, std::size_t inp
   std::optional<ex::Plugin::ThreadBinding> binding;
   if (bound && !bind(state, plugin->get(), binding)) return;
   for (auto _ : state) {
-    auto output = plugin->get().call("count_vowels", input);
-    if (!output) {
-      state.SkipWithError(output.error().message().c_str());
-      return;
-    }
-    benchmark::DoNotOptimize(output->data());
+    if (!call_or_skip(state, plugin->get(), "count_vowels", input)) return;
   }
   state.SetItemsProcessed(state.iterations());
 }
@@ -254,11 +249,7 @@ void kernel_call(benchmark::State& state, std::string engine_name, std::string e
   std::optional<ex::Plugin::ThreadBinding> binding;
   if (bound && !bind(state, plugin, binding)) return;
   for (auto _ : state) {
-    auto output = plugin.call(export_name, input);
-    if (!output) {
-      state.SkipWithError(output.error().message().c_str());
-      return;
-    }
+    if (!call_or_skip(state, plugin, export_name, input)) return;
   }
   state.counters["kernel_call_ns"] =
       benchmark::Counter(static_cast<double>(state.iterations()) * kKernelCallsPerCall,
