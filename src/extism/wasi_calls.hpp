@@ -39,6 +39,7 @@ enum Errno : std::uint32_t {
   kNameTooLong = 37,
   kNoEnt = 44,
   kNoSpace = 51,
+  kNoSys = 52,
   kNotDir = 54,
   kNotEmpty = 55,
   kNotSupported = 58,

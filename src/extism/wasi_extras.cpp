@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "host_env.hpp"
+#include "wasi_calls.hpp"
 
 namespace warmpool::extism::internal {
 namespace {
@@ -17,53 +18,49 @@ using wasm::ValueType;
 constexpr ValueType i32 = ValueType::i32;
 constexpr ValueType i64 = ValueType::i64;
 
-constexpr std::uint32_t kSuccess = 0;
-constexpr std::uint32_t kBadDescriptor = 8;  // EBADF
-constexpr std::uint32_t kNotSupported = 52;  // ENOSYS
-
 struct Answer {
   const char* name;
   std::vector<ValueType> params;
-  std::uint32_t errno_value;
+  wasi::Errno errno_value;
 };
 
 const std::vector<Answer>& answers() {
   static const std::vector<Answer> table = {
-      {"fd_prestat_get", {i32, i32}, kBadDescriptor},
-      {"fd_prestat_dir_name", {i32, i32, i32}, kBadDescriptor},
-      {"fd_read", {i32, i32, i32, i32}, kBadDescriptor},
-      {"fd_pread", {i32, i32, i32, i64, i32}, kBadDescriptor},
-      {"fd_pwrite", {i32, i32, i32, i64, i32}, kBadDescriptor},
-      {"fd_readdir", {i32, i32, i32, i64, i32}, kBadDescriptor},
-      {"fd_tell", {i32, i32}, kBadDescriptor},
-      {"fd_sync", {i32}, kBadDescriptor},
-      {"fd_datasync", {i32}, kBadDescriptor},
-      {"fd_advise", {i32, i64, i64, i32}, kBadDescriptor},
-      {"fd_allocate", {i32, i64, i64}, kBadDescriptor},
-      {"fd_renumber", {i32, i32}, kBadDescriptor},
-      {"fd_filestat_get", {i32, i32}, kBadDescriptor},
-      {"fd_filestat_set_size", {i32, i64}, kBadDescriptor},
-      {"fd_filestat_set_times", {i32, i64, i64, i32}, kBadDescriptor},
-      {"fd_fdstat_set_flags", {i32, i32}, kNotSupported},
-      {"fd_fdstat_set_rights", {i32, i64, i64}, kNotSupported},
-      {"path_open", {i32, i32, i32, i32, i32, i64, i64, i32, i32}, kBadDescriptor},
-      {"path_filestat_get", {i32, i32, i32, i32, i32}, kBadDescriptor},
-      {"path_filestat_set_times", {i32, i32, i32, i32, i64, i64, i32}, kBadDescriptor},
-      {"path_create_directory", {i32, i32, i32}, kBadDescriptor},
-      {"path_remove_directory", {i32, i32, i32}, kBadDescriptor},
-      {"path_unlink_file", {i32, i32, i32}, kBadDescriptor},
-      {"path_rename", {i32, i32, i32, i32, i32, i32}, kBadDescriptor},
-      {"path_link", {i32, i32, i32, i32, i32, i32, i32}, kBadDescriptor},
-      {"path_symlink", {i32, i32, i32, i32, i32}, kBadDescriptor},
-      {"path_readlink", {i32, i32, i32, i32, i32, i32}, kBadDescriptor},
-      {"poll_oneoff", {i32, i32, i32, i32}, kNotSupported},
-      {"clock_res_get", {i32, i32}, kNotSupported},
-      {"sched_yield", {}, kSuccess},
-      {"proc_raise", {i32}, kNotSupported},
-      {"sock_accept", {i32, i32, i32}, kBadDescriptor},
-      {"sock_recv", {i32, i32, i32, i32, i32, i32}, kBadDescriptor},
-      {"sock_send", {i32, i32, i32, i32, i32}, kBadDescriptor},
-      {"sock_shutdown", {i32, i32}, kBadDescriptor},
+      {"fd_prestat_get", {i32, i32}, wasi::kBadFd},
+      {"fd_prestat_dir_name", {i32, i32, i32}, wasi::kBadFd},
+      {"fd_read", {i32, i32, i32, i32}, wasi::kBadFd},
+      {"fd_pread", {i32, i32, i32, i64, i32}, wasi::kBadFd},
+      {"fd_pwrite", {i32, i32, i32, i64, i32}, wasi::kBadFd},
+      {"fd_readdir", {i32, i32, i32, i64, i32}, wasi::kBadFd},
+      {"fd_tell", {i32, i32}, wasi::kBadFd},
+      {"fd_sync", {i32}, wasi::kBadFd},
+      {"fd_datasync", {i32}, wasi::kBadFd},
+      {"fd_advise", {i32, i64, i64, i32}, wasi::kBadFd},
+      {"fd_allocate", {i32, i64, i64}, wasi::kBadFd},
+      {"fd_renumber", {i32, i32}, wasi::kBadFd},
+      {"fd_filestat_get", {i32, i32}, wasi::kBadFd},
+      {"fd_filestat_set_size", {i32, i64}, wasi::kBadFd},
+      {"fd_filestat_set_times", {i32, i64, i64, i32}, wasi::kBadFd},
+      {"fd_fdstat_set_flags", {i32, i32}, wasi::kNoSys},
+      {"fd_fdstat_set_rights", {i32, i64, i64}, wasi::kNoSys},
+      {"path_open", {i32, i32, i32, i32, i32, i64, i64, i32, i32}, wasi::kBadFd},
+      {"path_filestat_get", {i32, i32, i32, i32, i32}, wasi::kBadFd},
+      {"path_filestat_set_times", {i32, i32, i32, i32, i64, i64, i32}, wasi::kBadFd},
+      {"path_create_directory", {i32, i32, i32}, wasi::kBadFd},
+      {"path_remove_directory", {i32, i32, i32}, wasi::kBadFd},
+      {"path_unlink_file", {i32, i32, i32}, wasi::kBadFd},
+      {"path_rename", {i32, i32, i32, i32, i32, i32}, wasi::kBadFd},
+      {"path_link", {i32, i32, i32, i32, i32, i32, i32}, wasi::kBadFd},
+      {"path_symlink", {i32, i32, i32, i32, i32}, wasi::kBadFd},
+      {"path_readlink", {i32, i32, i32, i32, i32, i32}, wasi::kBadFd},
+      {"poll_oneoff", {i32, i32, i32, i32}, wasi::kNoSys},
+      {"clock_res_get", {i32, i32}, wasi::kNoSys},
+      {"sched_yield", {}, wasi::kSuccess},
+      {"proc_raise", {i32}, wasi::kNoSys},
+      {"sock_accept", {i32, i32, i32}, wasi::kBadFd},
+      {"sock_recv", {i32, i32, i32, i32, i32, i32}, wasi::kBadFd},
+      {"sock_send", {i32, i32, i32, i32, i32}, wasi::kBadFd},
+      {"sock_shutdown", {i32, i32}, wasi::kBadFd},
   };
   return table;
 }
