@@ -82,11 +82,12 @@ DeadlineTimer::~DeadlineTimer() {
 }
 
 void DeadlineTimer::arm(std::chrono::nanoseconds timeout) {
+  armed_ = true;
   watchdog_.arm(*this, Watchdog::Clock::now() + timeout);
 }
 
 void DeadlineTimer::disarm() {
-  watchdog_.disarm(*this);
+  if (std::exchange(armed_, false)) watchdog_.disarm(*this);
 }
 
 }  // namespace warmpool::wasm::internal

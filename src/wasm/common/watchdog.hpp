@@ -78,7 +78,10 @@ class DeadlineTimer {
   // replaces the previous deadline).
   void arm(std::chrono::nanoseconds timeout);
   // Cancels a pending expiry. When it returns, `on_expire` is not running and
-  // will not run for this arming.
+  // will not run for this arming. Without an arm() since the last disarm() it
+  // returns at once, without the watchdog's process-wide lock: calls that set
+  // no deadline never touch that lock, so calls on different threads do not
+  // contend for it.
   void disarm();
   // True once the armed deadline passed (until the next arm()).
   bool expired() const noexcept { return expired_.load(std::memory_order_acquire); }
@@ -89,6 +92,7 @@ class DeadlineTimer {
   Watchdog& watchdog_;
   std::function<void()> on_expire_;
   std::atomic<bool> expired_{false};
+  bool armed_ = false;   // arm() since the last disarm(); only the arming thread's
   bool queued_ = false;  // guarded by the watchdog's mutex
   Watchdog::Queue::iterator position_;
 };

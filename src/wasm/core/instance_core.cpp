@@ -77,22 +77,15 @@ InstanceCore::CallScope::CallScope(InstanceCore& core) : core_(core) {
                              static_cast<std::uint64_t>(core.budget_.begin(m.limits.fuel)));
   }
   if (m.grow_tracked) core.backend->set_global(GlobalSlot::grow_failed, 0);
-  if (m.limits.timeout.count() > 0) core.arm_timer(m.limits.timeout);
+  if (m.limits.timeout.count() > 0) core.timer_.arm(m.limits.timeout);
 }
 
 InstanceCore::CallScope::~CallScope() {
   core_.settle();
 }
 
-void InstanceCore::arm_timer(std::chrono::nanoseconds timeout) {
-  timer_.arm(timeout);
-  timer_armed_ = true;
-}
-
 void InstanceCore::settle() {
-  // Disarming takes the process-wide watchdog's mutex: calls without a deadline skip it, or
-  // calls on different threads would contend for that one cache line.
-  if (std::exchange(timer_armed_, false)) timer_.disarm();
+  timer_.disarm();
   // A deadline that fired after the guest returned leaves an interrupt behind.
   if (timer_.expired() || stop_ != Stop::none) backend->clear_interrupt();
 }
@@ -134,7 +127,7 @@ std::expected<void, WasmError> InstanceCore::build() {
   stop_ = Stop::none;
   exit_code_ = 0;
   budget_.begin_empty(m.limits.fuel);
-  if (m.limits.timeout.count() > 0) arm_timer(m.limits.timeout);
+  if (m.limits.timeout.count() > 0) timer_.arm(m.limits.timeout);
   std::string error;
   const bool built = backend->instantiate(&error);
   settle();

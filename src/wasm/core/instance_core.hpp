@@ -10,7 +10,6 @@
 #pragma once
 
 #include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <expected>
 #include <memory>
@@ -103,7 +102,6 @@ class InstanceCore final : public InstanceHead, public ImportHandler {
   std::expected<void, WasmError> snapshot_host_data();
   // Back to the post-instantiation host data (a copy of it, or a new one).
   std::expected<void, WasmError> restore_host_data();
-  void arm_timer(std::chrono::nanoseconds timeout);
   // After guest code stopped: no timer callback runs any more, no interrupt is pending.
   void settle();
   // nullopt for a clean proc_exit(0).
@@ -121,7 +119,6 @@ class InstanceCore final : public InstanceHead, public ImportHandler {
   // The thread of the binding, or none; other threads read it to refuse their calls.
   std::atomic<std::thread::id> bound_thread_{};
   std::uint32_t bindings_ = 0;  // on bound_thread_
-  bool timer_armed_ = false;    // since the last settle()
   // Last: destroyed first, so its callback never sees a dying backend.
   DeadlineTimer timer_;
 };
