@@ -4,10 +4,10 @@
 // Per engine (wabt always, V8 when built): the markdown plugin rendering
 // plugins/testdata/markdown/document.md — compile, instantiate, fresh
 // instantiate+call versus pooled acquire+call+release, reset versus
-// re-instantiation — plus a trivial export's call cost (echo of 16 bytes, and
-// fib(1)), the pool's own overhead (acquire+release of a warm instance,
-// without any engine call), fib(25), fib(25) with fuel metering on, and
-// compiling a small .wat with and without an element segment.
+// re-instantiation — plus a trivial export's call cost (echo of 16 bytes, also
+// with the instance bound to the thread, and fib(1)), the pool's own overhead (acquire+release of a
+// warm instance, without any engine call), fib(25), fib(25) with fuel metering on, and compiling a
+// small .wat with and without an element segment.
 //
 //   build/<dir>/bench/warmpool_wasm_bench --benchmark_min_time=0.2
 #include <benchmark/benchmark.h>
@@ -196,6 +196,22 @@ void echo_call(benchmark::State& state, ww::Engine engine) {
   }
 }
 
+// The same call with the instance bound to the benchmark's thread
+// (Instance::bind_to_this_thread), as a server's fixed worker would hold it.
+void echo_call_thread_bound(benchmark::State& state, ww::Engine engine) {
+  auto instance = instantiate(load(engine, "echo.wasm"));
+  const auto binding = instance.bind_to_this_thread();
+  if (!binding) die("bind", binding.error());
+  const std::string input = "sixteen bytes...";
+  const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(input.data()),
+                                            input.size());
+  for (auto _ : state) {
+    auto out = instance.call_bytes("echo", bytes);
+    if (!out) die("echo", out.error());
+    benchmark::DoNotOptimize(out->output.data());
+  }
+}
+
 // By name, as the rows measured before the embedding API did.
 void fib_call(benchmark::State& state, ww::Engine engine, int n, const ww::Limits& limits) {
   auto instance = instantiate(load(engine, "fib.wasm", limits));
@@ -248,6 +264,7 @@ void register_engine(ww::Engine engine) {
       ->Iterations(kAfterCallIterations);
   add("pool_overhead", pool_overhead)->Unit(benchmark::kNanosecond);
   add("echo_16B_call", echo_call);
+  add("echo_16B_call_thread_bound", echo_call_thread_bound);
   add("fib_1_call", [](benchmark::State& s, ww::Engine en) { fib_call(s, en, 1, {}); });
   add("fib_25", [](benchmark::State& s, ww::Engine en) {
     fib_call(s, en, kFibN, {});

@@ -51,7 +51,7 @@ def main():
                       "|wabt/host_call",
                       reps, 0.3)
     engines = bench(os.path.join(args.build, "bench", "warmpool_wasm_bench"),
-                    "v8/(fib_1_call|echo_16B_call|markdown/instantiate)$", reps, 0.3)
+                    "v8/(fib_1_call|echo_16B_call|echo_16B_call_thread_bound|markdown/instantiate)$", reps, 0.3)
     node = json.loads(subprocess.run(
         ["node", os.path.join(HERE, "engine_peers.mjs"), os.path.join(args.build, "plugins"),
          str(reps), "--json"], check=True, capture_output=True, text=True).stdout)
@@ -80,6 +80,10 @@ def main():
     row("v8/fib_1_call (wasm_bench, by name)", by_name, f"{by_name / floor:.2f}x floor", "<= 4x floor")
     echo, node_echo = ns(engines["v8/echo_16B_call"]), node["node/echo_16B_call"]["cpu_ns"]
     row("v8/echo_16B_call", echo, f"{echo / node_echo:.2f}x Node", "<= 3x Node")
+    if "v8/echo_16B_call_thread_bound" in engines:
+        bound_echo = ns(engines["v8/echo_16B_call_thread_bound"])
+        row("v8/echo_16B_call_thread_bound (Instance::bind_to_this_thread)", bound_echo,
+            f"{bound_echo / node_echo:.2f}x Node", "<= 3x Node")
     row("node/echo_16B_call", node_echo)
     inst, node_inst = ns(engines["v8/markdown/instantiate"]), node["node/markdown/instantiate"]["cpu_ns"]
     row("v8/markdown/instantiate", inst, f"{inst / node_inst:.2f}x Node", "<= 1.5x Node")
