@@ -55,6 +55,9 @@ enum Errno : std::uint32_t {
 // it sees there.
 inline constexpr Errno kReadOnlyMapping = kNotSupported;
 
+// lookupflags: follow a last-component symlink (still only beneath the mapping).
+inline constexpr std::uint32_t kLookupSymlinkFollow = 1;
+
 // WASI filetype values.
 enum FileType : std::uint8_t {
   kUnknownType = 0,
@@ -128,8 +131,8 @@ using Call = std::uint32_t (*)(wasm::Caller&, Args);
 // Defines wasi_snapshot_preview1.`name` taking `params` and returning an errno.
 void define(wasm::Linker& linker, const char* name, std::vector<wasm::ValueType> params, Call call);
 
-// fd_readdir, path_create_directory, path_remove_directory, path_unlink_file
-// and path_rename (wasi_paths.cpp).
+// fd_readdir, path_create_directory, path_remove_directory, path_unlink_file,
+// path_rename, path_link, path_symlink and path_readlink (wasi_paths.cpp).
 void define_path_calls(wasm::Linker& linker);
 
 }  // namespace warmpool::extism::internal::wasi

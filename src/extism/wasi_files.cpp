@@ -25,7 +25,6 @@ constexpr std::uint64_t kRightFdRead = 1u << 1;
 constexpr std::uint64_t kRightFdWrite = 1u << 6;
 constexpr std::uint32_t kOpenCreate = 1, kOpenDirectory = 2, kOpenExclusive = 4, kOpenTruncate = 8;
 constexpr std::uint32_t kFdAppend = 1;
-constexpr std::uint32_t kLookupSymlinkFollow = 1;
 constexpr std::uint32_t kSetAtim = 1, kSetAtimNow = 2;  // MTIM and MTIM_NOW are these << 2
 // What a created file's mode is before the umask, as in the Rust runtime.
 constexpr std::uint64_t kCreatedFileMode = 0666;
@@ -123,6 +122,10 @@ std::uint32_t path_open(wasm::Caller& caller, Args args) {
   if ((oflags & kOpenExclusive) != 0) flags |= O_EXCL;
   if ((oflags & kOpenTruncate) != 0) flags |= O_TRUNC;
   if (appends) flags |= O_APPEND;
+  // As wasi-common: without LOOKUPFLAGS_SYMLINK_FOLLOW a last-component
+  // symlink is not opened (ELOOP, ENOTDIR with O_DIRECTORY); with it, the
+  // link is followed, beneath the mapping only.
+  if ((arg32(args, 1) & kLookupSymlinkFollow) == 0) flags |= O_NOFOLLOW;
   // openat2 refuses a mode without O_CREAT.
   const std::uint64_t mode = (flags & O_CREAT) != 0 ? kCreatedFileMode : 0;
   UniqueFd opened(open_beneath((*dir)->host_fd, *path, flags, mode));
@@ -200,6 +203,21 @@ std::uint32_t fd_close(wasm::Caller& caller, Args args) {
   if (fd <= 2) return kSuccess;
   WasiFiles* files = files_of(caller);
   return files != nullptr && files->close(fd) ? kSuccess : kBadFd;
+}
+
+// Moves descriptor `from` to number `to`, closing what `to` held; both must be
+// open. As wasi-common, a preopen is never renumbered (ENOTSUP), and neither
+// are fds 0-2 here: they are the captured stdio, not host descriptors.
+std::uint32_t fd_renumber(wasm::Caller& caller, Args args) {
+  const std::uint32_t from = arg32(args, 0);
+  const std::uint32_t to = arg32(args, 1);
+  WasiFiles* files = files_of(caller);
+  if (files == nullptr) return kBadFd;
+  if (from <= 2 || to <= 2) return kNotSupported;
+  const WasiFiles::Entry* moved = files->find(from);
+  const WasiFiles::Entry* replaced = files->find(to);
+  if (moved == nullptr || replaced == nullptr) return kBadFd;
+  return files->renumber(from, to) ? kSuccess : kNotSupported;  // refused: a preopen
 }
 
 // lseek on `fd`'s file; fds 0-2 are pipes.
@@ -383,6 +401,25 @@ bool WasiFiles::close(std::uint32_t fd) {
   return true;
 }
 
+bool WasiFiles::renumber(std::uint32_t from, std::uint32_t to) {
+  Entry* moved = find(from);
+  Entry* replaced = find(to);
+  if (moved == nullptr || replaced == nullptr || moved->preopen || replaced->preopen) return false;
+  if (from == to) return true;
+  ::close(replaced->host_fd);
+  *replaced = std::move(*moved);
+  moved->host_fd = -1;
+  return true;
+}
+
+std::vector<int> WasiFiles::preopen_host_fds() const {
+  std::vector<int> fds;
+  for (const Entry& entry : entries_) {
+    if (entry.preopen) fds.push_back(entry.host_fd);
+  }
+  return fds;
+}
+
 void define_wasi_files(wasm::Linker& linker) {
   define(linker, "fd_prestat_get", {i32, i32}, &prestat_get);
   define(linker, "fd_prestat_dir_name", {i32, i32, i32}, &prestat_dir_name);
@@ -390,6 +427,7 @@ void define_wasi_files(wasm::Linker& linker) {
   define(linker, "fd_read", {i32, i32, i32, i32}, &fd_read);
   define(linker, "fd_write", {i32, i32, i32, i32}, &fd_write);
   define(linker, "fd_close", {i32}, &fd_close);
+  define(linker, "fd_renumber", {i32, i32}, &fd_renumber);
   define(linker, "fd_seek", {i32, i64, i32, i32}, &fd_seek);
   define(linker, "fd_fdstat_get", {i32, i32}, &fd_fdstat_get);
   define(linker, "fd_filestat_get", {i32, i32}, &fd_filestat_get);

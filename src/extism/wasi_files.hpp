@@ -1,11 +1,12 @@
 // WASI preopens for Extism's allowed_paths: the mapped host directories as
 // preopened descriptors (3, 4, ...), and the WASI file calls over them:
 // opening, reading, writing, seeking, stat, listing (fd_readdir), creating and
-// removing directories, unlinking and renaming. Every path is resolved by the
-// kernel with openat2's RESOLVE_BENEATH (wasi_calls.hpp), so `..`, absolute
-// paths and symlinks cannot leave a mapped directory (ENOTCAPABLE); any write
-// beneath a `ro:` mapping fails with ENOTSUP, as on the Rust runtime. fd_write
-// to fds 1 and 2 is captured as the guest's stdout and stderr. Descriptors
+// removing directories, unlinking, renaming, hard and symbolic links, and
+// renumbering descriptors. Every path is resolved by the kernel with openat2's
+// RESOLVE_BENEATH (wasi_calls.hpp), so `..`, absolute paths and symlinks
+// cannot leave a mapped directory (ENOTCAPABLE); any write beneath a `ro:`
+// mapping fails with ENOTSUP, as on the Rust runtime. fd_write to fds 1 and 2
+// is captured as the guest's stdout and stderr. Descriptors
 // belong to one instance; Instance::reset keeps only the preopens.
 //
 //   WasiFiles files(manifest.allowed_paths);   // PluginData holds one per instance
@@ -46,6 +47,11 @@ class WasiFiles {
   std::optional<std::uint32_t> add(Entry entry);
   static constexpr std::size_t kMaxOpenFiles = 128;
   bool close(std::uint32_t fd);
+  // Moves descriptor `from` to number `to`, closing the file `to` held; false
+  // (nothing changed) unless both are open and neither is a preopen.
+  bool renumber(std::uint32_t from, std::uint32_t to);
+  // The host descriptors of the mapped directories.
+  std::vector<int> preopen_host_fds() const;
 
   // What the guest wrote to fd 1 and fd 2 during the current call.
   std::string stdout_text;

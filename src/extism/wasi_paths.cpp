@@ -1,17 +1,23 @@
 // The WASI calls that list a directory or change names in one: fd_readdir,
-// path_create_directory, path_remove_directory, path_unlink_file and
-// path_rename. Each resolves its path with parent_beneath, so it acts on a
-// name inside a mapped directory or fails; under a `ro:` mapping each change
-// fails with kReadOnlyMapping before the host is asked.
+// path_create_directory, path_remove_directory, path_unlink_file,
+// path_rename, path_link, path_symlink and path_readlink. Each resolves its
+// path with parent_beneath, so it acts on a name inside a mapped directory or
+// fails; under a `ro:` mapping each change fails with kReadOnlyMapping before
+// the host is asked. A symlink can only be made to point beneath its mapping
+// (absolute targets and targets that climb above it are ENOTCAPABLE), and
+// path_readlink never shows an absolute target, so no host path leaks.
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <memory>
 #include <string_view>
+#include <utility>
 
 #include "wasi_calls.hpp"
 
@@ -164,6 +170,105 @@ std::uint32_t path_rename(wasm::Caller& caller, Args args) {
   return errno == EXDEV ? kCrossDevice : errno_of(errno);
 }
 
+// A hard link. Both names must be beneath writable mappings: a link from a
+// `ro:` mapping into a writable one would make its file writable. As
+// wasi-common, the old name is never followed (LOOKUPFLAGS_SYMLINK_FOLLOW is
+// EINVAL), so linking a symlink links the symlink.
+std::uint32_t path_link(wasm::Caller& caller, Args args) {
+  if ((arg32(args, 1) & kLookupSymlinkFollow) != 0) return kInvalid;
+  auto from = writable_path(caller, args, 0, 2);
+  if (!from) return from.error();
+  auto to = writable_path(caller, args, 4, 5);
+  if (!to) return to.error();
+  if (::linkat(from->parent.get(), from->name.c_str(), to->parent.get(), to->name.c_str(), 0) ==
+      0) {
+    return kSuccess;
+  }
+  return errno == EXDEV ? kCrossDevice : errno_of(errno);
+}
+
+// How many directories `dir` lies beneath the nearest mapped directory above
+// it, found by walking `..` on the host: a guest path through symlinked
+// directories counts where it led, not how it was spelled.
+std::expected<std::size_t, std::uint32_t> depth_beneath_mapping(const WasiFiles& files, int dir) {
+  std::vector<std::pair<dev_t, ino_t>> mappings;
+  for (const int fd : files.preopen_host_fds()) {
+    struct stat st {};
+    if (::fstat(fd, &st) == 0) mappings.emplace_back(st.st_dev, st.st_ino);
+  }
+  UniqueFd current(::openat(dir, ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  // A path holds at most PATH_MAX / 2 directories; past that, or at `/`, the
+  // directory was moved out from under its mapping.
+  for (std::size_t depth = 0; current && depth <= PATH_MAX / 2; ++depth) {
+    struct stat st {};
+    if (::fstat(current.get(), &st) != 0) return std::unexpected(errno_of(errno));
+    if (std::ranges::find(mappings, std::pair{st.st_dev, st.st_ino}) != mappings.end()) {
+      return depth;
+    }
+    current = UniqueFd(::openat(current.get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  }
+  return std::unexpected(kNotCapable);
+}
+
+// Whether relative symlink `target`, read as written from a directory `depth`
+// levels beneath its mapping, climbs above the mapping.
+bool climbs_above(std::string_view target, std::size_t depth) {
+  while (!target.empty()) {
+    const std::size_t slash = target.find('/');
+    const std::string_view component = target.substr(0, slash);
+    target = slash == std::string_view::npos ? std::string_view{} : target.substr(slash + 1);
+    if (component.empty() || component == ".") continue;
+    if (component != "..") {
+      ++depth;
+    } else if (depth-- == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// A symlink whose target stays beneath the mapping as written. wasi-common
+// refuses absolute targets too; a relative one that climbs out it creates,
+// and no guest can follow it (RESOLVE_BENEATH), but a host program walking
+// the mapped directory could, so it is refused here as well.
+std::uint32_t path_symlink(wasm::Caller& caller, Args args) {
+  auto bytes = caller.memory().read(arg32(args, 0), arg32(args, 1));
+  if (!bytes) return kFault;
+  auto link = writable_path(caller, args, 2, 3);
+  if (!link) return link.error();
+  const std::string target(bytes->begin(), bytes->end());
+  if (target.find('\0') != std::string::npos) return kInvalid;
+  if (target.empty()) return kNoEnt;  // what symlinkat answers
+  if (target.front() == '/') return kNotCapable;
+  auto depth = depth_beneath_mapping(*files_of(caller), link->parent.get());
+  if (!depth) return depth.error();
+  if (climbs_above(target, *depth)) return kNotCapable;
+  return ::symlinkat(target.c_str(), link->parent.get(), link->name.c_str()) == 0 ? kSuccess
+                                                                                  : errno_of(errno);
+}
+
+// The symlink's target, cut to the guest's buffer as readlink(2) and
+// wasi-common do. An absolute target (one made on the host) is ENOTCAPABLE:
+// it names a host path the guest cannot reach anyway.
+std::uint32_t path_readlink(wasm::Caller& caller, Args args) {
+  auto dir = directory(caller, arg32(args, 0));
+  if (!dir) return dir.error();
+  auto path = guest_path(caller, arg32(args, 1), arg32(args, 2));
+  if (!path) return path.error();
+  auto buffer = caller.memory().span(arg32(args, 3), arg32(args, 4));
+  if (!buffer) return kFault;
+  auto link = parent_beneath((*dir)->host_fd, *path);
+  if (!link) return link.error();
+  char target[PATH_MAX];
+  const ssize_t length = ::readlinkat(link->parent.get(), link->name.c_str(), target, PATH_MAX);
+  if (length < 0) return errno_of(errno);
+  if (length > 0 && target[0] == '/') return kNotCapable;
+  const std::size_t copied = std::min(static_cast<std::size_t>(length), buffer->size());
+  if (copied > 0) std::memcpy(buffer->data(), target, copied);
+  return store<std::uint32_t>(caller, arg32(args, 5), static_cast<std::uint32_t>(copied)) ? kSuccess
+                                                                                          : kFault;
+}
+
 }  // namespace
 
 void define_path_calls(wasm::Linker& linker) {
@@ -172,6 +277,9 @@ void define_path_calls(wasm::Linker& linker) {
   define(linker, "path_remove_directory", {i32, i32, i32}, &path_remove_directory);
   define(linker, "path_unlink_file", {i32, i32, i32}, &path_unlink_file);
   define(linker, "path_rename", {i32, i32, i32, i32, i32, i32}, &path_rename);
+  define(linker, "path_link", {i32, i32, i32, i32, i32, i32, i32}, &path_link);
+  define(linker, "path_symlink", {i32, i32, i32, i32, i32}, &path_symlink);
+  define(linker, "path_readlink", {i32, i32, i32, i32, i32, i32}, &path_readlink);
 }
 
 }  // namespace warmpool::extism::internal::wasi

@@ -391,7 +391,8 @@ TEST_P(OwnWasiPluginTest, DotDotAbsolutePathsAndSymlinksCannotLeaveIt) {
   EXPECT_EQ(plugin.call("open_raw", "a.txt").value(), "opened");
   EXPECT_EQ(plugin.call("open_raw", "../secret.txt").value(), "errno=76");  // ENOTCAPABLE
   EXPECT_EQ(plugin.call("open_raw", outside).value(), "errno=76");
-  EXPECT_EQ(plugin.call("open_raw", "link.txt").value(), "errno=76");
+  // open_raw passes no LOOKUPFLAGS_SYMLINK_FOLLOW: a last symlink is ELOOP, as on wasi-common.
+  EXPECT_EQ(plugin.call("open_raw", "link.txt").value(), "errno=32");
   EXPECT_TRUE(plugin.healthy());
 }
 
