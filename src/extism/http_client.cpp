@@ -18,6 +18,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -75,6 +76,8 @@ struct Exchange {
   const HttpExchangeRequest& request;
   Stage stage = Stage::resolve;
   HttpExchangeResponse response;
+  // Why the peer's certificate was refused, when a handshake failed on it.
+  long verify_result = X509_V_OK;
 };
 
 http::request<http::string_body> request_message(const HttpExchangeRequest& r) {
@@ -161,7 +164,13 @@ asio::awaitable<void> run_exchange(Exchange& x) {
   co_await beast::get_lowest_layer(stream).async_connect(endpoints, asio::use_awaitable);
   x.stage = Stage::handshake;
   expire_at_deadline(beast::get_lowest_layer(stream), x);
-  co_await stream.async_handshake(asio::ssl::stream_base::client, asio::use_awaitable);
+  boost::system::error_code handshake_error;
+  co_await stream.async_handshake(asio::ssl::stream_base::client,
+                                  asio::redirect_error(asio::use_awaitable, handshake_error));
+  if (handshake_error) {
+    x.verify_result = SSL_get_verify_result(ssl);
+    throw boost::system::system_error(handshake_error);
+  }
   co_await send_and_receive(stream, x);
   // No TLS close_notify exchange: the request said Connection: close and
   // many servers never answer one, which would only cost time.
@@ -177,8 +186,16 @@ std::string failure_message(const Exchange& x, const boost::system::error_code& 
   switch (x.stage) {
     case Stage::resolve: return "cannot resolve host \"" + url.host + "\": " + ec.message();
     case Stage::connect: return "cannot connect to " + authority(url, true) + ": " + ec.message();
-    case Stage::handshake:
-      return "TLS handshake with " + authority(url, true) + " failed: " + ec.message();
+    case Stage::handshake: {
+      std::string message =
+          "TLS handshake with " + authority(url, true) + " failed: " + ec.message();
+      // OpenSSL's error only says "certificate verify failed"; the check's result says why.
+      if (x.verify_result != X509_V_OK) {
+        message +=
+            std::string("; the certificate: ") + X509_verify_cert_error_string(x.verify_result);
+      }
+      return message;
+    }
     case Stage::send: return "sending the request failed: " + ec.message();
     case Stage::receive:
       if (ec == http::error::body_limit) {

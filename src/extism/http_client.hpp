@@ -1,7 +1,11 @@
 // One HTTP/1.1 exchange for the Extism kernel's http_request: Boost.Beast over
 // TCP, or over TLS (OpenSSL, peer certificates verified against the system CA
-// store, SNI and host name checked) for https URLs. Redirects and the
-// allowed_hosts check are the caller's (src/extism/http.cpp).
+// store, SNI and host name checked) for https URLs. The CA store is OpenSSL's
+// default verify paths, read once, at the process's first https request: the
+// environment variables SSL_CERT_FILE and SSL_CERT_DIR name a CA file and a
+// CA directory in place of the system's (how a host trusts a private CA; the
+// https tests trust theirs this way).
+// Redirects and the allowed_hosts check are the caller's (src/extism/http.cpp).
 //
 //   auto url = internal::HttpUrl::parse("http://127.0.0.1:8080/items?id=3");
 //   if (!url) return std::unexpected(url.error());            // bad URL or scheme
@@ -53,7 +57,8 @@ struct HttpExchangeResponse {
 };
 
 // Errors (the URL is not repeated in them): the host cannot be resolved, the
-// connection is refused or fails, the TLS handshake or certificate check fails,
+// connection is refused or fails, the TLS handshake or certificate check fails
+// (with OpenSSL's reason for refusing the certificate, e.g. "hostname mismatch"),
 // the deadline passes ("timeout: ..."), the body exceeds max_body_bytes
 // ("... exceeds memory.max_http_response_bytes (N bytes)"), a malformed response.
 std::expected<HttpExchangeResponse, std::string> http_exchange(const HttpExchangeRequest& request);
