@@ -197,14 +197,17 @@ std::expected<std::size_t, std::uint32_t> depth_beneath_mapping(const WasiFiles&
     if (::fstat(fd, &st) == 0) mappings.emplace_back(st.st_dev, st.st_ino);
   }
   UniqueFd current(::openat(dir, ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
-  // A path holds at most PATH_MAX / 2 directories; past that, or at `/`, the
-  // directory was moved out from under its mapping.
+  std::pair<dev_t, ino_t> below{};
+  // Reaching `/` means the directory was moved out from under its mappings;
+  // deeper than PATH_MAX / 2 levels (more than one path can name), the
+  // link is refused rather than walked further.
   for (std::size_t depth = 0; current && depth <= PATH_MAX / 2; ++depth) {
     struct stat st {};
     if (::fstat(current.get(), &st) != 0) return std::unexpected(errno_of(errno));
-    if (std::ranges::find(mappings, std::pair{st.st_dev, st.st_ino}) != mappings.end()) {
-      return depth;
-    }
+    const std::pair here{st.st_dev, st.st_ino};
+    if (std::ranges::find(mappings, here) != mappings.end()) return depth;
+    if (depth > 0 && here == below) break;  // `/` is its own parent
+    below = here;
     current = UniqueFd(::openat(current.get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
   }
   return std::unexpected(kNotCapable);

@@ -193,6 +193,15 @@ TEST_P(WasiLinksTest, NoSymlinkCanBeMadeToPointOutside) {
   EXPECT_FALSE(fs::exists(root_ / "mapped" / "sub" / "escape"));
 }
 
+TEST_P(WasiLinksTest, ADirectoryMovedOutOfItsMappingTakesNoSymlinks) {
+  EXPECT_EQ(open(3, "sub", 0, kDirectory), "fd=5");
+  EXPECT_EQ(symlink("x", 5, "inside"), kSuccess);
+  fs::rename(root_ / "mapped" / "sub", root_ / "moved");  // on the host, behind the guest's back
+  EXPECT_EQ(symlink("x", 5, "after_move"), kNotCapable);
+  EXPECT_FALSE(fs::exists(root_ / "moved" / "after_move"));
+  EXPECT_EQ(readlink(5, "inside"), "x");
+}
+
 TEST_P(WasiLinksTest, NoLinkCanBeMadeOutsideOrThroughALinkThatLeaves) {
   EXPECT_EQ(symlink("a.txt", 3, "../planted"), kNotCapable);
   EXPECT_EQ(symlink("a.txt", 3, (root_ / "planted").string()), kNotCapable);
