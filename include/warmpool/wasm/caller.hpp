@@ -13,10 +13,13 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "warmpool/wasm/memory.hpp"
 
 namespace warmpool::wasm {
+
+class Instance;
 
 namespace internal {
 class InstanceCore;
@@ -52,6 +55,11 @@ class Caller {
   T* data() const noexcept {
     return static_cast<T*>(data_of(internal::type_id<T>()));
   }
+
+  // The calling instance's linked instance for import module `module`
+  // (Linker::define_instance), or null: its memory and its exports, called
+  // inside this call (instance->call_raw, instance->memory()).
+  Instance* linked_instance(std::string_view module) const noexcept;
 
   // Ends the guest's call when this host function returns: the call fails
   // with ErrorKind::trap and this message, and the instance is poisoned.

@@ -130,6 +130,10 @@ class Instance {
   // Memory 0; see memory.hpp for how long the view stays valid.
   MemoryView memory();
 
+  // The linked instance serving import module `module` (Linker::define_instance),
+  // or null; owned by this instance (see linker.hpp for what it may be used for).
+  Instance* linked_instance(std::string_view module) noexcept;
+
   // This instance's host data (Linker::host_data), or null when it has none of type T.
   template <class T>
   T* host_data() noexcept {
@@ -151,6 +155,7 @@ class Instance {
   const Module& module() const;
 
  private:
+  friend class internal::InstanceCore;
   struct Deleter {
     void operator()(internal::InstanceHead* head) const noexcept;
   };

@@ -96,11 +96,26 @@ class BackendInstance {
   virtual void clear_interrupt() {}
 };
 
+// Where a new instance lives and which of its imports call another instance's exports
+// directly (Linker::define_instance). Every BackendInstance named here is of the same engine
+// and outlives the new one.
+struct InstanceLinks {
+  // The instance whose store (wabt) / isolate (V8) the new one joins; null: one of its own.
+  BackendInstance* home = nullptr;
+  struct Import {
+    BackendInstance* exporter = nullptr;  // null: the import is a host call (ImportHandler)
+    std::string_view export_name;
+  };
+  // Per import of the prepared binary, or empty when every import is a host call.
+  std::vector<Import> imports;
+};
+
 class BackendModule {
  public:
   virtual ~BackendModule() = default;
-  // The engine's instance, not yet instantiated; `imports` outlives it.
-  virtual std::unique_ptr<BackendInstance> create_instance(ImportHandler& imports) const = 0;
+  // The engine's instance, not yet instantiated; `imports` and `links` outlive it.
+  virtual std::unique_ptr<BackendInstance> create_instance(ImportHandler& imports,
+                                                           const InstanceLinks& links) const = 0;
 };
 
 class Backend {

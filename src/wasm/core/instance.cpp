@@ -116,7 +116,11 @@ const std::string& Instance::last_stderr() const {
 }
 
 bool Instance::reset() {
-  return core().reset();
+  return core().reset() != InstanceCore::Reset::failed;
+}
+
+Instance* Instance::linked_instance(std::string_view module) noexcept {
+  return core().linked_instance(module);
 }
 
 const Module& Instance::module() const {

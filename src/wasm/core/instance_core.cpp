@@ -34,7 +34,15 @@ std::expected<void, WasmError> InstanceCore::bind_to_this_thread() {
                                       ": cannot bind the instance to this thread: it is "
                                       "bound to another thread")));
   }
-  if (bindings_++ == 0) backend->bind_thread();
+  if (bindings_++ == 0) {
+    backend->bind_thread();
+    // After the importer: V8's outermost lock is the importer's, released last.
+    for (Instance& linked : linked_instances_) {
+      if (auto bound = linked.core().bind_to_this_thread(); !bound) {
+        misuse("a linked instance is bound to another thread than its importer");
+      }
+    }
+  }
   return {};
 }
 
@@ -45,6 +53,7 @@ void InstanceCore::unbind_from_this_thread() {
         "checkout must be released on the thread that took it)");
   }
   if (--bindings_ > 0) return;
+  for (Instance& linked : linked_instances_) linked.core().unbind_from_this_thread();
   backend->unbind_thread();
   bound_thread_.store(std::thread::id{}, std::memory_order_release);
 }
@@ -72,6 +81,14 @@ InstanceCore::CallScope::CallScope(InstanceCore& core) : core_(core) {
   core.wasi.stderr_text.clear();
   core.stop_ = Stop::none;
   core.exit_code_ = 0;
+  const bool inside_importer = core.runs_inside_importer();
+  ++core.open_calls_;
+  if (inside_importer) {
+    // Its first metering check asks the importer's budget (refill_fuel).
+    if (m.metered) core.backend->set_global(GlobalSlot::fuel, 0);
+    if (m.grow_tracked) core.backend->set_global(GlobalSlot::grow_failed, 0);
+    return;
+  }
   if (m.metered) {
     core.backend->set_global(GlobalSlot::fuel,
                              static_cast<std::uint64_t>(core.budget_.begin(m.limits.fuel)));
@@ -81,6 +98,7 @@ InstanceCore::CallScope::CallScope(InstanceCore& core) : core_(core) {
 }
 
 InstanceCore::CallScope::~CallScope() {
+  --core_.open_calls_;
   core_.settle();
 }
 
@@ -115,9 +133,41 @@ std::expected<void, WasmError> InstanceCore::restore_host_data() {
 
 std::expected<void, WasmError> InstanceCore::instantiate() {
   if (auto made = create_host_data(); !made) return made;
-  backend = module().engine->create_instance(*this);
+  if (auto linked = instantiate_linked(); !linked) return linked;
+  backend = module().engine->create_instance(*this, links_);
   Entered entered(*backend);
   return build();
+}
+
+// The first linked instance makes the store (isolate) the others and the importer join.
+std::expected<void, WasmError> InstanceCore::instantiate_linked() {
+  const LinkedModule::Impl& linked = linked_.impl();
+  if (linked.linked_instances.empty()) return {};
+  for (const LinkedModule::Impl::LinkedInstance& spec : linked.linked_instances) {
+    auto core = std::make_unique<InstanceCore>(spec.linked);
+    core->importer_ = this;
+    core->links_.home = links_.home;
+    if (auto built = core->instantiate(); !built) return std::unexpected(std::move(built.error()));
+    if (links_.home == nullptr) links_.home = core->backend.get();
+    linked_instances_.push_back(
+        Instance(std::unique_ptr<InstanceHead, Instance::Deleter>(core.release())));
+  }
+  links_.imports.resize(linked.imports.size());
+  for (std::size_t i = 0; i < linked.imports.size(); ++i) {
+    const LinkedModule::Impl::Import& import = linked.imports[i];
+    if (!import.linked_instance) continue;
+    links_.imports[i] = {linked_instances_[*import.linked_instance].core().backend.get(),
+                         import.name};
+  }
+  return {};
+}
+
+Instance* InstanceCore::linked_instance(std::string_view module) noexcept {
+  const auto& specs = linked_.impl().linked_instances;
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    if (specs[i].import_module == module) return &linked_instances_[i];
+  }
+  return nullptr;
 }
 
 std::expected<void, WasmError> InstanceCore::build() {
@@ -129,7 +179,9 @@ std::expected<void, WasmError> InstanceCore::build() {
   budget_.begin_empty(m.limits.fuel);
   if (m.limits.timeout.count() > 0) timer_.arm(m.limits.timeout);
   std::string error;
+  ++open_calls_;
   const bool built = backend->instantiate(&error);
+  --open_calls_;
   settle();
   if (!built) {
     if (stop_ == Stop::none && !timer_.expired()) {
@@ -172,36 +224,44 @@ std::expected<void, WasmError> InstanceCore::snapshot_host_data() {
   return {};
 }
 
-bool InstanceCore::reset() {
+InstanceCore::Reset InstanceCore::reset() {
   require_not_bound_elsewhere("reset()");
-  if (!healthy) return false;
-  Entered entered(*backend);
-  if (backend->restore()) {
-    if (restore_host_data()) return true;
-    healthy = false;
-    return false;
+  if (!healthy) return Reset::failed;
+  // Linked instances first: an importer whose exporters were instantiated again must be
+  // too, as its imports name the functions of the instances they replaced.
+  bool linked_in_place = true;
+  for (Instance& linked : linked_instances_) {
+    const Reset done = linked.core().reset();
+    if (done == Reset::failed) {
+      healthy = false;
+      return Reset::failed;
+    }
+    linked_in_place = linked_in_place && done == Reset::in_place;
   }
-  if (!backend->reinstantiates()) return false;
+  Entered entered(*backend);
+  if (linked_in_place && backend->restore()) {
+    if (restore_host_data()) return Reset::in_place;
+    healthy = false;
+    return Reset::failed;
+  }
+  if (!backend->reinstantiates()) {
+    if (!linked_in_place) healthy = false;
+    return Reset::failed;
+  }
   // The start function and `_initialize` run again, recording into new host data.
   if (!create_host_data() || !build()) {
     healthy = false;
-    return false;
+    return Reset::failed;
   }
-  return true;
+  return Reset::instantiated_again;
 }
 
 bool InstanceCore::call_import(std::uint32_t index, std::span<const std::uint64_t> args,
                                std::span<std::uint64_t> results) {
   const LinkedModule::Impl::Import& import = linked_.impl().imports[index];
-  if (!import.function) {  // warmpool.out_of_fuel
-    auto slice = budget_.refill(timer_.expired());
-    if (!slice) {
-      stop_ = slice.error() == StopReason::fuel ? Stop::fuel : Stop::deadline;
-      return false;
-    }
-    results[0] = static_cast<std::uint64_t>(*slice);
-    return true;
-  }
+  // The engine calls imports bound to a linked instance itself: only the metering hook has
+  // no function here.
+  if (!import.function) return refill_fuel(results);
   current_import_ = &import;
   Caller caller(*this);
   try {
@@ -213,6 +273,17 @@ bool InstanceCore::call_import(std::uint32_t index, std::span<const std::uint64_
   }
   current_import_ = nullptr;
   return stop_ == Stop::none;
+}
+
+bool InstanceCore::refill_fuel(std::span<std::uint64_t> results) {
+  if (runs_inside_importer()) return importer_->refill_fuel(results);
+  auto slice = budget_.refill(timer_.expired());
+  if (!slice) {
+    stop_ = slice.error() == StopReason::fuel ? Stop::fuel : Stop::deadline;
+    return false;
+  }
+  results[0] = static_cast<std::uint64_t>(*slice);
+  return true;
 }
 
 void InstanceCore::stop_by_host(std::string message) {
@@ -254,6 +325,8 @@ std::optional<WasmError> InstanceCore::classify(std::string_view what, const std
       if (exit_code_ == 0) return std::nullopt;
       return WasmError(ErrorKind::trap, cat(m.name, ": ", what, ": exited with code ", exit_code_));
     case Stop::host:
+      // A host function whose call into a linked instance was stopped by the deadline.
+      if (timer_.expired()) break;
       return WasmError(ErrorKind::trap, cat(m.name, ": ", what, ": ", stop_message_));
     case Stop::deadline:
     case Stop::none: break;
@@ -299,6 +372,10 @@ namespace warmpool::wasm {
 
 MemoryView Caller::memory() const {
   return MemoryView(core_.backend->memory());
+}
+
+Instance* Caller::linked_instance(std::string_view module) const noexcept {
+  return core_.linked_instance(module);
 }
 
 void* Caller::data_of(const void* type) const noexcept {

@@ -1,6 +1,7 @@
 // wasm/core/instance_core.hpp — internal: an instance's engine-neutral state and the logic both
 // engines share: limits around a call, why a call stopped, the start function and
-// `_initialize`, host function dispatch and the refusal of a stopped instance.
+// `_initialize`, host function dispatch, the refusal of a stopped instance, and the linked
+// instances it owns (Linker::define_instance).
 //
 // Every operation that runs guest code follows the same shape:
 //
@@ -18,6 +19,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "warmpool/wasm/instance.hpp"
 #include "wasm/common/fuel.hpp"
@@ -39,9 +41,13 @@ class InstanceCore final : public InstanceHead, public ImportHandler {
   InstanceCore(const InstanceCore&) = delete;
   InstanceCore& operator=(const InstanceCore&) = delete;
 
-  // Creates the host data and the engine's instance, then build().
+  // Creates the host data, the linked instances and the engine's instance, then build().
   std::expected<void, WasmError> instantiate();
-  bool reset();
+  enum class Reset { failed, in_place, instantiated_again };
+  Reset reset();
+
+  // The linked instance for import module `module`, or null.
+  Instance* linked_instance(std::string_view module) noexcept;
 
   bool call_import(std::uint32_t index, std::span<const std::uint64_t> args,
                    std::span<std::uint64_t> results) override;
@@ -80,6 +86,15 @@ class InstanceCore final : public InstanceHead, public ImportHandler {
     return data_.type == type ? data_.object.get() : nullptr;
   }
 
+ private:
+  // Declared before `backend`: destroyed after it, as its imports call them.
+  std::vector<Instance> linked_instances_;  // per LinkedModule::Impl::linked_instances
+  InstanceLinks links_;
+  // Of a linked instance: the instance it serves, whose calls its calls run inside.
+  InstanceCore* importer_ = nullptr;
+  std::uint32_t open_calls_ = 0;  // CallScopes (and instantiations) under way
+
+ public:
   std::unique_ptr<BackendInstance> backend;
   WasiContext wasi;
 
@@ -97,6 +112,13 @@ class InstanceCore final : public InstanceHead, public ImportHandler {
  private:
   // Instantiates (start function), runs `_initialize`, takes the snapshot.
   std::expected<void, WasmError> build();
+  std::expected<void, WasmError> instantiate_linked();
+  // A linked instance's call inside its importer's: fuel and deadline are the importer's.
+  bool runs_inside_importer() const noexcept {
+    return importer_ != nullptr && importer_->open_calls_ > 0;
+  }
+  // The metering hook: the next slice of fuel into results[0], or false to stop the call.
+  bool refill_fuel(std::span<std::uint64_t> results);
   std::expected<void, WasmError> create_host_data();
   // Keeps a copy of the post-instantiation host data, when its type is copyable.
   std::expected<void, WasmError> snapshot_host_data();

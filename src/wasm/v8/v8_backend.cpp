@@ -1,7 +1,9 @@
 // V8 behind the embedding API's backend interface. Each instance is a WebAssembly.Instance in
 // an isolate of its own, recycled from destroyed instances (internal/isolate_set.hpp says why
-// and what it costs); the compiled module is shared by every isolate (CompiledWasmModule), and
-// its module object and import functions are made once per isolate and kept there.
+// and what it costs), shared only with the instances linked to it (Linker::define_instance),
+// whose exports its imports then name directly; the compiled module is shared by every isolate
+// (CompiledWasmModule), and its module object and import functions are made once per isolate
+// and kept there.
 #include <v8.h>
 
 #include <array>
@@ -26,13 +28,10 @@ namespace {
 using v8::internal::get;
 using v8::internal::HomeIsolate;
 using v8::internal::host_string;
+using v8::internal::ImportTarget;
 using v8::internal::IsolateEntry;
 using v8::internal::IsolateHold;
 using v8::internal::v8_string;
-
-// Isolate data slot holding the V8Instance entered last on the isolate, for the import
-// callback (import functions are shared by the module's instances in an isolate).
-constexpr std::uint32_t kInstanceSlot = 0;
 
 ::v8::Local<::v8::Value> to_v8(::v8::Isolate* isolate, std::uint64_t bits, ValueType type) {
   const Value value = from_raw(bits, type);
@@ -86,24 +85,26 @@ class V8Module final : public BackendModule {
   ~V8Module() override { v8::internal::unregister_module(id); }
   V8Module(const V8Module&) = delete;
   V8Module& operator=(const V8Module&) = delete;
-  std::unique_ptr<BackendInstance> create_instance(ImportHandler& imports) const override;
+  std::unique_ptr<BackendInstance> create_instance(ImportHandler& imports,
+                                                   const InstanceLinks& links) const override;
 
   // What instantiating in `home` needs: the module object and the import object, made on
   // first use and kept in the isolate. Only while `home` is entered.
-  const v8::internal::ModuleState* in_isolate(HomeIsolate& home, std::string* error) const;
+  v8::internal::ModuleState* in_isolate(HomeIsolate& home, std::string* error) const;
 
   BackendModuleSpec spec;
   std::shared_ptr<::v8::CompiledWasmModule> compiled;
   const std::uint64_t id;  // names its states in the isolates
 
  private:
-  ::v8::Local<::v8::Object> make_imports(::v8::Isolate* isolate,
-                                         ::v8::Local<::v8::Context> context) const;
+  friend class V8Instance;
+  ::v8::Local<::v8::Object> make_imports(::v8::Isolate* isolate, ::v8::Local<::v8::Context> context,
+                                         const ImportTarget* targets) const;
 };
 
 class V8Instance final : public BackendInstance {
  public:
-  V8Instance(const V8Module& module, ImportHandler& imports);
+  V8Instance(const V8Module& module, ImportHandler& imports, const InstanceLinks& links);
   ~V8Instance() override;
   V8Instance(const V8Instance&) = delete;
   V8Instance& operator=(const V8Instance&) = delete;
@@ -116,7 +117,6 @@ class V8Instance final : public BackendInstance {
     take_hold();
     if (entries_++ > 0) return;
     entry_.emplace(home_);
-    isolate_->SetData(kInstanceSlot, this);
     holds_isolate_.store(true, std::memory_order_release);
   }
   void leave() override {
@@ -170,9 +170,14 @@ class V8Instance final : public BackendInstance {
     if (--hold_users_ == 0) hold_.reset();
   }
   ::v8::Local<::v8::Value> exported(std::string_view name);
+  // Points the import object's linked imports at their exporters' functions.
+  bool link_imports(::v8::Local<::v8::Object> imports, std::string* error);
 
   const V8Module& module_;
   ImportHandler& imports_;
+  const InstanceLinks& links_;
+  // The isolate is this instance's own, or that of the instance it is linked to (links_.home).
+  const bool owns_home_;
   HomeIsolate& home_;
   ::v8::Isolate* isolate_;
   Handles handles_;
@@ -188,12 +193,13 @@ class V8Instance final : public BackendInstance {
   MemorySnapshot initial_memory_;
 };
 
-std::unique_ptr<BackendInstance> V8Module::create_instance(ImportHandler& imports) const {
-  return std::make_unique<V8Instance>(*this, imports);
+std::unique_ptr<BackendInstance> V8Module::create_instance(ImportHandler& imports,
+                                                           const InstanceLinks& links) const {
+  return std::make_unique<V8Instance>(*this, imports, links);
 }
 
-const v8::internal::ModuleState* V8Module::in_isolate(HomeIsolate& home, std::string* error) const {
-  if (const auto* state = home.module_state(id)) return state;
+v8::internal::ModuleState* V8Module::in_isolate(HomeIsolate& home, std::string* error) const {
+  if (auto* state = home.module_state(id)) return state;
   auto* isolate = home.isolate();
   ::v8::TryCatch try_catch(isolate);
   ::v8::Local<::v8::WasmModuleObject> module_object;
@@ -204,15 +210,21 @@ const v8::internal::ModuleState* V8Module::in_isolate(HomeIsolate& home, std::st
     return nullptr;
   }
   auto& state = home.add_module_state(id);
-  state.imports.Reset(isolate, make_imports(isolate, home.context()));
+  state.targets = std::make_unique<ImportTarget[]>(spec.imports.size());
+  for (std::uint32_t i = 0; i < spec.imports.size(); ++i)
+    state.targets[i] = {state.instance.get(), i};
+  state.imports.Reset(isolate, make_imports(isolate, home.context(), state.targets.get()));
   state.module_object.Reset(isolate, module_object);
   return &state;
 }
 
-V8Instance::V8Instance(const V8Module& module, ImportHandler& imports)
+V8Instance::V8Instance(const V8Module& module, ImportHandler& imports, const InstanceLinks& links)
     : module_(module),
       imports_(imports),
-      home_(v8::internal::acquire_isolate(module.id)),
+      links_(links),
+      owns_home_(links.home == nullptr),
+      home_(owns_home_ ? v8::internal::acquire_isolate(module.id)
+                       : static_cast<V8Instance*>(links.home)->home_),
       isolate_(home_.isolate()) {}
 
 V8Instance::~V8Instance() {
@@ -223,13 +235,14 @@ V8Instance::~V8Instance() {
     ::v8::Isolate::Scope isolate_scope(isolate_);
     handles_ = {};
   }
-  v8::internal::release_isolate(home_);
+  if (owns_home_) v8::internal::release_isolate(home_);
 }
 
-// One JS function per import, all calling the same trampoline with the import's index; the
-// trampoline finds the instance in the isolate's data slot.
+// One JS function per import, all calling the same trampoline with the import's target: its
+// index and the cell holding the module's live instance in the isolate.
 ::v8::Local<::v8::Object> V8Module::make_imports(::v8::Isolate* isolate,
-                                                 ::v8::Local<::v8::Context> context) const {
+                                                 ::v8::Local<::v8::Context> context,
+                                                 const ImportTarget* targets) const {
   auto imports = ::v8::Object::New(isolate);
   for (std::uint32_t i = 0; i < spec.imports.size(); ++i) {
     auto module_key = v8_string(isolate, spec.import_modules[i]);
@@ -241,9 +254,10 @@ V8Instance::~V8Instance() {
       namespace_object = ::v8::Object::New(isolate);
       imports->Set(context, module_key, namespace_object).Check();
     }
-    auto fn = ::v8::Function::New(context, V8Instance::import_callback,
-                                  ::v8::Integer::NewFromUnsigned(isolate, i))
-                  .ToLocalChecked();
+    auto fn =
+        ::v8::Function::New(context, V8Instance::import_callback,
+                            ::v8::External::New(isolate, const_cast<ImportTarget*>(&targets[i])))
+            .ToLocalChecked();
     namespace_object->Set(context, v8_string(isolate, spec.import_names[i]), fn).Check();
   }
   return imports;
@@ -251,8 +265,9 @@ V8Instance::~V8Instance() {
 
 void V8Instance::import_callback(const ::v8::FunctionCallbackInfo<::v8::Value>& info) {
   auto* isolate = info.GetIsolate();
-  auto& self = *static_cast<V8Instance*>(isolate->GetData(kInstanceSlot));
-  const auto index = static_cast<std::uint32_t>(info.Data().As<::v8::Integer>()->Value());
+  const auto& target = *static_cast<const ImportTarget*>(info.Data().As<::v8::External>()->Value());
+  auto& self = *static_cast<V8Instance*>(*target.instance);
+  const std::uint32_t index = target.index;
   const FunctionType& type = self.module_.spec.imports[index];
   auto context = self.context();
   ScratchValues<std::uint64_t> arg_values(type.params.size()), result_values(type.results.size());
@@ -298,8 +313,16 @@ bool V8Instance::instantiate(std::string* error) {
                                     : std::string("failed"));
     return false;
   };
-  const v8::internal::ModuleState* shared = module_.in_isolate(home_, error);
+  v8::internal::ModuleState* shared = module_.in_isolate(home_, error);
   if (shared == nullptr) return false;
+  *shared->instance = this;  // before the start function, which may call imports
+  if (!links_.imports.empty()) {
+    if (!link_imports(shared->imports.Get(isolate_), error)) return false;
+    shared->imports_linked = true;
+  } else if (shared->imports_linked) {  // the same module, linked otherwise before
+    shared->imports.Reset(isolate_, module_.make_imports(isolate_, context, shared->targets.get()));
+    shared->imports_linked = false;
+  }
   ::v8::Local<::v8::Value> exports;
   // Instantiating again (a reset): nothing of the previous instance may be reached while the
   // start function runs.
@@ -330,6 +353,31 @@ bool V8Instance::instantiate(std::string* error) {
     handles_.globals[slot].Reset(isolate_, !global.IsEmpty() && global->IsObject()
                                                ? global.As<::v8::Object>()
                                                : ::v8::Local<::v8::Object>());
+  }
+  return true;
+}
+
+// The import object is the module state's, shared with the module's later instances in this
+// isolate: each linked instantiation sets every linked import again.
+bool V8Instance::link_imports(::v8::Local<::v8::Object> imports, std::string* error) {
+  auto context = this->context();
+  for (std::uint32_t i = 0; i < links_.imports.size(); ++i) {
+    const InstanceLinks::Import& link = links_.imports[i];
+    if (link.exporter == nullptr) continue;
+    const auto& exporter = *static_cast<const V8Instance*>(link.exporter);
+    ::v8::Local<::v8::Value> function, namespace_object;
+    if (exporter.handles_.exports.IsEmpty() ||
+        !get(context, exporter.handles_.exports.Get(isolate_), link.export_name)
+             .ToLocal(&function) ||
+        !function->IsFunction() ||
+        !get(context, imports, module_.spec.import_modules[i]).ToLocal(&namespace_object) ||
+        !namespace_object->IsObject()) {
+      *error = "linked instance does not export function '" + std::string(link.export_name) + "'";
+      return false;
+    }
+    namespace_object.As<::v8::Object>()
+        ->Set(context, v8_string(isolate_, module_.spec.import_names[i]), function)
+        .Check();
   }
   return true;
 }

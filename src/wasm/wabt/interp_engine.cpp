@@ -125,7 +125,13 @@ std::unique_ptr<InterpModule> InterpModule::decode(const std::vector<std::uint8_
 }
 
 struct InterpInstance::Impl {
-  interp::Store store;
+  explicit Impl(std::shared_ptr<interp::Store> shared, const InterpModule& m)
+      : shared_store(std::move(shared)), store(*shared_store), module(m) {}
+
+  // Shared by the instances linked to each other (InterpLinkedImport); each keeps it alive.
+  std::shared_ptr<interp::Store> shared_store;
+  interp::Store& store;
+  const InterpModule& module;
   // Every RefPtr below roots an object in `store`, so they are declared (and
   // therefore destroyed) after it.
   std::optional<interp::Thread> thread;
@@ -150,24 +156,49 @@ struct InterpInstance::Impl {
   }
 };
 
+namespace {
+
+std::optional<interp::Ref> exported_function(const InterpInstance::Impl& exporter,
+                                             const std::string& name) {
+  const std::vector<InterpExport>& exports = exporter.module.exports();
+  for (std::size_t i = 0; i < exports.size(); ++i) {
+    if (exports[i].kind == InterpKind::func && exports[i].name == name) {
+      return exporter.instance->exports().at(i);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 InterpInstance::InterpInstance(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 InterpInstance::~InterpInstance() = default;
 
-std::unique_ptr<InterpInstance> InterpInstance::instantiate(const InterpModule& module,
-                                                            std::vector<InterpHostFunction> imports,
-                                                            std::string* error) {
+std::unique_ptr<InterpInstance> InterpInstance::instantiate(
+    const InterpModule& module, std::vector<InterpHostFunction> imports, std::string* error,
+    InterpInstance* home, const std::vector<InterpLinkedImport>& linked) {
   const interp::ModuleDesc& desc = module.impl_->desc;
-  if (imports.size() != desc.imports.size()) {
+  if (imports.size() != desc.imports.size() ||
+      (!linked.empty() && linked.size() != desc.imports.size())) {
     *error = "wrong number of imports";
     return nullptr;
   }
-  auto impl = std::make_unique<Impl>();
+  auto impl = std::make_unique<Impl>(
+      home != nullptr ? home->impl_->shared_store : std::make_shared<interp::Store>(), module);
   interp::Store& store = impl->store;
   interp::RefVec refs;
   for (std::size_t i = 0; i < imports.size(); ++i) {
     const auto* type = ::wabt::dyn_cast<interp::FuncType>(desc.imports[i].type.type.get());
     if (type == nullptr) {
       *error = "only function imports are supported";
+      return nullptr;
+    }
+    if (!linked.empty() && linked[i].exporter != nullptr) {
+      if (auto ref = exported_function(linked[i].exporter->impl(), linked[i].export_name)) {
+        refs.push_back(*ref);
+        continue;
+      }
+      *error = "linked instance does not export function '" + linked[i].export_name + "'";
       return nullptr;
     }
     auto callback = [host = std::move(imports[i]), params = type->params, results = type->results](
@@ -237,11 +268,12 @@ bool InterpInstance::call(std::uint32_t export_index, const std::uint64_t* args,
             : wabt_trap            ? wabt_trap->message()
                                    : std::string("trapped");
     // A failed call leaves frames on wabt's thread; the next call needs a clean
-    // one. Collect() frees the trap objects a reused instance would pile up.
+    // one. Collect() frees the trap objects a reused instance would pile up; not
+    // in a store shared with linked instances, whose threads may be mid-call.
     wabt_trap.reset();
     self.thread.reset();
     self.thread.emplace(self.store);
-    self.store.Collect();
+    if (self.shared_store.use_count() == 1) self.store.Collect();
     return false;
   }
   for (std::size_t i = 0; i < out.size() && i < type.results.size(); ++i) {

@@ -62,15 +62,25 @@ class InterpModule {
 // (the call then fails).
 using InterpHostFunction = std::function<bool(const std::uint64_t* args, std::uint64_t* results)>;
 
-// One instance in its own wabt Store. Not thread-safe; movable between
-// threads between calls.
+class InterpInstance;
+
+// An import bound to another instance's exported function (same store), or, with a null
+// `exporter`, to the host function given for it.
+struct InterpLinkedImport {
+  InterpInstance* exporter = nullptr;
+  std::string export_name;
+};
+
+// One instance in its own wabt Store, or in the store of another instance it is linked to.
+// Not thread-safe; movable between threads between calls (with every instance of its store).
 class InterpInstance {
  public:
-  // `imports` has one function per module import, in order. Null with
-  // `error` set (wabt's trap text) when instantiation fails.
-  static std::unique_ptr<InterpInstance> instantiate(const InterpModule& module,
-                                                     std::vector<InterpHostFunction> imports,
-                                                     std::string* error);
+  // `imports` has one function per module import, in order; `linked` is empty or has one
+  // entry per import, and its exporters share `home`'s store (home: null for a new store).
+  // Null with `error` set (wabt's trap text) when instantiation fails.
+  static std::unique_ptr<InterpInstance> instantiate(
+      const InterpModule& module, std::vector<InterpHostFunction> imports, std::string* error,
+      InterpInstance* home = nullptr, const std::vector<InterpLinkedImport>& linked = {});
   ~InterpInstance();
 
   // Calls the function exported at `export_index` (a position in
@@ -95,6 +105,7 @@ class InterpInstance {
   bool restore();
 
   struct Impl;
+  Impl& impl() const noexcept { return *impl_; }
 
  private:
   explicit InterpInstance(std::unique_ptr<Impl> impl);

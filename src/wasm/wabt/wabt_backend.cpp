@@ -16,8 +16,8 @@ class WabtModule;
 
 class WabtInstance final : public BackendInstance {
  public:
-  WabtInstance(const WabtModule& module, ImportHandler& imports)
-      : module_(module), imports_(imports) {}
+  WabtInstance(const WabtModule& module, ImportHandler& imports, const InstanceLinks& links)
+      : module_(module), imports_(imports), links_(links) {}
 
   bool instantiate(std::string* error) override;
   bool invoke(std::uint32_t index, std::span<const std::uint64_t> args,
@@ -33,15 +33,22 @@ class WabtInstance final : public BackendInstance {
   bool restore() override { return engine_->restore(); }
 
  private:
+  // The engine instance of a linked instance (InstanceLinks), made before this one.
+  static InterpInstance* engine_of(BackendInstance* instance) {
+    return instance == nullptr ? nullptr : static_cast<WabtInstance*>(instance)->engine_.get();
+  }
+
   const WabtModule& module_;
   ImportHandler& imports_;
+  const InstanceLinks& links_;
   std::unique_ptr<InterpInstance> engine_;
 };
 
 class WabtModule final : public BackendModule {
  public:
-  std::unique_ptr<BackendInstance> create_instance(ImportHandler& imports) const override {
-    return std::make_unique<WabtInstance>(*this, imports);
+  std::unique_ptr<BackendInstance> create_instance(ImportHandler& imports,
+                                                   const InstanceLinks& links) const override {
+    return std::make_unique<WabtInstance>(*this, imports, links);
   }
 
   std::unique_ptr<InterpModule> engine;
@@ -68,8 +75,13 @@ bool WabtInstance::instantiate(std::string* error) {
           return imports_.call_import(i, {args, params}, {out, results});
         });
   }
+  std::vector<InterpLinkedImport> linked;
+  for (const InstanceLinks::Import& import : links_.imports) {
+    linked.push_back({engine_of(import.exporter), std::string(import.export_name)});
+  }
   engine_.reset();  // a reset that instantiates again starts from nothing
-  engine_ = InterpInstance::instantiate(*module_.engine, std::move(functions), error);
+  engine_ = InterpInstance::instantiate(*module_.engine, std::move(functions), error,
+                                        engine_of(links_.home), linked);
   return engine_ != nullptr;
 }
 

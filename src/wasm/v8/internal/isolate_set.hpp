@@ -43,15 +43,29 @@
 #include <v8.h>
 
 #include <cstdint>
+#include <memory>
 #include <utility>
 #include <vector>
 
 namespace warmpool::wasm::v8::internal {
 
+// What one import function of a module state calls: import `index` of the module's live
+// instance in the isolate.
+struct ImportTarget {
+  void* const* instance;
+  std::uint32_t index;
+};
+
 // What instantiating a module in an isolate needs, made there on first use.
 struct ModuleState {
   ::v8::Global<::v8::WasmModuleObject> module_object;
   ::v8::Global<::v8::Object> imports;
+  // The module's instance living in the isolate now, which its import functions call: one at
+  // a time, as an isolate holds one instance and the instances linked to it (of other modules).
+  std::unique_ptr<void*> instance = std::make_unique<void*>(nullptr);
+  std::unique_ptr<ImportTarget[]> targets;  // per import; the import functions' data
+  // Some of `imports` name a linked instance's functions (set by its last instantiation).
+  bool imports_linked = false;
 };
 
 class HomeIsolate {
