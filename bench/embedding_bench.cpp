@@ -5,7 +5,8 @@
 //   build/<dir>/bench/warmpool_embedding_bench --benchmark_min_time=0.2
 //
 // <engine>/host_call reports the time per host call: its guest calls an (i32) -> (i32) host
-// function 1,000 times per export call.
+// function 1,000 times per export call. <engine>/linked_call is the same guest with the import
+// linked to another instance's export (Linker::define_instance): a wasm-to-wasm call.
 //
 // <engine>/pooled_fib_1_call/threads:N: N threads checking instances out of one pool (8
 // instances, Recycle::Reuse) and calling fib(1); compare items_per_second of threads:2 with
@@ -91,6 +92,21 @@ ww::LinkedModule guest_module(ww::Engine engine) {
   return need(linker.link(module), "link");
 }
 
+// The guest with env.add_one bound to an export of a linked instance instead of the host.
+ww::LinkedModule linked_guest_module(ww::Engine engine) {
+  constexpr std::string_view kExporter = R"((module
+    (func (export "add_one") (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))))";
+  const std::span exporter_bytes(reinterpret_cast<const std::uint8_t*>(kExporter.data()),
+                                 kExporter.size());
+  auto exporter = need(ww::Module::compile(engine, exporter_bytes, {}, "exporter.wat"), "compile");
+  auto linked_exporter = need(ww::Linker().link(exporter), "link");
+  const std::span bytes(reinterpret_cast<const std::uint8_t*>(kGuest.data()), kGuest.size());
+  auto module = need(ww::Module::compile(engine, bytes, {}, "guest.wat"), "compile");
+  ww::Linker linker;
+  linker.define_instance("env", linked_exporter);
+  return need(linker.link(module), "link");
+}
+
 ww::Instance guest(ww::Engine engine) {
   return need(ww::Instance::instantiate(guest_module(engine)), "instantiate");
 }
@@ -138,6 +154,22 @@ void host_call(benchmark::State& state, ww::Engine engine) {
   }
   state.SetItemsProcessed(state.iterations() * kHostCallsPerCall);
   state.counters["time_per_host_call"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * kHostCallsPerCall,
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+void linked_call(benchmark::State& state, ww::Engine engine) {
+  ww::Instance instance =
+      need(ww::Instance::instantiate(linked_guest_module(engine)), "instantiate");
+  const auto loop =
+      need(instance.module().typed<std::int32_t(std::int32_t)>("host_loop"), "host_loop");
+  for (auto _ : state) {
+    auto r = instance.call(loop, kHostCallsPerCall);
+    if (!r) need(std::move(r), "host_loop");
+    benchmark::DoNotOptimize(*r);
+  }
+  state.SetItemsProcessed(state.iterations() * kHostCallsPerCall);
+  state.counters["time_per_linked_call"] =
       benchmark::Counter(static_cast<double>(state.iterations()) * kHostCallsPerCall,
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
@@ -435,6 +467,8 @@ int main(int argc, char** argv) {
                                  engine);
     benchmark::RegisterBenchmark((e + "/fib_1_call_by_name").c_str(), fib_1_call_by_name, engine);
     benchmark::RegisterBenchmark((e + "/host_call").c_str(), host_call, engine)
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark((e + "/linked_call").c_str(), linked_call, engine)
         ->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark((e + "/pooled_fib_1_call").c_str(), pooled_fib_1_call, engine)
         ->Threads(1)
