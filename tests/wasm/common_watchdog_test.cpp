@@ -99,6 +99,21 @@ TEST(Watchdog, AnEarlierDeadlineWakesTheThread) {
   EXPECT_FALSE(late.expired());
 }
 
+// The thread is not woken for a deadline later than the one it sleeps until
+// (one call's timer after another's), so it must still be woken for an
+// earlier one after the timer it slept for was disarmed.
+TEST(Watchdog, AnEarlierDeadlineWakesTheThreadAfterTheLaterOneWasDisarmed) {
+  Watchdog watchdog;
+  DeadlineTimer timer({}, watchdog);
+  timer.arm(1h);
+  std::this_thread::sleep_for(20ms);  // the thread sleeps until the hour is up
+  timer.disarm();
+  timer.arm(2h);  // later than that: no wake-up needed
+  timer.disarm();
+  timer.arm(10ms);
+  EXPECT_TRUE(wait_for(timer, 5s));
+}
+
 TEST(Watchdog, ManyThreadsArmAndDisarmConcurrently) {
   Watchdog watchdog;
   std::vector<std::thread> threads;

@@ -26,7 +26,10 @@ void Watchdog::arm(DeadlineTimer& timer, Clock::time_point deadline) {
     timer.expired_.store(false, std::memory_order_release);
     timer.position_ = queue_.emplace(deadline, &timer);
     timer.queued_ = true;
-    earliest = timer.position_ == queue_.begin();
+    // The thread only needs waking when it would sleep past this deadline:
+    // a call's timer armed after the previous call's was disarmed is later
+    // than the deadline the thread already sleeps until.
+    earliest = deadline < wakes_at_;
     if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
   }
   if (earliest) wake_.notify_one();
@@ -44,6 +47,7 @@ void Watchdog::run() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     if (queue_.empty()) {
+      wakes_at_ = Clock::time_point::max();
       wake_.wait(lock);
       continue;
     }
@@ -51,6 +55,7 @@ void Watchdog::run() {
     if (next->first > Clock::now()) {
       // A copy: disarm() may erase the node while the wait has the lock released.
       const Clock::time_point when = next->first;
+      wakes_at_ = when;
       wake_.wait_until(lock, when);
       continue;
     }

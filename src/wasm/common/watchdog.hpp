@@ -60,6 +60,8 @@ class Watchdog {
   std::mutex mutex_;
   std::condition_variable wake_;
   Queue queue_;
+  // When the thread wakes next by itself (max: only when notified).
+  Clock::time_point wakes_at_ = Clock::time_point::max();
   bool stopping_ = false;
   std::thread thread_;
 };
