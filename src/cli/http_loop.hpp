@@ -1,0 +1,111 @@
+// HttpServer's insides, shared by http_server.cpp (accepting, the loops'
+// threads, shutdown) and http_session.cpp (one connection: reading,
+// handing the request to the handler, writing, deadlines). Internal to the
+// server: nothing else includes it.
+//
+//   http_io::start_session(std::move(socket), server, loop);   // on accept
+//   http_io::stop_session(session);                            // at shutdown, on its loop
+#pragma once
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core/error.hpp>
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "http_server.hpp"
+
+namespace warmpool::cli {
+namespace http_io {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+// After an error response that closes the connection, unread request bytes
+// are drained for at most this long so the client sees the response rather
+// than a reset.
+inline constexpr auto kLingerTimeout = std::chrono::seconds(2);
+
+class Session;
+
+// One I/O thread's event loop: its own io_context (its own epoll and timer
+// queue), so a request is read, handled and answered without any handler
+// crossing to another thread.
+struct Loop {
+  explicit Loop(std::atomic<std::uint64_t>& open) : connections(open) {}
+  // Run by one thread, posted to by others (answers). Asio's concurrency
+  // hint 1 was measured no cheaper per request than the default, so none.
+  asio::io_context io;
+  // Keeps run() going while the loop has no connection, until shutdown.
+  asio::executor_work_guard<asio::io_context::executor_type> serving = asio::make_work_guard(io);
+  // Its entry in HttpServerStats::connections_open_by_loop, which the
+  // acceptor reads to pick the least loaded loop.
+  std::atomic<std::uint64_t>& connections;
+  // The loop's connections, for their deadlines and the shutdown; touched by
+  // the loop's thread only. One timer per loop checks every deadline each
+  // tick: arming a timer per read and per write (what beast::tcp_stream does)
+  // cost ~2 timer-queue updates and a handler per request.
+  std::vector<std::weak_ptr<Session>> sessions;
+  asio::steady_timer sweep{io};
+  bool sweeping = false;
+};
+
+// Serves an accepted connection on `loop`, whose epoll has its socket.
+void start_session(tcp::socket socket, HttpServer::Impl& server, Loop& loop);
+// On the session's loop: closes the connection now if it is not handling a
+// request, or after the response in progress otherwise.
+void stop_session(Session& session);
+
+}  // namespace http_io
+
+struct HttpServer::Impl {
+  explicit Impl(HttpServerOptions o);
+  ~Impl();
+
+  // All on `control`.
+  http_io::Loop& least_loaded_loop();
+  void accept_next();
+  void on_accept(http_io::beast::error_code ec, http_io::tcp::socket socket, http_io::Loop& loop);
+  void on_accept_error(const http_io::beast::error_code& ec);
+  void shed_pending_connections();
+  void begin_shutdown();
+  void wait_for_drain(std::chrono::milliseconds timeout, bool interrupted);
+  void stop_loops();
+
+  // On the session's loop.
+  void watch(http_io::Loop& loop, const std::shared_ptr<http_io::Session>& session);
+  void sweep(http_io::Loop& loop);
+
+  // Any thread: a request got its answer.
+  void answered();
+
+  HttpServerOptions options;
+  http_io::Clock::duration tick;
+  HttpServerStats stats;
+  HttpHandler handler;
+  ResponseObserver observer;
+  DrainOptions drain;
+  std::vector<std::unique_ptr<http_io::Loop>> loops;
+  // The first loop also accepts, takes the signals and runs the shutdown;
+  // its thread is the only one that touches the members below.
+  http_io::asio::io_context& control;
+  http_io::tcp::acceptor acceptor;
+  http_io::asio::signal_set signals;
+  http_io::asio::steady_timer accept_retry;
+  http_io::asio::steady_timer drain_timer;
+  std::size_t next_loop = 0;  // where the search for the least loaded loop starts
+  std::chrono::milliseconds accept_backoff;
+  http_io::Clock::time_point last_accept_log{};
+  std::uint64_t accept_errors_logged = 0;
+  // Kept open so that, when descriptors run out, closing it frees one to
+  // accept and close a pending connection with.
+  int spare_fd;
+  bool stopping = false;
+  bool drained_cleanly = true;
+  std::atomic<std::size_t> in_flight{0};  // requests handed to the handler, not yet answered
+};
+
+}  // namespace warmpool::cli
