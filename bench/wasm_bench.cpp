@@ -236,11 +236,18 @@ void pool_overhead(benchmark::State& state, ww::Engine engine) {
 
 void register_engine(ww::Engine engine) {
   const std::string e(engine.name());
+  // WARMPOOL_BENCH_ITERATIONS=N runs every row exactly N times, for counting
+  // instructions under callgrind (bench/instruction_counts.sh): this Google
+  // Benchmark has no --benchmark_min_time=Nx.
+  const char* fixed_iterations = std::getenv("WARMPOOL_BENCH_ITERATIONS");
   auto add = [&](const std::string& name, auto fn) {
-    return benchmark::RegisterBenchmark(
-               (e + "/" + name).c_str(),
-               [engine, fn](benchmark::State& state) { fn(state, engine); })
-        ->Unit(benchmark::kMicrosecond);
+    auto* row =
+        benchmark::RegisterBenchmark((e + "/" + name).c_str(), [engine,
+                                                                fn](benchmark::State& state) {
+          fn(state, engine);
+        })->Unit(benchmark::kMicrosecond);
+    if (fixed_iterations != nullptr) row->Iterations(std::atoll(fixed_iterations));
+    return row;
   };
   using warmpool::Recycle;
   add("markdown/compile", compile)->Unit(benchmark::kMillisecond);
