@@ -1,18 +1,17 @@
-// The Extism kernel's state: a host-side arena of blocks, the call's input,
-// output and error, and the instance's vars.
+// The Extism kernel's state: kernel memory (the kernel module's, kernel_module.hpp), the
+// call's output and error, and the instance's vars.
 #include "warmpool/extism/kernel.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
+#include <stdexcept>
+
+#include "kernel_module.hpp"
+#include "warmpool/wasm/instance.hpp"
 
 namespace warmpool::extism {
 namespace {
-
-// Data starts past offset 0 so that no live block is ever the null handle.
-constexpr std::uint64_t kFirstOffset = 8;
-// Kernel memory kept between calls; a call that needed more gives it back.
-constexpr std::size_t kRetainedBytes = 1024 * 1024;
-constexpr std::uint64_t kInitialBytes = 64 * 1024;
 
 std::span<const std::uint8_t> as_bytes(std::string_view text) {
   return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
@@ -40,39 +39,43 @@ std::optional<LogLevel> log_level_named(std::string_view name) noexcept {
   return std::nullopt;
 }
 
-Kernel::Kernel(std::shared_ptr<const KernelSettings> settings)
-    : settings_(std::move(settings)), top_(kFirstOffset) {}
+Kernel::Kernel(std::shared_ptr<const KernelSettings> settings, wasm::Engine engine)
+    : settings_(std::move(settings)), engine_(engine) {}
+
+void Kernel::attach(wasm::Instance& kernel_instance) {
+  if (instance_ == &kernel_instance) return;
+  instance_ = &kernel_instance;
+  alloc_.reset();
+}
+
+wasm::Instance& Kernel::instance() const {
+  if (instance_ != nullptr) return *instance_;
+  auto made = wasm::Instance::instantiate(internal::kernel_module(engine_));
+  if (!made) throw std::runtime_error("the Extism kernel module: " + made.error().message());
+  own_instance_ = std::make_shared<wasm::Instance>(std::move(*made));
+  instance_ = own_instance_.get();
+  return *instance_;
+}
+
+std::span<std::uint8_t> Kernel::memory() const {
+  return instance().memory().data();
+}
 
 Handle Kernel::allocate(std::uint64_t n) {
   if (n == 0) return 0;
-  if (freed_blocks_ > 0) {
-    for (Block& block : blocks_) {
-      if (!block.live && block.size >= n) {
-        block.live = true;
-        block.used = n;
-        --freed_blocks_;
-        return block.offset;
-      }
-    }
-  }
-  const std::uint64_t cap = std::max<std::uint64_t>(settings_->max_memory_bytes, kFirstOffset);
-  if (n > cap - top_) return 0;
-  const std::uint64_t end = top_ + n;
-  // PDKs copy whole 8-byte words in and out of a block, also past its end
-  // (the Haskell PDK reads and writes strings this way): keep a word of slack.
-  const std::uint64_t needed = end + 8;
-  if (needed > memory_.size()) {
-    const std::uint64_t grown = std::max({needed, 2 * memory_.size(), kInitialBytes});
-    memory_.resize(static_cast<std::size_t>(std::min(cap + 8, grown)));
-  }
-  blocks_.push_back({top_, n, n, true});
-  top_ = end;
-  return blocks_.back().offset;
+  if (Handle at_top = internal::KernelLayout(memory()).allocate_at_top(n)) return at_top;
+  // The kernel's own alloc reuses freed blocks and grows kernel memory.
+  wasm::Instance& kernel = instance();
+  if (!alloc_) alloc_.emplace(kernel.module().function("alloc").value());
+  const std::array<std::uint64_t, 1> args{n};
+  std::array<std::uint64_t, 1> result{};
+  if (!kernel.call_raw(*alloc_, args, result)) return 0;
+  return result[0];
 }
 
 Handle Kernel::allocate_bytes(std::span<const std::uint8_t> bytes) {
   Handle handle = allocate(bytes.size());
-  if (handle != 0) std::memcpy(memory_.data() + handle, bytes.data(), bytes.size());
+  if (handle != 0) std::memcpy(memory().data() + handle, bytes.data(), bytes.size());
   return handle;
 }
 
@@ -80,37 +83,19 @@ Handle Kernel::allocate_bytes(std::string_view text) {
   return allocate_bytes(as_bytes(text));
 }
 
-const Kernel::Block* Kernel::find_block(Handle handle) const {
-  auto it = std::lower_bound(blocks_.begin(), blocks_.end(), handle,
-                             [](const Block& b, Handle h) { return b.offset < h; });
-  if (it == blocks_.end() || it->offset != handle || !it->live) return nullptr;
-  return &*it;
-}
-
-Kernel::Block* Kernel::find_block(Handle handle) {
-  return const_cast<Block*>(std::as_const(*this).find_block(handle));
-}
-
 void Kernel::free(Handle handle) {
-  Block* block = find_block(handle);
-  if (block == nullptr) return;
-  block->live = false;
-  ++freed_blocks_;
-  if (handle == input_handle_) {
-    input_handle_ = 0;
-    input_ = {};
-  }
+  internal::KernelLayout(memory()).free(handle);
 }
 
 std::uint64_t Kernel::length(Handle handle) const {
-  const Block* block = find_block(handle);
-  return block == nullptr ? 0 : block->used;
+  return internal::KernelLayout(memory()).length(handle);
 }
 
 std::span<const std::uint8_t> Kernel::bytes(Handle handle) const {
-  const Block* block = find_block(handle);
-  if (block == nullptr) return {};
-  return {memory_.data() + block->offset, static_cast<std::size_t>(block->used)};
+  auto kernel_memory = memory();
+  const std::uint64_t n = internal::KernelLayout(kernel_memory).length(handle);
+  if (n == 0) return {};
+  return kernel_memory.subspan(static_cast<std::size_t>(handle), static_cast<std::size_t>(n));
 }
 
 std::string_view Kernel::text(Handle handle) const {
@@ -119,35 +104,36 @@ std::string_view Kernel::text(Handle handle) const {
 }
 
 std::uint8_t Kernel::load_u8(std::uint64_t address) const {
-  return address < memory_.size() ? memory_[address] : 0;
+  auto kernel_memory = memory();
+  return address < internal::KernelLayout(kernel_memory).bound() ? kernel_memory[address] : 0;
 }
 
 std::uint64_t Kernel::load_u64(std::uint64_t address) const {
-  if (memory_.size() < 8 || address > memory_.size() - 8) return 0;
+  auto kernel_memory = memory();
+  if (address > internal::KernelLayout(kernel_memory).bound() - 8) return 0;
   std::uint64_t value;
-  std::memcpy(&value, memory_.data() + address, 8);
+  std::memcpy(&value, kernel_memory.data() + address, 8);
   return value;
 }
 
 void Kernel::store_u8(std::uint64_t address, std::uint8_t value) {
-  if (address < memory_.size()) memory_[address] = value;
+  auto kernel_memory = memory();
+  if (address < internal::KernelLayout(kernel_memory).bound()) kernel_memory[address] = value;
 }
 
 void Kernel::store_u64(std::uint64_t address, std::uint64_t value) {
-  if (memory_.size() < 8 || address > memory_.size() - 8) return;
-  std::memcpy(memory_.data() + address, &value, 8);
+  auto kernel_memory = memory();
+  if (address > internal::KernelLayout(kernel_memory).bound() - 8) return;
+  std::memcpy(kernel_memory.data() + address, &value, 8);
 }
 
 void Kernel::begin_call(std::span<const std::uint8_t> input, void* user_context) {
-  blocks_.clear();
-  freed_blocks_ = 0;
-  top_ = kFirstOffset;
-  if (memory_.size() > kRetainedBytes) {
-    memory_.resize(kRetainedBytes);
-    memory_.shrink_to_fit();
+  internal::KernelLayout(memory()).begin(settings_->max_memory_bytes);
+  if (!input.empty()) {
+    if (Handle block = allocate_bytes(input)) {
+      internal::KernelLayout(memory()).set_input(block, input.size());
+    }
   }
-  input_ = input;
-  input_handle_ = 0;
   output_ = 0;
   output_length_ = 0;
   error_ = 0;
@@ -157,20 +143,29 @@ void Kernel::begin_call(std::span<const std::uint8_t> input, void* user_context)
   if (settings_->timeout) deadline_ = std::chrono::steady_clock::now() + *settings_->timeout;
 }
 
+std::uint64_t Kernel::input_length() const {
+  return internal::KernelLayout(memory()).input_length();
+}
+
 std::uint8_t Kernel::input_load_u8(std::uint64_t offset) const {
-  return offset < input_.size() ? input_[offset] : 0;
+  auto kernel_memory = memory();
+  const internal::KernelLayout layout(kernel_memory);
+  return offset < layout.input_length() ? kernel_memory[layout.input_handle() + offset] : 0;
 }
 
 std::uint64_t Kernel::input_load_u64(std::uint64_t offset) const {
-  if (input_.size() < 8 || offset > input_.size() - 8) return 0;
+  auto kernel_memory = memory();
+  const internal::KernelLayout layout(kernel_memory);
+  const std::uint64_t n = layout.input_length();
+  if (n < 8 || offset > n - 8) return 0;
   std::uint64_t value;
-  std::memcpy(&value, input_.data() + offset, 8);
+  std::memcpy(&value, kernel_memory.data() + layout.input_handle() + offset, 8);
   return value;
 }
 
 Handle Kernel::input_handle() {
-  if (input_handle_ == 0) input_handle_ = allocate_bytes(input_);
-  return input_handle_;
+  const internal::KernelLayout layout(memory());
+  return layout.input_length() == 0 ? 0 : layout.input_handle();
 }
 
 void Kernel::set_output(Handle handle, std::uint64_t length) {
@@ -180,12 +175,13 @@ void Kernel::set_output(Handle handle, std::uint64_t length) {
 
 std::expected<std::span<const std::uint8_t>, std::string> Kernel::output() const {
   if (output_length_ == 0) return std::span<const std::uint8_t>{};
-  if (output_ > memory_.size() || output_length_ > memory_.size() - output_) {
+  auto kernel_memory = memory();
+  if (output_ > kernel_memory.size() || output_length_ > kernel_memory.size() - output_) {
     return std::unexpected("output_set(" + std::to_string(output_) + ", " +
                            std::to_string(output_length_) + ") is outside kernel memory (" +
-                           std::to_string(memory_.size()) + " bytes)");
+                           std::to_string(kernel_memory.size()) + " bytes)");
   }
-  return std::span<const std::uint8_t>(memory_.data() + output_,
+  return std::span<const std::uint8_t>(kernel_memory.data() + output_,
                                        static_cast<std::size_t>(output_length_));
 }
 

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "host_env.hpp"
+#include "kernel_module.hpp"
 #include "module_links.hpp"
 #include "plugin_data.hpp"
 #include "warmpool/wasm/linker.hpp"
@@ -70,11 +71,17 @@ std::shared_ptr<const KernelSettings> kernel_settings(const Manifest& manifest,
   return settings;
 }
 
+// A plugin of one module calls the kernel module's exports directly (kernel_module.hpp); the
+// modules of a larger plugin share one kernel, which has an instance of its own, through the
+// host functions.
 wasm::Linker plugin_linker(const PluginOptions& options,
                            std::shared_ptr<const KernelSettings> settings,
-                           std::vector<PathMapping> preopens) {
+                           std::vector<PathMapping> preopens, bool kernel_linked) {
   wasm::Linker linker;
   internal::define_kernel_functions(linker);
+  if (kernel_linked) {
+    linker.define_instance(internal::kEnvModule, internal::kernel_module(options.engine));
+  }
   if (options.wasi) {
     linker.define_wasi();
     internal::define_wasi_extras(linker);
@@ -83,9 +90,10 @@ wasm::Linker plugin_linker(const PluginOptions& options,
   for (const HostFunctionDefinition& f : options.host_functions) {
     linker.define(f.module, f.name, f.function);
   }
-  linker.host_data([settings = std::move(settings), preopens = std::move(preopens)] {
-    return internal::SharedKernelScope::host_data(settings, preopens);
-  });
+  linker.host_data(
+      [settings = std::move(settings), preopens = std::move(preopens), engine = options.engine] {
+        return internal::SharedKernelScope::host_data(settings, preopens, engine);
+      });
   return linker;
 }
 
@@ -113,9 +121,18 @@ std::expected<void, Error> initialise(const LinkedPluginModule& module, wasm::In
   return {};
 }
 
+// The kernel (host data, also when restored from a copy by a reset) works in the memory of
+// the kernel instance linked beside the plugin's, when there is one.
+void attach_kernel(wasm::Instance& instance) {
+  if (wasm::Instance* kernel = instance.linked_instance(internal::kEnvModule)) {
+    instance.host_data<internal::PluginData>()->kernel->attach(*kernel);
+  }
+}
+
 std::expected<wasm::Instance, Error> instantiate_module(const LinkedPluginModule& module) {
   auto instance = wasm::Instance::instantiate(module.linked);
   if (!instance) return std::unexpected(from_wasm(instance.error(), ErrorKind::instantiate));
+  attach_kernel(*instance);
   if (auto done = initialise(module, *instance); !done) return std::unexpected(done.error());
   return std::move(*instance);
 }
@@ -123,7 +140,8 @@ std::expected<wasm::Instance, Error> instantiate_module(const LinkedPluginModule
 std::expected<LinkedPluginModule, Error> link_module(
     const std::vector<internal::NamedModule>& modules, std::size_t index,
     const PluginOptions& options, const CompiledPlugin::State& state) {
-  wasm::Linker linker = plugin_linker(options, state.settings, state.preopens);
+  wasm::Linker linker =
+      plugin_linker(options, state.settings, state.preopens, /*kernel_linked=*/modules.size() == 1);
   if (auto done = internal::define_module_imports(linker, modules, index); !done) {
     return std::unexpected(done.error());
   }
@@ -215,7 +233,7 @@ std::expected<Plugin, Error> CompiledPlugin::instantiate() const {
   auto group = std::make_shared<internal::ModuleGroup>();
   group->instances.resize(state_->modules.size());
   internal::SharedKernelScope scope(
-      std::make_shared<Kernel>(state_->settings),
+      std::make_shared<Kernel>(state_->settings, module().engine()),
       state_->preopens.empty() ? nullptr : std::make_shared<internal::WasiFiles>(state_->preopens),
       group);
   for (std::size_t i = 0; i < state_->modules.size(); ++i) {
@@ -340,7 +358,13 @@ bool Plugin::reset() {
   // A plugin of several modules is reset by building all of them again: their
   // instances share one kernel, which a per-instance reset cannot restore.
   if (rebuild_before_next_call_ || group_) return rebuild();
-  if (!instance_.reset()) return false;
+  const bool was_healthy = instance_.healthy();
+  if (!instance_.reset()) {
+    // wabt cannot shrink a grown memory, such as kernel memory after a large call: the
+    // plugin is built again instead.
+    return was_healthy && rebuild();
+  }
+  attach_kernel(instance_);
   return initialise(state_->modules[state_->main_index], instance_).has_value();
 }
 

@@ -66,9 +66,10 @@ class SharedKernelScope {
   SharedKernelScope(const SharedKernelScope&) = delete;
   SharedKernelScope& operator=(const SharedKernelScope&) = delete;
 
-  // The host data for an instance being created now.
+  // The host data for an instance being created now; `engine` runs its kernel module when
+  // none is linked beside it.
   static PluginData host_data(const std::shared_ptr<const KernelSettings>& settings,
-                              const std::vector<PathMapping>& preopens);
+                              const std::vector<PathMapping>& preopens, wasm::Engine engine);
 
  private:
   SharedKernelScope* previous_;

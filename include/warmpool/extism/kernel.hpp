@@ -2,12 +2,16 @@
 // error, config and vars a plugin reaches through `extism:host/env`.
 //
 // Every plugin instance has one Kernel (its host data). Handles are offsets
-// into kernel memory, a host-side arena that is not the guest's linear memory:
+// into kernel memory, which is not the guest's linear memory but the memory of
+// a small kernel wasm module instantiated beside the plugin, whose exports the
+// plugin's memory imports (alloc, length, load/store, input_*) call directly:
 // 0 is null, `length` is non-zero only at the start of a live block, loads
-// and stores may use any address inside the arena and do nothing (or read 0)
-// outside it. Kernel memory is wiped at the start of every call; vars live as
-// long as the instance. Host functions (PluginOptions::host_functions) reach
-// the kernel of the calling plugin through `Kernel::of(caller)`:
+// and stores may use any address up to 8 bytes past the last block and do
+// nothing (or read 0) beyond. Kernel memory is wiped at the start of every
+// call; vars live as long as the instance. Spans and views into kernel memory
+// (bytes, text, output) are valid until the next allocation. Host functions
+// (PluginOptions::host_functions) reach the kernel of the calling plugin
+// through `Kernel::of(caller)`:
 //
 //   options.host_functions.push_back({"extism:host/user", "shout",
 //       warmpool::wasm::HostFunction::wrap(
@@ -32,6 +36,8 @@
 #include <vector>
 
 #include "warmpool/wasm/caller.hpp"
+#include "warmpool/wasm/engine.hpp"
+#include "warmpool/wasm/function.hpp"
 
 namespace warmpool::extism {
 
@@ -66,7 +72,13 @@ struct KernelSettings {
 
 class Kernel {
  public:
-  explicit Kernel(std::shared_ptr<const KernelSettings> settings);
+  // `engine` runs the kernel module when no plugin instance provides one (attach()).
+  explicit Kernel(std::shared_ptr<const KernelSettings> settings,
+                  wasm::Engine engine = wasm::Engine::wabt());
+
+  // Plugin's: kernel memory becomes the memory of `kernel_instance`, an instance of the
+  // kernel module linked beside the plugin's.
+  void attach(wasm::Instance& kernel_instance);
 
   // The kernel of the plugin instance a host function serves; null if that
   // instance is not an Extism plugin.
@@ -96,7 +108,7 @@ class Kernel {
   void begin_call(std::span<const std::uint8_t> input, void* user_context);
   void* user_context() const noexcept { return user_context_; }
 
-  std::uint64_t input_length() const noexcept { return input_.size(); }
+  std::uint64_t input_length() const;
   std::uint8_t input_load_u8(std::uint64_t offset) const;
   std::uint64_t input_load_u64(std::uint64_t offset) const;
   // The input as a kernel block (copied in on first use).
@@ -134,23 +146,17 @@ class Kernel {
   Handle http_headers();
 
  private:
-  struct Block {
-    std::uint64_t offset;
-    std::uint64_t size;
-    std::uint64_t used;
-    bool live;
-  };
-  const Block* find_block(Handle handle) const;
-  Block* find_block(Handle handle);
+  // The kernel module's instance: the attached one, else one of this kernel's own.
+  wasm::Instance& instance() const;
+  // Kernel memory; valid until the next allocation.
+  std::span<std::uint8_t> memory() const;
 
   std::shared_ptr<const KernelSettings> settings_;
-  std::vector<std::uint8_t> memory_;
-  std::vector<Block> blocks_;  // ordered by offset
-  std::uint64_t top_;
-  std::size_t freed_blocks_ = 0;
+  wasm::Engine engine_;
+  mutable wasm::Instance* instance_ = nullptr;
+  mutable std::shared_ptr<wasm::Instance> own_instance_;
+  mutable std::optional<wasm::Function> alloc_;  // the kernel module's `alloc`
 
-  std::span<const std::uint8_t> input_;
-  Handle input_handle_ = 0;
   Handle output_ = 0;
   std::uint64_t output_length_ = 0;
   Handle error_ = 0;
