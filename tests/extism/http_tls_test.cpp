@@ -156,6 +156,8 @@ class LocalHttpsServer {
         acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
     tls_.use_certificate_chain(asio::buffer(identity.certificate_pem));
     tls_.use_private_key(asio::buffer(identity.key_pem), asio::ssl::context::pem);
+    // Read before the I/O thread starts, which then owns the acceptor.
+    port_ = acceptor_.local_endpoint().port();
     asio::co_spawn(io_, accept_loop(), [](std::exception_ptr) {});
     thread_ = std::thread([this] { io_.run(); });
   }
@@ -167,8 +169,7 @@ class LocalHttpsServer {
   LocalHttpsServer& operator=(const LocalHttpsServer&) = delete;
 
   std::string url(std::string_view host, std::string_view path) const {
-    return "https://" + std::string(host) + ":" +
-           std::to_string(acceptor_.local_endpoint().port()) + std::string(path);
+    return "https://" + std::string(host) + ":" + std::to_string(port_) + std::string(path);
   }
   int requests() const { return requests_.load(); }
 
@@ -206,6 +207,7 @@ class LocalHttpsServer {
   asio::ssl::context tls_;
   asio::io_context io_;
   tcp::acceptor acceptor_;
+  unsigned short port_ = 0;
   std::atomic<int> requests_{0};
   std::thread thread_;
 };
