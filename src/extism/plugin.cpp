@@ -402,6 +402,12 @@ std::expected<std::string, Error> Plugin::call(std::string_view function,
   }
   const wasm::Function& handle = *last_function_;
 
+  // Setting the kernel up, the call and reading the output each enter the engine (V8: take
+  // the isolate's lock); an unbound plugin is held on this thread for the three at once.
+  std::optional<wasm::Instance::ThreadBinding> held;
+  if (binding_->depth == 0) {
+    if (auto bound = instance_.bind_to_this_thread()) held.emplace(std::move(*bound));
+  }
   Kernel& k = kernel();
   k.begin_call(input, user_context);
   if (auto& files = instance_.host_data<internal::PluginData>()->files) {
