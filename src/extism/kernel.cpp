@@ -39,8 +39,14 @@ std::optional<LogLevel> log_level_named(std::string_view name) noexcept {
   return std::nullopt;
 }
 
+struct Kernel::OwnInstance {
+  std::optional<wasm::Instance> instance;
+};
+
 Kernel::Kernel(std::shared_ptr<const KernelSettings> settings, wasm::Engine engine)
-    : settings_(std::move(settings)), engine_(engine) {}
+    : settings_(std::move(settings)),
+      engine_(engine),
+      own_instance_(std::make_shared<OwnInstance>()) {}
 
 void Kernel::attach(wasm::Instance& kernel_instance) {
   if (instance_ == &kernel_instance) return;
@@ -50,10 +56,12 @@ void Kernel::attach(wasm::Instance& kernel_instance) {
 
 wasm::Instance& Kernel::instance() const {
   if (instance_ != nullptr) return *instance_;
-  auto made = wasm::Instance::instantiate(internal::kernel_module(engine_));
-  if (!made) throw std::runtime_error("the Extism kernel module: " + made.error().message());
-  own_instance_ = std::make_shared<wasm::Instance>(std::move(*made));
-  instance_ = own_instance_.get();
+  if (!own_instance_->instance) {
+    auto made = wasm::Instance::instantiate(internal::kernel_module(engine_));
+    if (!made) throw std::runtime_error("the Extism kernel module: " + made.error().message());
+    own_instance_->instance.emplace(std::move(*made));
+  }
+  instance_ = &*own_instance_->instance;
   return *instance_;
 }
 

@@ -154,7 +154,10 @@ class Kernel {
   std::shared_ptr<const KernelSettings> settings_;
   wasm::Engine engine_;
   mutable wasm::Instance* instance_ = nullptr;
-  mutable std::shared_ptr<wasm::Instance> own_instance_;
+  // The instance of its own, made on first use and shared with this kernel's copies (the one
+  // Instance::reset restores host data from is taken before that use).
+  struct OwnInstance;
+  std::shared_ptr<OwnInstance> own_instance_;
   mutable std::optional<wasm::Function> alloc_;  // the kernel module's `alloc`
 
   Handle output_ = 0;
