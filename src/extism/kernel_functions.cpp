@@ -1,5 +1,8 @@
 // The `extism:host/env` imports as native host functions over the calling
-// instance's Kernel (its host data). Ownership rules follow the reference
+// instance's Kernel (its host data). On V8 a single-module plugin's memory and
+// input imports call the kernel module's exports instead (kernel_module.hpp,
+// linked in plugin.cpp); these serve the rest, and every import of plugins on
+// wabt or of several modules. Ownership rules follow the reference
 // kernel: config_get, var_get, var_set and log_* free their argument blocks
 // (after allocating their result, so that a PDK that frees the key again, as
 // the Haskell one does, cannot free the result); output_set and error_set
