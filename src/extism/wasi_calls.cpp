@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 
 #include "plugin_data.hpp"
 
@@ -72,6 +73,7 @@ std::expected<WasiFiles::Entry*, std::uint32_t> file(wasm::Caller& caller, std::
 
 std::expected<std::string, std::uint32_t> guest_path(wasm::Caller& caller, std::uint32_t ptr,
                                                      std::uint32_t len) {
+  if (len >= PATH_MAX) return std::unexpected(kNameTooLong);  // before copying it
   auto bytes = caller.memory().read(ptr, len);
   if (!bytes) return std::unexpected(kFault);
   std::string path(bytes->begin(), bytes->end());
@@ -109,8 +111,9 @@ std::expected<PathBeneath, std::uint32_t> parent_beneath(int dir, const std::str
   const std::size_t last = path.find_last_not_of('/');
   if (last == std::string::npos) return std::unexpected(kNotCapable);  // "/" itself
   const std::size_t slash = path.rfind('/', last);
-  std::string parent = slash == std::string::npos ? "." : path.substr(0, slash + 1);
-  std::string name = path.substr(slash == std::string::npos ? 0 : slash + 1);
+  const std::size_t name_at = slash == std::string::npos ? 0 : slash + 1;
+  std::string parent = slash == std::string::npos ? "." : path.substr(0, name_at);
+  std::string name = path.substr(name_at, last + 1 - name_at);
   if (path.compare(slash + 1, last - slash, "..") == 0) {
     // The kernel never creates, removes or renames `..`, but a guest that
     // names the one above its mapping is told it cannot reach it.
@@ -119,6 +122,21 @@ std::expected<PathBeneath, std::uint32_t> parent_beneath(int dir, const std::str
   }
   UniqueFd parent_fd(open_beneath(dir, parent, O_PATH | O_DIRECTORY));
   if (!parent_fd) return std::unexpected(errno_of(errno));
+  if (last + 1 < path.size()) {
+    // Trailing slashes make the kernel follow a last symlink even for the
+    // calls that never follow one (readlinkat, linkat), outside
+    // RESOLVE_BENEATH: whether `link/` fails would tell where a host-made
+    // link points. So the name must be a directory itself, or not exist yet
+    // (then the slash stays, for mkdirat's and linkat's answers).
+    struct stat st {};
+    if (::fstatat(parent_fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      if (!S_ISDIR(st.st_mode)) return std::unexpected(kNotDir);
+    } else if (errno == ENOENT) {
+      name = path.substr(name_at, last + 2 - name_at);  // with one slash
+    } else {
+      return std::unexpected(errno_of(errno));
+    }
+  }
   return PathBeneath{std::move(parent_fd), std::move(name)};
 }
 

@@ -91,8 +91,9 @@ std::expected<WasiFiles::Entry*, std::uint32_t> directory(wasm::Caller& caller, 
 // Rust runtime answers).
 std::expected<WasiFiles::Entry*, std::uint32_t> file(wasm::Caller& caller, std::uint32_t fd);
 
-// The guest's path bytes [ptr, ptr + len): EFAULT outside memory, EINVAL with
-// a NUL inside; "" is ".".
+// The guest's path bytes [ptr, ptr + len): ENAMETOOLONG from PATH_MAX bytes
+// on (before any is read), EFAULT outside memory, EINVAL with a NUL inside;
+// "" is ".".
 std::expected<std::string, std::uint32_t> guest_path(wasm::Caller& caller, std::uint32_t ptr,
                                                      std::uint32_t len);
 
@@ -119,8 +120,9 @@ int open_beneath(int dir, const std::string& path, std::uint64_t flags, std::uin
 
 // The directory holding the last component of `path` (opened beneath `dir`)
 // and that component, for the calls that create, remove or rename a name in
-// it. Trailing slashes stay on the name (the kernel reads them as "a
-// directory"); a last component `..` that would leave `dir` is ENOTCAPABLE.
+// it. A name with trailing slashes must be a directory (a symlink too is
+// ENOTDIR) or missing; a last component `..` that would leave `dir` is
+// ENOTCAPABLE.
 struct PathBeneath {
   UniqueFd parent;
   std::string name;

@@ -412,14 +412,6 @@ bool WasiFiles::renumber(std::uint32_t from, std::uint32_t to) {
   return true;
 }
 
-std::vector<int> WasiFiles::preopen_host_fds() const {
-  std::vector<int> fds;
-  for (const Entry& entry : entries_) {
-    if (entry.preopen) fds.push_back(entry.host_fd);
-  }
-  return fds;
-}
-
 void define_wasi_files(wasm::Linker& linker) {
   define(linker, "fd_prestat_get", {i32, i32}, &prestat_get);
   define(linker, "fd_prestat_dir_name", {i32, i32, i32}, &prestat_dir_name);

@@ -50,8 +50,6 @@ class WasiFiles {
   // Moves descriptor `from` to number `to`, closing the file `to` held; false
   // (nothing changed) unless both are open and neither is a preopen.
   bool renumber(std::uint32_t from, std::uint32_t to);
-  // The host descriptors of the mapped directories.
-  std::vector<int> preopen_host_fds() const;
 
   // What the guest wrote to fd 1 and fd 2 during the current call.
   std::string stdout_text;

@@ -3,9 +3,9 @@
 // path_rename, path_link, path_symlink and path_readlink. Each resolves its
 // path with parent_beneath, so it acts on a name inside a mapped directory or
 // fails; under a `ro:` mapping each change fails with kReadOnlyMapping before
-// the host is asked. A symlink can only be made to point beneath its mapping
-// (absolute targets and targets that climb above it are ENOTCAPABLE), and
-// path_readlink never shows an absolute target, so no host path leaks.
+// the host is asked. A symlink can only be made to point downward from where
+// it is made (absolute targets and any `..` are ENOTCAPABLE), and
+// path_readlink shows no other kind of target, so no host path leaks.
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -187,54 +187,30 @@ std::uint32_t path_link(wasm::Caller& caller, Args args) {
   return errno == EXDEV ? kCrossDevice : errno_of(errno);
 }
 
-// How many directories `dir` lies beneath the nearest mapped directory above
-// it, found by walking `..` on the host: a guest path through symlinked
-// directories counts where it led, not how it was spelled.
-std::expected<std::size_t, std::uint32_t> depth_beneath_mapping(const WasiFiles& files, int dir) {
-  std::vector<std::pair<dev_t, ino_t>> mappings;
-  for (const int fd : files.preopen_host_fds()) {
-    struct stat st {};
-    if (::fstat(fd, &st) == 0) mappings.emplace_back(st.st_dev, st.st_ino);
-  }
-  UniqueFd current(::openat(dir, ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
-  std::pair<dev_t, ino_t> below{};
-  // Reaching `/` means the directory was moved out from under its mappings;
-  // deeper than PATH_MAX / 2 levels (more than one path can name), the
-  // link is refused rather than walked further.
-  for (std::size_t depth = 0; current && depth <= PATH_MAX / 2; ++depth) {
-    struct stat st {};
-    if (::fstat(current.get(), &st) != 0) return std::unexpected(errno_of(errno));
-    const std::pair here{st.st_dev, st.st_ino};
-    if (std::ranges::find(mappings, here) != mappings.end()) return depth;
-    if (depth > 0 && here == below) break;  // `/` is its own parent
-    below = here;
-    current = UniqueFd(::openat(current.get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
-  }
-  return std::unexpected(kNotCapable);
-}
-
-// Whether relative symlink `target`, read as written from a directory `depth`
-// levels beneath its mapping, climbs above the mapping.
-bool climbs_above(std::string_view target, std::size_t depth) {
+// Whether a symlink's `target` leads only downward from the directory holding
+// the link: not absolute and without a `..` component.
+bool points_downward(std::string_view target) {
+  if (target.starts_with('/')) return false;
   while (!target.empty()) {
     const std::size_t slash = target.find('/');
-    const std::string_view component = target.substr(0, slash);
+    if (target.substr(0, slash) == "..") return false;
     target = slash == std::string_view::npos ? std::string_view{} : target.substr(slash + 1);
-    if (component.empty() || component == ".") continue;
-    if (component != "..") {
-      ++depth;
-    } else if (depth-- == 0) {
-      return true;
-    }
   }
-  return false;
+  return true;
 }
 
-// A symlink whose target stays beneath the mapping as written. wasi-common
-// refuses absolute targets too; a relative one that climbs out it creates,
-// and no guest can follow it (RESOLVE_BENEATH), but a host program walking
-// the mapped directory could, so it is refused here as well.
+// A symlink whose target leads only downward (points_downward), else
+// ENOTCAPABLE. wasi-common refuses absolute targets; this refuses every `..`
+// as well, because no guest may make a link that a host program walking the
+// mapped directory would follow out of it, and counting how far a target
+// climbs against where the link is made cannot promise that: the host
+// resolves symlinks inside the target (with `u` -> `.`, `u/../x` climbs one
+// level more than it reads) and path_link or path_rename can move the link
+// nearer the mapping later. A link that only points down stays inside
+// wherever it is moved or however links chain. The cost: relative links that
+// climb, such as a tar archive's `../lib/x`, cannot be made.
 std::uint32_t path_symlink(wasm::Caller& caller, Args args) {
+  if (arg32(args, 1) >= PATH_MAX) return kNameTooLong;
   auto bytes = caller.memory().read(arg32(args, 0), arg32(args, 1));
   if (!bytes) return kFault;
   auto link = writable_path(caller, args, 2, 3);
@@ -242,17 +218,16 @@ std::uint32_t path_symlink(wasm::Caller& caller, Args args) {
   const std::string target(bytes->begin(), bytes->end());
   if (target.find('\0') != std::string::npos) return kInvalid;
   if (target.empty()) return kNoEnt;  // what symlinkat answers
-  if (target.front() == '/') return kNotCapable;
-  auto depth = depth_beneath_mapping(*files_of(caller), link->parent.get());
-  if (!depth) return depth.error();
-  if (climbs_above(target, *depth)) return kNotCapable;
+  if (!points_downward(target)) return kNotCapable;
   return ::symlinkat(target.c_str(), link->parent.get(), link->name.c_str()) == 0 ? kSuccess
                                                                                   : errno_of(errno);
 }
 
 // The symlink's target, cut to the guest's buffer as readlink(2) and
-// wasi-common do. An absolute target (one made on the host) is ENOTCAPABLE:
-// it names a host path the guest cannot reach anyway.
+// wasi-common do. A target that is absolute or climbs with `..` (made on the
+// host; path_symlink makes none) is ENOTCAPABLE: it names a place the guest
+// cannot reach anyway, and its text would tell the guest about the host's
+// directories.
 std::uint32_t path_readlink(wasm::Caller& caller, Args args) {
   auto dir = directory(caller, arg32(args, 0));
   if (!dir) return dir.error();
@@ -265,7 +240,7 @@ std::uint32_t path_readlink(wasm::Caller& caller, Args args) {
   char target[PATH_MAX];
   const ssize_t length = ::readlinkat(link->parent.get(), link->name.c_str(), target, PATH_MAX);
   if (length < 0) return errno_of(errno);
-  if (length > 0 && target[0] == '/') return kNotCapable;
+  if (!points_downward({target, static_cast<std::size_t>(length)})) return kNotCapable;
   const std::size_t copied = std::min(static_cast<std::size_t>(length), buffer->size());
   if (copied > 0) std::memcpy(buffer->data(), target, copied);
   return store<std::uint32_t>(caller, arg32(args, 5), static_cast<std::uint32_t>(copied)) ? kSuccess

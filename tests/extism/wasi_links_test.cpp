@@ -1,10 +1,12 @@
 // path_link, path_symlink, path_readlink and fd_renumber beneath allowed_paths on every engine,
 // driven by a WAT guest that passes the test's arguments through as given
-// (tests/extism/data/wasi_links.wat): links are made, read and followed inside a mapping; no
-// link can be made to point or lead outside it (absolute targets, `..`, links through symlinked
-// directories, host-made symlinks to /etc); a `ro:` mapping refuses new links; path_open without
-// LOOKUPFLAGS_SYMLINK_FOLLOW does not open a symlink (ELOOP, as wasi-common); renumbering moves
-// a descriptor and never a preopen; wild pointers get EFAULT.
+// (tests/extism/data/wasi_links.wat): links are made, read and followed inside a mapping; a
+// guest-made symlink only points down (absolute targets and any `..` are refused), so none leads
+// outside however it is chained, linked or renamed; links through host-made symlinks to /etc lead
+// nowhere; a trailing slash does not follow a last symlink; path_readlink shows no target that
+// climbs; a `ro:` mapping refuses new links; path_open without LOOKUPFLAGS_SYMLINK_FOLLOW does
+// not open a symlink (ELOOP, as wasi-common); renumbering moves a descriptor and never a preopen;
+// wild pointers get EFAULT and paths of PATH_MAX bytes ENAMETOOLONG before they are read.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -25,8 +27,8 @@ const std::string kGuest = std::string(WARMPOOL_EXTISM_TEST_DATA) + "/wasi_links
 
 // WASI errno values.
 constexpr std::uint32_t kSuccess = 0, kAccess = 2, kBadFd = 8, kExist = 20, kFault = 21,
-                        kInvalid = 28, kLoop = 32, kNoEnt = 44, kNotDir = 54, kNotSup = 58,
-                        kNotCapable = 76;
+                        kInvalid = 28, kLoop = 32, kNameTooLong = 37, kNoEnt = 44, kNotDir = 54,
+                        kNotSup = 58, kNotCapable = 76;
 constexpr std::uint32_t kFollow = 1;                     // LOOKUPFLAGS_SYMLINK_FOLLOW
 constexpr std::uint32_t kDirectory = 2;                  // OFLAGS_DIRECTORY
 constexpr std::uint32_t kRead = 2;                       // RIGHTS_FD_READ
@@ -95,6 +97,17 @@ class WasiLinksTest : public ::testing::TestWithParam<std::string_view> {
     return word(call("link", input({from_dir, lookup, to_dir, 0}, from, to)), 0);
   }
   // "errno=N" on failure, else the target as the guest's buffer of `size` bytes received it.
+  std::uint32_t rename(std::uint32_t from_dir, std::string_view from, std::uint32_t to_dir,
+                       std::string_view to) {
+    return word(call("rename", input({from_dir, 0, to_dir, 0}, from, to)), 0);
+  }
+  // Whether the host, following `name` beneath the mapping, stays inside it.
+  bool leads_inside(const fs::path& name) const {
+    const fs::path mapped = fs::canonical(root_ / "mapped");
+    const fs::path resolved = fs::weakly_canonical(root_ / "mapped" / name);
+    const auto [end, rest] = std::ranges::mismatch(mapped, resolved);
+    return end == mapped.end();
+  }
   std::string readlink(std::uint32_t dir, std::string_view path, std::uint32_t size = 64) {
     const std::string out = call("readlink", input({dir, size, 0, 0}, path));
     if (word(out, 0) != kSuccess) return "errno=" + std::to_string(word(out, 0));
@@ -147,14 +160,16 @@ TEST_P(WasiLinksTest, SymlinksAreMadeReadAndFollowedBeneathTheMapping) {
   EXPECT_EQ(follow(3, "to_a"), "inside");
   EXPECT_EQ(stat(3, "to_a", 0), (std::array<std::uint32_t, 3>{kSuccess, kSymlink, 1}));
   EXPECT_EQ(stat(3, "to_a", kFollow)[1], kRegularFile);
-  // Beneath a subdirectory, `..` may climb as far as the mapping itself.
-  EXPECT_EQ(symlink("../a.txt", 3, "sub/up_a"), kSuccess);
-  EXPECT_EQ(follow(3, "sub/up_a"), "inside");
-  EXPECT_EQ(symlink("sub/../sub/../a.txt", 3, "zigzag"), kSuccess);
-  EXPECT_EQ(follow(3, "zigzag"), "inside");
+  // Down into a subdirectory, through a chain of links, and made through a symlinked directory.
+  std::ofstream(root_ / "mapped" / "sub" / "c.txt") << "sea";
+  EXPECT_EQ(symlink("sub/c.txt", 3, "to_c"), kSuccess);
+  EXPECT_EQ(follow(3, "to_c"), "sea");
   EXPECT_EQ(symlink("sub", 3, "to_sub"), kSuccess);
-  EXPECT_EQ(symlink("../b.txt", 3, "to_sub/up_b"), kSuccess);  // made through a symlinked dir
-  EXPECT_EQ(follow(3, "sub/up_b"), "bee");
+  EXPECT_EQ(symlink("./to_sub//c.txt", 3, "chained"), kSuccess);
+  EXPECT_EQ(follow(3, "chained"), "sea");
+  EXPECT_EQ(symlink("c.txt", 3, "to_sub/made_through"), kSuccess);
+  EXPECT_EQ(follow(3, "sub/made_through"), "sea");
+  EXPECT_EQ(symlink("a..b/..c", 3, "dots"), kSuccess);  // `..` inside a name is only a name
   // Dangling links may be made; following one finds nothing.
   EXPECT_EQ(symlink("nowhere", 3, "dangling"), kSuccess);
   EXPECT_EQ(follow(3, "dangling"), "errno=" + std::to_string(kNoEnt));
@@ -176,30 +191,79 @@ TEST_P(WasiLinksTest, PathOpenFollowsALastSymlinkOnlyWhenAsked) {
   EXPECT_TRUE(open(3, "to_sub/../a.txt", 0).starts_with("fd="));
 }
 
-TEST_P(WasiLinksTest, NoSymlinkCanBeMadeToPointOutside) {
+TEST_P(WasiLinksTest, NoSymlinkCanBeMadeToPointUpOrOutside) {
   const std::string outside = (root_ / "secret.txt").string();
   for (std::string_view target :
        {std::string_view("/etc/passwd"), std::string_view("/"), std::string_view(outside),
-        std::string_view("../secret.txt"), std::string_view(".."),
-        std::string_view("sub/../../secret.txt"), std::string_view("./../mapped/a.txt")}) {
+        std::string_view("../secret.txt"), std::string_view(".."), std::string_view("sub/.."),
+        std::string_view("sub/../a.txt"), std::string_view("sub/../../secret.txt"),
+        std::string_view("./../mapped/a.txt"), std::string_view("sub//..//")}) {
     EXPECT_EQ(symlink(target, 3, "escape"), kNotCapable) << target;
     EXPECT_FALSE(fs::is_symlink(root_ / "mapped" / "escape")) << target;
+    EXPECT_EQ(symlink(target, 3, "sub/escape"), kNotCapable) << target;
   }
-  EXPECT_EQ(symlink("../../secret.txt", 3, "sub/escape"), kNotCapable);
-  // Depth is where the link lands, not how its path is spelled.
-  EXPECT_EQ(symlink("sub", 3, "to_sub"), kSuccess);
-  EXPECT_EQ(symlink("../../secret.txt", 3, "to_sub/escape"), kNotCapable);
-  EXPECT_EQ(symlink("../../secret.txt", 3, "sub/../sub/escape"), kNotCapable);
   EXPECT_FALSE(fs::exists(root_ / "mapped" / "sub" / "escape"));
 }
 
-TEST_P(WasiLinksTest, ADirectoryMovedOutOfItsMappingTakesNoSymlinks) {
+// A check of how far a target climbs, made where the link is created, could not hold: the host
+// resolves symlinks inside a target, and a link can be moved nearer the mapping later.
+TEST_P(WasiLinksTest, NoGuestMadeLinkLeadsOutsideHoweverItIsChainedOrMoved) {
+  EXPECT_EQ(symlink(".", 3, "u"), kSuccess);
+  EXPECT_EQ(symlink("u/../secret.txt", 3, "l1"), kNotCapable);  // with u -> ., one level up
+  EXPECT_EQ(symlink("u/..", 3, "p1"), kNotCapable);
+  EXPECT_EQ(symlink("../secret.txt", 3, "sub/l2"), kNotCapable);  // inside, as written
+  fs::create_directories(root_ / "mapped" / "sub" / "deeper");
+  EXPECT_EQ(symlink("b.txt", 3, "sub/deeper/down"), kSuccess);
+  EXPECT_EQ(link(3, "sub/deeper/down", 3, "hard_down"), kSuccess);
+  EXPECT_EQ(rename(3, "sub/deeper/down", 3, "moved_down"), kSuccess);
+  EXPECT_EQ(link(3, "sub/l2", 3, "l2"), kNoEnt);
+  EXPECT_EQ(follow(3, "moved_down"), "bee");
+  for (const char* name : {"u", "u/u/u", "hard_down", "moved_down", "l1", "p1", "l2"}) {
+    EXPECT_TRUE(leads_inside(name)) << name;
+  }
+}
+
+// The rule is local to where a link is made: a directory the host moved out of its mapping still
+// takes only symlinks that point down.
+TEST_P(WasiLinksTest, ADirectoryMovedOutOfItsMappingTakesOnlyDownwardSymlinks) {
   EXPECT_EQ(open(3, "sub", 0, kDirectory), "fd=5");
-  EXPECT_EQ(symlink("x", 5, "inside"), kSuccess);
   fs::rename(root_ / "mapped" / "sub", root_ / "moved");  // on the host, behind the guest's back
-  EXPECT_EQ(symlink("x", 5, "after_move"), kNotCapable);
-  EXPECT_FALSE(fs::exists(root_ / "moved" / "after_move"));
-  EXPECT_EQ(readlink(5, "inside"), "x");
+  EXPECT_EQ(symlink("x", 5, "after_move"), kSuccess);
+  EXPECT_EQ(symlink("../secret.txt", 5, "up"), kNotCapable);
+  EXPECT_FALSE(fs::exists(root_ / "moved" / "up"));
+  EXPECT_EQ(readlink(5, "after_move"), "x");
+}
+
+// Linux follows a last symlink named with a trailing slash even for readlinkat and linkat, and
+// outside RESOLVE_BENEATH: their answers would tell whether a host directory exists.
+TEST_P(WasiLinksTest, ATrailingSlashDoesNotFollowALastSymlink) {
+  fs::create_directory_symlink("/nonexistent_dir_of_the_test", root_ / "mapped" / "nowhere");
+  for (std::string_view path : {"etc/", "nowhere/", "etc//", "a.txt/"}) {
+    EXPECT_EQ(readlink(3, path), "errno=" + std::to_string(kNotDir)) << path;
+    EXPECT_EQ(link(3, path, 3, "x"), kNotDir) << path;
+    EXPECT_EQ(rename(3, path, 3, "x"), kNotDir) << path;
+  }
+  EXPECT_TRUE(fs::is_symlink(root_ / "mapped" / "etc"));
+  EXPECT_FALSE(fs::exists(root_ / "mapped" / "x"));
+  // A directory with a slash is still that directory; a missing name keeps the kernel's answer.
+  EXPECT_EQ(readlink(3, "sub/"), "errno=" + std::to_string(kInvalid));  // not a symlink
+  EXPECT_EQ(readlink(3, "missing/"), "errno=" + std::to_string(kNoEnt));
+  EXPECT_EQ(rename(3, "sub//", 3, "sub2/"), kSuccess);
+  EXPECT_TRUE(fs::is_directory(root_ / "mapped" / "sub2"));
+}
+
+// A length is refused before the guest's bytes are copied: ENAMETOOLONG even where they would
+// lie past the end of memory.
+TEST_P(WasiLinksTest, PathsOfPathMaxBytesAreRefusedBeforeTheyAreRead) {
+  std::string arguments = input({3, 64, 3, 0}, "a.txt", "x");
+  const std::uint32_t past_memory = 1u << 20;  // the guest has 64 KiB
+  std::memcpy(arguments.data() + 16, &past_memory, 4);
+  for (const char* name : {"symlink", "readlink", "open", "link", "rename"}) {
+    EXPECT_EQ(word(call(name, arguments), 0), kNameTooLong) << name;
+  }
+  EXPECT_EQ(symlink(std::string(4096, 'a'), 3, "long"), kNameTooLong);
+  EXPECT_EQ(readlink(3, std::string(4096, 'a')), "errno=" + std::to_string(kNameTooLong));
+  EXPECT_FALSE(fs::is_symlink(root_ / "mapped" / "long"));
 }
 
 TEST_P(WasiLinksTest, NoLinkCanBeMadeOutsideOrThroughALinkThatLeaves) {
@@ -219,10 +283,13 @@ TEST_P(WasiLinksTest, HostMadeSymlinksToOutsideCanBeNeitherFollowedNorRead) {
   for (std::string_view path : {"absolute", "relative", "etc/passwd", "up/secret.txt"}) {
     EXPECT_EQ(follow(3, path), "errno=" + std::to_string(kNotCapable)) << path;
   }
-  // An absolute target is a host path: not shown. A relative one is only text.
+  // A target that is absolute or climbs (no guest can make one) is not shown: it would tell the
+  // guest about the host's directories.
   EXPECT_EQ(readlink(3, "absolute"), "errno=" + std::to_string(kNotCapable));
   EXPECT_EQ(readlink(3, "etc"), "errno=" + std::to_string(kNotCapable));
-  EXPECT_EQ(readlink(3, "relative"), "../secret.txt");
+  EXPECT_EQ(readlink(3, "relative"), "errno=" + std::to_string(kNotCapable));
+  fs::create_symlink("sub/../a.txt", root_ / "mapped" / "zigzag");
+  EXPECT_EQ(readlink(3, "zigzag"), "errno=" + std::to_string(kNotCapable));
   EXPECT_EQ(readlink(3, "up/secret.txt"), "errno=" + std::to_string(kNotCapable));
   EXPECT_EQ(readlink(3, "../relative"), "errno=" + std::to_string(kNotCapable));
   // A hard link to such a symlink links the symlink, which still leads nowhere.
@@ -271,8 +338,8 @@ TEST_P(WasiLinksTest, RenumberMovesADescriptorAndClosesTheOneItReplaces) {
   }
   EXPECT_EQ(renumber(0xffffffffu, 5), kBadFd);
   EXPECT_EQ(renumber(5, 0xffffffffu), kBadFd);
-  EXPECT_EQ(read(5), "");                               // still open, at its end
-  EXPECT_EQ(readlink(3, "relative"), "../secret.txt");  // preopen 3 untouched
+  EXPECT_EQ(read(5), "");                       // still open, at its end
+  EXPECT_EQ(stat(3, "a.txt", 0)[0], kSuccess);  // preopen 3 untouched
   ASSERT_TRUE(plugin_->reset());
   EXPECT_EQ(read(6), "errno=" + std::to_string(kBadFd));
   EXPECT_EQ(open(3, "a.txt", 0), "fd=5");

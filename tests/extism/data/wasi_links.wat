@@ -1,11 +1,12 @@
-;; An Extism plugin that drives path_link, path_symlink, path_readlink and fd_renumber (and
-;; path_open, fd_read, fd_close and path_filestat_get to look at what they did) with the
-;; arguments exactly as the test gives them, for tests/extism/wasi_links_test.cpp.
+;; An Extism plugin that drives path_link, path_symlink, path_readlink, path_rename and
+;; fd_renumber (and path_open, fd_read, fd_close and path_filestat_get to look at what they did)
+;; with the arguments exactly as the test gives them, for tests/extism/wasi_links_test.cpp.
 ;;
 ;; Input: six little-endian u32 (a0 a1 a2 a3, then the lengths L1 and L2 of two strings), then
 ;; the strings S1 and S2. Output: the call's errno as a u32, then what the export adds:
 ;;   link      path_link(a0, a1, S1, a0 -> a2, S2)                 errno
 ;;   symlink   path_symlink(S1, a0, S2)                            errno
+;;   rename    path_rename(a0, S1, a2, S2)                         errno
 ;;   readlink  path_readlink(a0, S1, buffer, a1): the buffer is 64 bytes at 264, filled with
 ;;             0xAA first, unless a2 is not 0, then it is at a2    errno, bufused, 64 bytes
 ;;   renumber  fd_renumber(a0, a1)                                 errno
@@ -23,6 +24,8 @@
     (func $path_symlink (param i32 i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "path_readlink"
     (func $path_readlink (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_rename"
+    (func $path_rename (param i32 i32 i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_renumber" (func $fd_renumber (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "path_open"
     (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
@@ -80,6 +83,13 @@
     (call $load_input)
     (i32.store (i32.const 256)
       (call $path_symlink (call $s1) (call $l1) (call $arg (i32.const 0)) (call $s2) (call $l2)))
+    (call $finish (i32.const 4)))
+
+  (func (export "rename") (result i32)
+    (call $load_input)
+    (i32.store (i32.const 256)
+      (call $path_rename (call $arg (i32.const 0)) (call $s1) (call $l1)
+                         (call $arg (i32.const 2)) (call $s2) (call $l2)))
     (call $finish (i32.const 4)))
 
   (func (export "readlink") (result i32)
