@@ -28,6 +28,7 @@
 #include <cctype>
 #include <charconv>
 #include <exception>
+#include <stdexcept>
 
 namespace warmpool::extism::internal {
 namespace {
@@ -137,6 +138,26 @@ asio::awaitable<void> send_and_receive(Stream& stream, Exchange& x) {
   x.response.body = std::move(response.body());
 }
 
+// Tells OpenSSL what the server's certificate must name. Should OpenSSL refuse
+// one of these, the certificate would go unchecked against the host and any
+// certificate from a trusted CA would do, so the exchange fails instead.
+void expect_certificate_for(SSL* ssl, const HttpUrl& url) {
+  auto require = [&url](long accepted, const char* as_what) {
+    if (accepted == 1) return;
+    std::string message = "cannot check the certificate of " + authority(url, true) +
+                          ": OpenSSL does not take \"" + url.host + "\" as " + as_what;
+    // A scoped IPv6 literal (fe80::1%eth0) is no address a certificate can name.
+    if (url.host.find('%') != std::string::npos) message += " (an IPv6 zone id is not supported)";
+    throw std::runtime_error(message);
+  };
+  if (is_ip_literal(url.host)) {
+    require(X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), url.host.c_str()), "an IP address");
+  } else {
+    require(SSL_set_tlsext_host_name(ssl, url.host.c_str()), "a server name (SNI)");
+    require(SSL_set1_host(ssl, url.host.c_str()), "a host name");
+  }
+}
+
 asio::awaitable<void> run_exchange(Exchange& x) {
   const HttpUrl& url = x.request.url;
   auto executor = co_await asio::this_coro::executor;
@@ -154,12 +175,7 @@ asio::awaitable<void> run_exchange(Exchange& x) {
   }
   beast::ssl_stream<beast::tcp_stream> stream(executor, tls_context());
   SSL* ssl = stream.native_handle();
-  if (is_ip_literal(url.host)) {
-    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), url.host.c_str());
-  } else {
-    SSL_set_tlsext_host_name(ssl, url.host.c_str());
-    SSL_set1_host(ssl, url.host.c_str());
-  }
+  expect_certificate_for(ssl, url);
   expire_at_deadline(beast::get_lowest_layer(stream), x);
   co_await beast::get_lowest_layer(stream).async_connect(endpoints, asio::use_awaitable);
   x.stage = Stage::handshake;

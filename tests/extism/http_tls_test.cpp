@@ -28,6 +28,7 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -146,14 +147,13 @@ class TrustTheTestCa : public ::testing::Environment {
 [[maybe_unused]] ::testing::Environment* const kTrust =
     ::testing::AddGlobalTestEnvironment(new TrustTheTestCa);
 
-// An https server on 127.0.0.1 presenting `identity`:
+// An https server on `address` (127.0.0.1 unless given) presenting `identity`:
 //   /bytes/N   200, N bytes of 'x'
 //   otherwise  200, body "METHOD TARGET BODY", header x-seen = the request's x-test
 class LocalHttpsServer {
  public:
-  explicit LocalHttpsServer(const Identity& identity)
-      : tls_(asio::ssl::context::tls_server),
-        acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
+  explicit LocalHttpsServer(const Identity& identity, const char* address = "127.0.0.1")
+      : tls_(asio::ssl::context::tls_server), acceptor_(io_, {asio::ip::make_address(address), 0}) {
     tls_.use_certificate_chain(asio::buffer(identity.certificate_pem));
     tls_.use_private_key(asio::buffer(identity.key_pem), asio::ssl::context::pem);
     // Read before the I/O thread starts, which then owns the acceptor.
@@ -222,7 +222,7 @@ class KernelHttpsTest : public ::testing::Test {
  protected:
   KernelHttpsTest() {
     auto settings = std::make_shared<KernelSettings>();
-    settings->allowed_hosts = std::vector<std::string>{"127.0.0.1", "localhost"};
+    settings->allowed_hosts = std::vector<std::string>{"127.0.0.1", "localhost", "::1*"};
     settings->http_response_headers = true;
     kernel_.emplace(std::move(settings));
     kernel_->begin_call({}, nullptr);
@@ -282,6 +282,25 @@ TEST_F(KernelHttpsTest, ACertificateFromTheTrustedCaForAnotherNameIsRefused) {
   EXPECT_NE(by_name.find("TLS handshake with localhost:"), std::string::npos) << by_name;
   EXPECT_NE(by_name.find("hostname mismatch"), std::string::npos) << by_name;
   EXPECT_EQ(server.requests(), 0);
+}
+
+// OpenSSL takes no scoped IPv6 literal as the address to check; a client that went on without
+// it would accept any certificate from a trusted CA (here one for other.example).
+TEST_F(KernelHttpsTest, AnAddressOpenSslCannotCheckIsRefusedBeforeConnecting) {
+  std::optional<LocalHttpsServer> server;
+  try {
+    server.emplace(pki().other_name, "::1");
+  } catch (const boost::system::system_error& e) {
+    GTEST_SKIP() << "no IPv6 loopback here: " << e.what();
+  }
+  // glibc resolves a numeric zone id on any address (a name only on link-local ones).
+  const std::string scoped = refusal(server->url("[::1%1]", "/echo"));
+  EXPECT_NE(scoped.find("cannot check the certificate of [::1%1]:"), std::string::npos) << scoped;
+  EXPECT_NE(scoped.find("IPv6 zone id"), std::string::npos) << scoped;
+  // Without the zone id the address is checked, and this certificate does not name it.
+  const std::string plain = refusal(server->url("[::1]", "/echo"));
+  EXPECT_NE(plain.find("IP address mismatch"), std::string::npos) << plain;
+  EXPECT_EQ(server->requests(), 0);
 }
 
 TEST_F(KernelHttpsTest, ExpiredAndSelfSignedCertificatesAreRefusedNamingWhy) {
