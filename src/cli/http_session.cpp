@@ -16,6 +16,10 @@ namespace {
 
 namespace http = beast::http;
 constexpr auto kNoDeadline = Clock::time_point::max();
+// Bytes the parser may leave unconsumed while it waits for the rest of one
+// element. Beast streams bodies and caps the head itself, but keeps a chunk's
+// size line (with its extensions) and the trailer whole, without a limit.
+constexpr std::size_t kMaxUnparsedBytes = 64 * 1024;
 
 }  // namespace
 
@@ -96,7 +100,10 @@ class Session : public std::enable_shared_from_this<Session> {
       beast::error_code ec;
       const std::size_t used = parser_->put(buffer_.data(), ec);
       buffer_.consume(used);
-      if (ec == http::error::need_more) break;
+      if (ec == http::error::need_more) {
+        if (buffer_.size() > kMaxUnparsedBytes) return refuse_unparsed();
+        break;
+      }
       if (ec) return refuse(ec);
       if (!checked_head_ && parser_->is_header_done()) {
         checked_head_ = true;
@@ -147,6 +154,13 @@ class Session : public std::enable_shared_from_this<Session> {
                                               " bytes)"));
     }
     respond_and_close(json_error(400, "bad_request", "bad request: " + ec.message()));
+  }
+
+  void refuse_unparsed() {
+    respond_and_close(json_error(400, "bad_request",
+                                 "bad request: a chunk size line or trailer longer than " +
+                                     std::to_string(kMaxUnparsedBytes) +
+                                     " bytes (chunk extensions and trailers are capped)"));
   }
 
   void on_request() {
