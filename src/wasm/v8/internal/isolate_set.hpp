@@ -29,6 +29,10 @@
 //   the same instance, which the API forbids (an Instance is used by one thread at a time).
 //   A host function calling another instance enters that instance's own isolate, free
 //   unless that instance is misused; so a cycle of waits cannot form in valid use.
+// - Instances linked to each other (Linker::define_instance) are one unit, used by one thread
+//   at a time like an instance: the first linked instance acquires the isolate, the others and
+//   their importer join it (V8 calls between them wasm to wasm only within an isolate), and it
+//   goes back when that first one, destroyed last, releases it.
 // - The modules of one Extism plugin no longer share an isolate: "different modules created
 //   back to back by one thread" (78846c9) also matches a pool warming one plugin's instances
 //   and then another's, which would put two plugins in one isolate. Their calls into each
