@@ -43,7 +43,8 @@ bool CallQueue::submit(std::move_only_function<void()> work,
 void CallQueue::serve_calls() {
   std::unique_lock lock(mutex_);
   while (true) {
-    call_ready_.wait(lock, [this] { return stopping_ || !waiting_.empty(); });
+    call_ready_.wait(
+        lock, [this] { return stopping_ || (!waiting_.empty() && busy_ < options_.threads); });
     if (stopping_) return;
     Call call = std::move(waiting_.front());
     waiting_.pop_front();
@@ -54,6 +55,30 @@ void CallQueue::serve_calls() {
     lock.lock();
     --busy_;
   }
+}
+
+bool CallQueue::take_place() {
+  std::lock_guard lock(mutex_);
+  if (typical_call() >= kLongestInlineCall) return false;
+  if (stopping_ || busy_ >= options_.threads || !waiting_.empty()) return false;
+  ++busy_;
+  places_taken_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void CallQueue::release_place() {
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    --busy_;
+    wake = !waiting_.empty();
+  }
+  if (wake) call_ready_.notify_one();
+}
+
+void CallQueue::record_call(std::chrono::nanoseconds took) {
+  const std::int64_t typical = typical_call_ns_.load(std::memory_order_relaxed);
+  typical_call_ns_.store(typical + (took.count() - typical) / 8, std::memory_order_relaxed);
 }
 
 // Only the oldest call can be the next to expire: every call waits the same
@@ -121,6 +146,9 @@ std::string CallQueue::to_prometheus(std::string_view pool) const {
        label + ",reason=\"full\"", refused_full()},
       {"warmpool_call_queue_refused_total", nullptr, nullptr, label + ",reason=\"wait\"",
        expired()},
+      {"warmpool_calls_inline_total", "counter",
+       "Calls run by the I/O thread that read them (--inline-calls), in a call thread's place.",
+       label, places_taken()},
   };
   std::string out;
   for (const Series& s : series) {

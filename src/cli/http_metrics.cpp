@@ -93,6 +93,10 @@ std::string to_prometheus(const HttpServerStats& stats) {
        "Pending connections closed because no file descriptor was free.", stats.shed_for_fds},
       {"warmpool_http_connections_timed_out_total", "counter",
        "Connections closed by --header-timeout-ms or --idle-timeout-ms.", stats.timed_out},
+      {"warmpool_http_loop_handovers_total", "counter",
+       "I/O loops given another thread because a call run inline (--inline-calls) took longer "
+       "than 1 ms.",
+       stats.loop_handovers},
   };
   std::string out;
   for (const Series& s : series) {

@@ -280,13 +280,17 @@ bool HttpServer::run(HttpHandler handler, ResponseObserver observer, DrainOption
   sigaddset(&stop_signals, SIGTERM);
   sigset_t caller_mask;
   pthread_sigmask(SIG_UNBLOCK, &stop_signals, &caller_mask);
-  {
-    std::vector<std::jthread> threads;
-    for (std::size_t i = 1; i < s.loops.size(); ++i) {
-      threads.emplace_back([&loop = *s.loops[i]] { loop.io.run(); });
-    }
-    s.control.run();
+  // Every loop runs on threads of its own, this one only waits: a loop
+  // thread may be stuck in inline work that no deadline ends, and the
+  // caller must get control back to exit anyway.
+  if (s.options.inline_work) {
+    s.monitor = std::make_unique<InlineMonitor>(s.loops, s.stats.loop_handovers);
+    for (auto& loop : s.loops) loop->monitor = s.monitor.get();
   }
+  for (auto& loop : s.loops) start_loop_thread(*loop);
+  for (auto& loop : s.loops) wait_until_finished(*loop);
+  s.monitor.reset();
+  for (auto& loop : s.loops) release_threads(*loop, s.drained_cleanly);
   // Back to the caller's mask once every server thread is joined: a second
   // signal during the caller's clean-up then stays pending instead of taking
   // the default action.

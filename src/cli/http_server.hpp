@@ -16,11 +16,14 @@
 // loop's backlog is reset on drain.) Limits, the connection cap, the drain
 // and the counters are the server's, across loops.
 //
-// The I/O threads only accept, parse and write. A handler that has slow work
-// to do (a plugin call) hands the request to threads of its own and answers
-// later through the `Responder`, which posts the answer back to the
-// connection's own loop, so a busy or spinning plugin never stops the server
-// from accepting connections or answering /healthz. The accept loop
+// A handler that has slow work to do (a plugin call) either hands the
+// request to threads of its own and answers later through the `Responder`,
+// which posts the answer back to the connection's own loop, or, with
+// `inline_work`, runs it on the loop's thread inside an `InlineWork` scope
+// (no hand-off, no wake-up of another thread): when that runs longer than
+// 1 ms, a monitor hands the loop to another thread, so the loop's other
+// connections wait 1-1.5 ms at most, and a busy or spinning plugin still
+// never stops the server from accepting or answering /healthz. The accept loop
 // survives every accept error: running out of file descriptors backs off and
 // sheds the pending connection instead of leaving it in the backlog.
 //
@@ -45,6 +48,9 @@
 #include <vector>
 
 namespace warmpool::cli {
+namespace http_io {
+struct Loop;
+}
 
 struct HttpRequest {
   std::string method;
@@ -92,6 +98,32 @@ struct HttpServerOptions {
   // Both are enforced by one timer per loop that checks its connections'
   // deadlines every tenth of the shorter (at most every 100 ms), so a
   // timeout fires up to that much late and never early.
+  // Handlers may run slow work on the loop's thread (InlineWork).
+  bool inline_work = false;
+};
+
+// Slow work (a plugin call) that a handler runs on its loop's own thread,
+// for as long as the object lives. If it outlives 1 ms, another thread
+// takes over the loop's other connections, and the answer, given when the
+// work is done, is posted to it. Only on a server with `inline_work`:
+//
+//   if (InlineWork::available()) {
+//     HttpResponse r;
+//     { InlineWork on_loop; r = run_the_call(); }
+//     respond(std::move(r));
+//   }
+class InlineWork {
+ public:
+  // True inside a handler of a server that allows inline work.
+  static bool available();
+  InlineWork();
+  ~InlineWork();
+  InlineWork(const InlineWork&) = delete;
+  InlineWork& operator=(const InlineWork&) = delete;
+
+ private:
+  http_io::Loop* loop_;  // null off a loop thread
+  std::int64_t since_ = 0;
 };
 
 // What the server saw, for /metrics. Relaxed counters: each is exact, a set
@@ -104,6 +136,8 @@ struct HttpServerStats {
   std::atomic<std::uint64_t> accept_errors{0};         // any failed accept, EMFILE included
   std::atomic<std::uint64_t> shed_for_fds{0};  // pending connections closed for want of an fd
   std::atomic<std::uint64_t> timed_out{0};     // closed by the header or idle timeout
+  // Loops given another thread because inline work ran past 1 ms.
+  std::atomic<std::uint64_t> loop_handovers{0};
   // connections_open split by the I/O thread (event loop) serving them.
   std::deque<std::atomic<std::uint64_t>> connections_open_by_loop;
 };

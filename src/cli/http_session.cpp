@@ -62,10 +62,15 @@ class Session : public std::enable_shared_from_this<Session> {
   Loop& loop() const { return loop_; }
 
   // The handler's answer, from any thread, written on the connection's own
-  // loop: at once when the handler answered there (GET /healthz, errors),
-  // else posted.
+  // loop: at once when the handler answered on the thread that runs the
+  // loop (GET /healthz, errors, inline calls), else posted (also by a thread
+  // that lost the loop while it was stuck in inline work).
   void deliver(HttpResponse response) {
-    asio::dispatch(loop_.io, [self = shared_from_this(), r = std::move(response)]() mutable {
+    if (loop_.runs_on_this_thread()) {
+      server_.answered();
+      return write(std::move(response), !keep_alive_);
+    }
+    asio::post(loop_.io, [self = shared_from_this(), r = std::move(response)]() mutable {
       self->server_.answered();
       self->write(std::move(r), !self->keep_alive_);
     });

@@ -44,14 +44,28 @@ HttpResponse wrong_method(const std::string& path, std::string_view allowed) {
   return r;
 }
 
+// The call, its duration told to the plugin's queue (which decides from
+// them whether calls may run inline).
+HttpResponse timed_call(PluginVersion& version, const std::string& export_name,
+                        const std::string& body) {
+  const auto start = std::chrono::steady_clock::now();
+  HttpResponse response = version.plugin->call(export_name, body);
+  version.calls->record_call(std::chrono::steady_clock::now() - start);
+  return response;
+}
+
 // Routes requests by the reloader's current table; each plugin's calls go
 // through its own queue to its own call threads. A request holds the version
 // it was routed to until it is answered, whatever reloads happen meanwhile.
 class Router {
  public:
   Router(const Reloader& reloader, const PluginVersions& versions, const ServeRoutes& routes,
-         const HttpServerStats& server_stats)
-      : reloader_(reloader), versions_(versions), routes_(routes), server_stats_(server_stats) {}
+         const HttpServerStats& server_stats, bool inline_calls)
+      : reloader_(reloader),
+        versions_(versions),
+        routes_(routes),
+        server_stats_(server_stats),
+        inline_calls_(inline_calls) {}
 
   void handle(HttpRequest req, Responder respond) {
     const std::string path = path_of(req.target);
@@ -104,9 +118,22 @@ class Router {
     if (auto refused = version->plugin->refuse_export(*decoded)) {
       return respond(std::move(*refused));
     }
+    // Inline: no call thread to wake and no answer to post back, which was
+    // most of a fast call's cost; the server gives the loop another thread
+    // if the call runs long (InlineWork).
+    if (inline_calls_ && InlineWork::available() && version->calls->take_place()) {
+      HttpResponse response;
+      {
+        InlineWork on_loop;
+        response = timed_call(*version, *decoded, req.body);
+      }
+      version->calls->release_place();
+      return respond(std::move(response));
+    }
     const bool queued = version->calls->submit(
-        [version, respond, name = std::move(*decoded), body = std::move(req.body)] {
-          respond(version->plugin->call(name, body));
+        [version, respond, name = std::move(*decoded), body = std::move(req.body),
+         timed = inline_calls_] {
+          respond(timed ? timed_call(*version, name, body) : version->plugin->call(name, body));
         },
         [version, respond] { respond(busy_response(version->wait_message)); });
     if (!queued) respond(busy_response(version->full_message));
@@ -152,6 +179,7 @@ class Router {
   const PluginVersions& versions_;
   const ServeRoutes& routes_;
   const HttpServerStats& server_stats_;
+  const bool inline_calls_;
   HttpMetrics http_metrics_;
 };
 
@@ -250,7 +278,7 @@ int serve_plugins(HttpServer& server, HttpServer* admin, const ServeConfig& conf
   const ServerSettings& settings = config.server;
   PluginVersions versions;  // first: outlives every holder of a version
   Reloader reloader(settings, std::move(plugins), std::move(reload.read_config), versions);
-  Router router(reloader, versions, routes, server.stats());
+  Router router(reloader, versions, routes, server.stats(), settings.inline_calls);
   if (auto listening = server.listen(); !listening) {
     return fail(kExitUsage, "serve", listening.error());
   }

@@ -153,6 +153,7 @@ void override_given_server_flags(const CLI::App& app, const ServerSettings& flag
   if (given(app, "--acquire-timeout-ms")) config.acquire_timeout = flags.acquire_timeout;
   if (given(app, "--admin-listen")) config.admin_listen = flags.admin_listen;
   if (given(app, "--watch")) config.watch = flags.watch;
+  if (given(app, "--inline-calls")) config.inline_calls = flags.inline_calls;
 }
 
 void announce_warming(const PluginSettings& p, std::string_view module_name) {
@@ -199,7 +200,8 @@ HttpServerOptions listener(const ServerSettings& s) {
           .max_body = s.max_body,
           .max_connections = s.max_connections.value_or(default_max_connections()),
           .header_timeout = s.header_timeout,
-          .idle_timeout = s.idle_timeout};
+          .idle_timeout = s.idle_timeout,
+          .inline_work = s.inline_calls};
 }
 
 // One thread, a few connections, small bodies: an operator's curl, not traffic.
@@ -317,6 +319,10 @@ int serve_main(std::span<const std::string> args) {
   app.add_flag("--watch", server.watch,
                "reload when the config file or a plugin's source\nchanges (inotify, 200 ms "
                "debounce)");
+  app.add_flag("--inline-calls", server.inline_calls,
+               "run a call on the I/O thread that read it when the\nplugin has an idle call "
+               "thread (no hand-off); a call\npast 1 ms gets that I/O loop another thread, so "
+               "its\nother connections wait 1-1.5 ms at most");
   app.add_option("--config", config_file,
                  "serve the plugins of this TOML file (README, \"Serving\nmany plugins\"); "
                  "server flags given here override\nits [server] table")

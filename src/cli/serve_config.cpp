@@ -150,11 +150,13 @@ std::optional<std::string> read_server(TableReader& r, ServerSettings& s) {
       r.fail(*r.find("admin_listen"), "admin_listen", address.error());
     }
   }
-  if (const toml::node* watch = r.find("watch")) {
-    if (auto v = watch->value<bool>()) {
-      s.watch = *v;
-    } else {
-      r.fail(*watch, "watch", "expected true or false");
+  for (auto [key, field] : {std::pair{"watch", &s.watch}, {"inline_calls", &s.inline_calls}}) {
+    if (const toml::node* node = r.find(key)) {
+      if (auto v = node->value<bool>()) {
+        *field = *v;
+      } else {
+        r.fail(*node, key, "expected true or false");
+      }
     }
   }
   return r.finish();
@@ -293,6 +295,7 @@ std::vector<std::string> restart_only_changes(const ServerSettings& running,
   if (running.drain_timeout != next.drain_timeout) changed.emplace_back("drain_timeout_ms");
   if (admin(running) != admin(next)) changed.emplace_back("admin_listen");
   if (running.watch != next.watch) changed.emplace_back("watch");
+  if (running.inline_calls != next.inline_calls) changed.emplace_back("inline_calls");
   return changed;
 }
 

@@ -56,6 +56,9 @@ struct ServerSettings {
   // POST /admin/reload is served here, never on `host:port`; none when unset.
   std::optional<ListenAddress> admin_listen;
   bool watch = false;  // reload when the config file or a plugin's source changes
+  // Fast calls run on the I/O thread that parsed the request (HttpServer's
+  // InlineWork) when the plugin has an idle call thread.
+  bool inline_calls = false;
 };
 
 struct PluginSettings {

@@ -136,5 +136,71 @@ TEST(CallQueue, StressEveryAcceptedCallIsAnsweredExactlyOnce) {
   std::cout << "ran " << ran << ", expired " << expired << ", refused " << refused << '\n';
 }
 
+// A place taken for an inline call is a call thread's: calls running at
+// once (threads plus places) never exceed `threads`; a place is refused
+// while a call waits or after long calls; releasing one lets a waiting call run.
+TEST(CallQueue, PlacesForInlineCallsCountAsBusyThreads) {
+  CallQueue queue({.threads = 2, .capacity = 4, .max_wait = 60s});
+  ASSERT_TRUE(queue.take_place());
+  ASSERT_TRUE(queue.take_place());
+  EXPECT_FALSE(queue.take_place()) << "both places are taken";
+  EXPECT_EQ(queue.busy_threads(), 2u);
+  std::promise<void> ran;
+  ASSERT_TRUE(queue.submit([&ran] { ran.set_value(); }, [] { FAIL() << "expired"; }));
+  // Neither call thread may take it while the inline calls hold their places.
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(queue.waiting(), 1u);
+  queue.release_place();
+  EXPECT_EQ(ran.get_future().wait_for(30s), std::future_status::ready);
+  while (queue.busy_threads() != 1) std::this_thread::yield();
+  EXPECT_TRUE(queue.take_place()) << "a place is free again";
+  queue.release_place();
+  queue.release_place();
+  EXPECT_EQ(queue.places_taken(), 3u);
+  for (int i = 0; i < 64; ++i) queue.record_call(CallQueue::kLongestInlineCall * 4);
+  EXPECT_GE(queue.typical_call(), CallQueue::kLongestInlineCall);
+  EXPECT_FALSE(queue.take_place()) << "long calls stay on the call threads";
+  for (int i = 0; i < 64; ++i) queue.record_call(std::chrono::nanoseconds(500));
+  EXPECT_TRUE(queue.take_place()) << "short again";
+  queue.release_place();
+}
+
+// Submitters and inline callers against two threads: never more than two
+// calls run at once, and every call is run, refused or expired.
+TEST(CallQueue, StressInlinePlacesAndCallThreadsStayWithinThreads) {
+  constexpr int kCallers = 6, kPerCaller = 500;
+  constexpr std::size_t kThreads = 2;
+  std::atomic<int> running{0}, most{0}, ran{0}, refused{0}, expired{0};
+  auto run = [&] {
+    const int now = ++running;
+    for (int seen = most.load(); now > seen && !most.compare_exchange_weak(seen, now);) {
+    }
+    ++ran;
+    --running;
+  };
+  {
+    CallQueue queue({.threads = kThreads, .capacity = 64, .max_wait = 60s});
+    std::latch start(kCallers);
+    std::vector<std::jthread> callers;
+    for (int c = 0; c < kCallers; ++c) {
+      callers.emplace_back([&, c] {
+        start.arrive_and_wait();
+        for (int i = 0; i < kPerCaller; ++i) {
+          if ((i + c) % 2 == 0 && queue.take_place()) {
+            run();
+            queue.release_place();
+          } else if (!queue.submit(run, [&expired] { ++expired; })) {
+            ++refused;
+          }
+        }
+      });
+    }
+    callers.clear();
+  }
+  EXPECT_LE(most.load(), static_cast<int>(kThreads));
+  // Calls still waiting when the queue is destroyed expire.
+  EXPECT_EQ(ran + refused + expired, kCallers * kPerCaller);
+}
+
 }  // namespace
 }  // namespace warmpool::cli

@@ -34,6 +34,7 @@ acquire_timeout_ms = 50
 header_timeout_ms = 500
 idle_timeout_ms = 600
 drain_timeout_ms = 700
+inline_calls = true
 
 [[plugin]]
 name = "markdown"
@@ -72,6 +73,7 @@ none = true
   EXPECT_EQ(s.header_timeout, 500ms);
   EXPECT_EQ(s.idle_timeout, 600ms);
   EXPECT_EQ(s.drain_timeout, 700ms);
+  EXPECT_TRUE(s.inline_calls);
   ASSERT_EQ(config->plugins.size(), 2u);
   const PluginSettings& md = config->plugins[0];
   EXPECT_EQ(md.name, "markdown");

@@ -64,11 +64,12 @@ TEST(ServeReloadConfig, ListenerKeysNeedARestart) {
       restart_only_changes(running, parse("listen = \"127.0.0.1:1\"\nio_threads = 2\nmax_body = 1\n"
                                           "max_connections = 1\nheader_timeout_ms = 1\n"
                                           "idle_timeout_ms = 1\ndrain_timeout_ms = 1\n"
-                                          "admin_listen = \"127.0.0.1:2\"\nwatch = true")
+                                          "admin_listen = \"127.0.0.1:2\"\nwatch = true\n"
+                                          "inline_calls = true")
                                         ->server),
       (std::vector<std::string>{"listen", "io_threads", "max_body", "max_connections",
                                 "header_timeout_ms", "idle_timeout_ms", "drain_timeout_ms",
-                                "admin_listen", "watch"}));
+                                "admin_listen", "watch", "inline_calls"}));
 }
 
 }  // namespace

@@ -94,6 +94,7 @@ class ServeReload : public ::testing::Test {
                    server_extra + "\n" + plugins);
     return (dir_ / "warmpool.toml").string();
   }
+  void twenty_reloads_under_load(const std::string& server_extra);
   static std::string versioned_plugin() {
     return "[[plugin]]\nname = \"v\"\nsource = \"plugin.wat\"\n[plugin.pool]\nmax = 2\n";
   }
@@ -120,8 +121,18 @@ std::string version_answer(HttpClient& c) {
 }
 
 TEST_F(ServeReload, TwentyReloadsUnderLoadFailNoRequestAndFreeEveryOldVersion) {
+  twenty_reloads_under_load("");
+}
+
+// The same with calls run on the I/O loop (--inline-calls).
+TEST_F(ServeReload, TwentyReloadsUnderLoadWithInlineCalls) {
+  twenty_reloads_under_load("inline_calls = true\n");
+}
+
+void ServeReload::twenty_reloads_under_load(const std::string& server_extra) {
   write_version("version-1");
-  ChildProcess child({warmpool_bin(), "serve", "--config", config(versioned_plugin())});
+  ChildProcess child(
+      {warmpool_bin(), "serve", "--config", config(versioned_plugin(), server_extra)});
   const std::uint16_t port = listening_port(child);
   ASSERT_NE(port, 0) << child.stderr_text();
   const std::uint16_t admin = admin_port(child);
