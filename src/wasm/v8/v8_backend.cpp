@@ -3,15 +3,18 @@
 // and what it costs), shared only with the instances linked to it (Linker::define_instance),
 // whose exports its imports then name directly; the compiled module is shared by every isolate
 // (CompiledWasmModule), and its module object and import functions are made once per isolate
-// and kept there.
+// and kept there. A destroyed instance of a module without imports (the Extism kernel beside
+// each plugin) is kept there too, restored, for the module's next instance in the isolate.
 #include <v8.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstring>
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "internal/isolate_set.hpp"
@@ -160,7 +163,20 @@ class V8Instance final : public BackendInstance {
     std::vector<::v8::Global<::v8::Value>> initial_globals;
   };
 
+  // What a destroyed instance leaves in its module's state for the next instance there.
+  struct SpareInstance {
+    Handles handles;
+    MemorySnapshot initial_memory;
+  };
+
   friend class V8Module;
+  // A module without imports (no host function can reach the instance, so nothing ties it to
+  // its importer) whose state restore() puts back in place, and without `_initialize` (which
+  // the core runs after instantiate(): on a spare it would run twice).
+  bool can_be_spare() const;
+  // Restores the instance and leaves it in the module's state for the next instance of the
+  // module in this isolate; false when it cannot be (the caller then drops it).
+  bool leave_as_spare();
   static void import_callback(const ::v8::FunctionCallbackInfo<::v8::Value>& info);
   ::v8::Local<::v8::Context> context() const { return hold_->context(); }
   void take_hold() {
@@ -190,6 +206,8 @@ class V8Instance final : public BackendInstance {
   std::uint32_t entries_ = 0;
   // The post-instantiation state was captured: restore() can put it back in place.
   bool state_captured_ = false;
+  // This instance took a spare's state (instantiate()): snapshot() keeps the spare's.
+  bool took_spare_ = false;
   MemorySnapshot initial_memory_;
 };
 
@@ -230,12 +248,32 @@ V8Instance::V8Instance(const V8Module& module, ImportHandler& imports, const Ins
 V8Instance::~V8Instance() {
   entry_.reset();
   hold_.reset();
-  {
-    ::v8::Locker locker(isolate_);
-    ::v8::Isolate::Scope isolate_scope(isolate_);
-    handles_ = {};
-  }
+  hold_users_ = 0;
+  take_hold();
+  if (!leave_as_spare()) handles_ = {};
+  hold_.reset();
   if (owns_home_) v8::internal::release_isolate(home_);
+}
+
+bool V8Instance::can_be_spare() const {
+  return module_.spec.imports.empty() &&
+         std::ranges::none_of(module_.spec.functions, [](const ExportedFunction& f) {
+           return f.name == kInitializeExport;
+         });
+}
+
+// Instantiating the Extism kernel module beside every plugin instance cost ~30 us of a pool
+// miss's ~120 (a memory reservation of several GiB, one export wrapper per function); a
+// spare costs restoring its memory from the snapshot (a compare of its 64 KiB) when its
+// importer goes. The restore happens here, so nothing of the last user's state stays behind.
+bool V8Instance::leave_as_spare() {
+  if (!can_be_spare() || !state_captured_ || handles_.exports.IsEmpty()) return false;
+  v8::internal::ModuleState* state = home_.module_state(module_.id);
+  if (state == nullptr || state->spare_instance != nullptr) return false;
+  if (isolate_->IsExecutionTerminating() || !restore()) return false;
+  state->spare_instance = std::make_shared<SpareInstance>(
+      SpareInstance{std::move(handles_), std::move(initial_memory_)});
+  return true;
 }
 
 // One JS function per import, all calling the same trampoline with the import's target: its
@@ -316,6 +354,14 @@ bool V8Instance::instantiate(std::string* error) {
   v8::internal::ModuleState* shared = module_.in_isolate(home_, error);
   if (shared == nullptr) return false;
   *shared->instance = this;  // before the start function, which may call imports
+  if (shared->spare_instance != nullptr && can_be_spare()) {
+    auto spare = std::static_pointer_cast<SpareInstance>(std::move(shared->spare_instance));
+    shared->spare_instance.reset();
+    handles_ = std::move(spare->handles);
+    initial_memory_ = std::move(spare->initial_memory);
+    state_captured_ = took_spare_ = true;
+    return true;
+  }
   if (!links_.imports.empty()) {
     if (!link_imports(shared->imports.Get(isolate_), error)) return false;
     shared->imports_linked = true;
@@ -447,6 +493,7 @@ void V8Instance::set_global(GlobalSlot slot, std::uint64_t bits) {
 // dropped segments: ExposedState::restorable_in_place); anything else is reset by
 // instantiating again.
 void V8Instance::snapshot() {
+  if (std::exchange(took_spare_, false)) return;  // the spare's snapshot is this state's
   state_captured_ = false;
   const ExposedState& state = module_.spec.state;
   if (!state.restorable_in_place()) return;

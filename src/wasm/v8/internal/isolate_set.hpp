@@ -21,7 +21,10 @@
 // - A module's state in an isolate (module object, import functions) lives in the isolate,
 //   keyed by the module's id; it goes when the module goes (at once in an idle isolate, on
 //   its release in one in use) or with the isolate.
-// - A destroyed instance's memory goes back at its isolate's next garbage collection.
+// - A destroyed instance's memory goes back at its isolate's next garbage collection, except
+//   an import-free linked module's (the Extism kernel's): that instance stays in the isolate,
+//   restored, as its module's spare (ModuleState::spare_instance), and an idle isolate keeps
+//   it (the kernel's: 64 KiB of memory) until the module goes.
 // - Every call takes the Locker afresh (~300 ns), as an instance may be called from any
 //   thread, unless the instance is bound to the calling thread (Instance::ThreadBinding), which
 //   holds it across calls; it never waits for another thread, as nothing else uses the isolate.
@@ -70,6 +73,10 @@ struct ModuleState {
   std::unique_ptr<ImportTarget[]> targets;  // per import; the import functions' data
   // Some of `imports` name a linked instance's functions (set by its last instantiation).
   bool imports_linked = false;
+  // An instance of the module left by a destroyed one, already restored to its
+  // just-instantiated state, which the module's next instance here takes instead of
+  // instantiating (v8_backend.cpp says which modules qualify); null when none.
+  std::shared_ptr<void> spare_instance;
 };
 
 class HomeIsolate {
