@@ -61,7 +61,9 @@ bool rescue(Loop& loop, std::int64_t since) {
   if (!loop.inline_work_since.compare_exchange_strong(since, 0)) return false;
   loop.holder.store(0, std::memory_order_release);
   if (loop.spares > 0) {
-    loop.baton_free.notify_one();
+    // All: run() waits on the same condition for the loop's end, and must
+    // not be the one woken instead of a spare.
+    loop.baton_free.notify_all();
   } else {
     loop.threads.emplace_back([&loop] { run_loop(loop); });
   }
