@@ -10,8 +10,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "cli_paths.hpp"
 #include "http_client.hpp"
@@ -116,6 +118,60 @@ TEST_F(ServeInlineCalls, AnInlineCallWithoutADeadlineDoesNotHoldUpShutdown) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 30s);
   EXPECT_NE(server.child().stderr_text().find("stopped with calls still running"),
             std::string::npos)
+      << server.child().stderr_text();
+}
+
+// Inline calls that outlive 1 ms, over and over (each spin ends at its 5 ms
+// deadline; fast calls between them bring the plugin's average back under
+// the inline limit), while other clients keep using the same loop: every
+// answer is right, and the loop keeps being handed from thread to thread.
+TEST_F(ServeInlineCalls, StressRepeatedHandOversLoseNoAnswer) {
+  ServeProcess server({"--config", config(5)});
+  ASSERT_NE(server.port(), 0) << server.child().stderr_text();
+  const std::uint16_t port = server.port();
+  constexpr int kRounds = 15, kFastCalls = 60, kOtherClients = 2, kOtherCalls = 300;
+  std::vector<std::string> failures(kOtherClients + 1);
+  {
+    std::vector<std::jthread> clients;
+    clients.emplace_back([&, port] {
+      HttpClient c(port, 30s);
+      for (int round = 0; round < kRounds && failures[0].empty(); ++round) {
+        // The first spin runs inline whatever the machine: no call was long yet.
+        auto r = c.request("POST", "/plugins/hostile/spin", "x");
+        if (!r || r->status != 504) failures[0] = r ? std::to_string(r->status) : r.error();
+        for (int i = 0; i < kFastCalls && failures[0].empty(); ++i) {
+          r = c.request("POST", "/plugins/hostile/echo", "fast");
+          if (!r || r->status != 200 || r->body != "fast") {
+            failures[0] = r ? std::to_string(r->status) + " " + r->body : r.error();
+          }
+        }
+      }
+    });
+    for (int k = 1; k <= kOtherClients; ++k) {
+      clients.emplace_back([&, port, k] {
+        HttpClient c(port, 30s);
+        for (int i = 0; i < kOtherCalls && failures[k].empty(); ++i) {
+          const std::string body = "client " + std::to_string(k) + " call " + std::to_string(i);
+          auto r = i % 3 == 0 ? c.request("GET", "/healthz")
+                              : c.request("POST", "/plugins/echo/echo", body);
+          const std::string expected = i % 3 == 0 ? "ok\n" : body;
+          if (!r || r->status != 200 || r->body != expected) {
+            failures[k] = r ? std::to_string(r->status) + " '" + r->body + "'" : r.error();
+          }
+        }
+      });
+    }
+  }
+  for (const auto& failure : failures) EXPECT_EQ(failure, "");
+  const std::string metrics = metrics_of(port);
+  EXPECT_GE(metric(metrics, "warmpool_http_loop_handovers_total"), 1) << metrics;
+  EXPECT_EQ(metric(metrics, "warmpool_call_threads_busy{pool=\"hostile\"}"), 0) << metrics;
+  // How many spins ran inline depends on how fast the fast calls are (under
+  // a sanitizer they may never average under the limit again).
+  std::cout << "hand-overs: " << metric(metrics, "warmpool_http_loop_handovers_total") << '\n';
+  server.child().signal(SIGTERM);
+  EXPECT_EQ(server.child().wait(30s), 0) << server.child().stderr_text();
+  EXPECT_NE(server.child().stderr_text().find("warmpool serve: stopped\n"), std::string::npos)
       << server.child().stderr_text();
 }
 
