@@ -171,9 +171,9 @@ class V8Instance final : public BackendInstance {
 
   friend class V8Module;
   // A module without imports (no host function can reach the instance, so nothing ties it to
-  // its importer) whose state restore() puts back in place, and without `_initialize` (which
-  // the core runs after instantiate(): on a spare it would run twice).
-  bool can_be_spare() const;
+  // its importer) and without `_initialize` (which the core runs after instantiate(): on a
+  // spare it would run twice); its state must also be one restore() puts back in place.
+  static bool can_be_spare(const V8Module& module);
   // Restores the instance and leaves it in the module's state for the next instance of the
   // module in this isolate; false when it cannot be (the caller then drops it).
   bool leave_as_spare();
@@ -189,7 +189,9 @@ class V8Instance final : public BackendInstance {
   // Points the import object's linked imports at their exporters' functions.
   bool link_imports(::v8::Local<::v8::Object> imports, std::string* error);
 
-  const V8Module& module_;
+  const V8Module& module_;  // may go before the instance: the destructor uses the two below
+  const std::uint64_t module_id_;
+  const bool can_be_spare_;
   ImportHandler& imports_;
   const InstanceLinks& links_;
   // The isolate is this instance's own, or that of the instance it is linked to (links_.home).
@@ -238,6 +240,8 @@ v8::internal::ModuleState* V8Module::in_isolate(HomeIsolate& home, std::string* 
 
 V8Instance::V8Instance(const V8Module& module, ImportHandler& imports, const InstanceLinks& links)
     : module_(module),
+      module_id_(module.id),
+      can_be_spare_(can_be_spare(module)),
       imports_(imports),
       links_(links),
       owns_home_(links.home == nullptr),
@@ -255,9 +259,9 @@ V8Instance::~V8Instance() {
   if (owns_home_) v8::internal::release_isolate(home_);
 }
 
-bool V8Instance::can_be_spare() const {
-  return module_.spec.imports.empty() &&
-         std::ranges::none_of(module_.spec.functions, [](const ExportedFunction& f) {
+bool V8Instance::can_be_spare(const V8Module& module) {
+  return module.spec.imports.empty() &&
+         std::ranges::none_of(module.spec.functions, [](const ExportedFunction& f) {
            return f.name == kInitializeExport;
          });
 }
@@ -267,8 +271,9 @@ bool V8Instance::can_be_spare() const {
 // spare costs restoring its memory from the snapshot (a compare of its 64 KiB) when its
 // importer goes. The restore happens here, so nothing of the last user's state stays behind.
 bool V8Instance::leave_as_spare() {
-  if (!can_be_spare() || !state_captured_ || handles_.exports.IsEmpty()) return false;
-  v8::internal::ModuleState* state = home_.module_state(module_.id);
+  if (!can_be_spare_ || !state_captured_ || handles_.exports.IsEmpty()) return false;
+  // A module that went is forgotten here when the isolate goes back, its spare with it.
+  v8::internal::ModuleState* state = home_.module_state(module_id_);
   if (state == nullptr || state->spare_instance != nullptr) return false;
   if (isolate_->IsExecutionTerminating() || !restore()) return false;
   state->spare_instance = std::make_shared<SpareInstance>(
@@ -354,7 +359,7 @@ bool V8Instance::instantiate(std::string* error) {
   v8::internal::ModuleState* shared = module_.in_isolate(home_, error);
   if (shared == nullptr) return false;
   *shared->instance = this;  // before the start function, which may call imports
-  if (shared->spare_instance != nullptr && can_be_spare()) {
+  if (shared->spare_instance != nullptr && can_be_spare_) {
     auto spare = std::static_pointer_cast<SpareInstance>(std::move(shared->spare_instance));
     shared->spare_instance.reset();
     handles_ = std::move(spare->handles);
