@@ -43,10 +43,11 @@ CommandHelp serve_help() {
           "PLUGIN (a bytes-ABI plugin, docs/plugin-abi.md, or an unmodified Extism plugin,\n"
           "recognised by its extism:host/env imports, or an Extism manifest .json), or every\n"
           "[[plugin]] of a TOML config file (README, \"Serving many plugins\"). A plugin's\n"
-          "calls run on call threads of its own, one per pool instance (--max), never on the\n"
+          "calls run on call threads of its own, one per pool instance (--max), not on the\n"
           "--io-threads that accept and answer, so /healthz, /metrics and other plugins\n"
-          "answer while its calls are busy. A request waits in its plugin's queue, in\n"
-          "arrival order.\n\n"
+          "answer while its calls are busy (with --inline-calls a short call runs on the\n"
+          "I/O thread in a call thread's place, and one past 1 ms gets that I/O loop\n"
+          "another thread). A request waits in its plugin's queue, in arrival order.\n\n"
           "  POST /plugins/<name>/<export>  request body in, the export's output out (200);\n"
           "                                 <name> and <export> may be percent-encoded\n"
           "  POST /call/<export>            the same for PLUGIN (named after its file)\n"
@@ -270,7 +271,8 @@ int serve_main(std::span<const std::string> args) {
       ->check(integer_in(1, 1024));
   app.add_option("--io-threads", server.io_threads,
                  "threads that accept, parse and write HTTP, each an\nevent loop with its "
-                 "share of the connections;\nthey never run plugin code (1..64, default 1)")
+                 "share of the connections;\nthey run plugin code only with --inline-calls\n"
+                 "(1..64, default 1)")
       ->type_name("N")
       ->check(integer_in(1, 64));
   app.add_option(
