@@ -44,16 +44,17 @@ class InlineMonitor;
 // crossing to another thread.
 struct Loop {
   explicit Loop(std::atomic<std::uint64_t>& open) : connections(open) {}
-  // Run by one thread, posted to by others (answers). Asio's concurrency
-  // hint 1 was measured no cheaper per request than the default, so none.
+  // Run by one thread at a time (the baton's holder, below), posted to by
+  // others (answers). Asio's concurrency hint 1 must not be given: a
+  // handed-over loop briefly has two threads inside run_one().
   asio::io_context io;
-  // Keeps run() going while the loop has no connection, until shutdown.
+  // Keeps run_one() going while the loop has no connection, until shutdown.
   asio::executor_work_guard<asio::io_context::executor_type> serving = asio::make_work_guard(io);
   // Its entry in HttpServerStats::connections_open_by_loop, which the
   // acceptor reads to pick the least loaded loop.
   std::atomic<std::uint64_t>& connections;
   // The loop's connections, for their deadlines and the shutdown; touched by
-  // the loop's thread only. One timer per loop checks every deadline each
+  // the thread holding the loop's baton only. One timer per loop checks every deadline each
   // tick: arming a timer per read and per write (what beast::tcp_stream does)
   // cost ~2 timer-queue updates and a handler per request.
   std::vector<std::weak_ptr<Session>> sessions;
@@ -156,7 +157,7 @@ struct HttpServer::Impl {
   DrainOptions drain;
   std::vector<std::unique_ptr<http_io::Loop>> loops;
   // The first loop also accepts, takes the signals and runs the shutdown;
-  // its thread is the only one that touches the members below.
+  // only its baton's holder touches the members below.
   http_io::asio::io_context& control;
   http_io::tcp::acceptor acceptor;
   http_io::asio::signal_set signals;
