@@ -59,14 +59,20 @@ bool rescue(Loop& loop, std::int64_t since) {
   // Cleared so that the next tick does not hand the loop on again; the
   // stuck thread's own clearing then finds another value and leaves it.
   if (!loop.inline_work_since.compare_exchange_strong(since, 0)) return false;
-  loop.holder.store(0, std::memory_order_release);
-  if (loop.spares > 0) {
-    // All: run() waits on the same condition for the loop's end, and must
-    // not be the one woken instead of a spare.
-    loop.baton_free.notify_all();
-  } else {
-    loop.threads.emplace_back([&loop] { run_loop(loop); });
+  if (loop.spares == 0) {
+    // Made before the baton is let go: a thread that cannot be made (the
+    // process's thread limit) leaves the stuck thread holding the loop, whose
+    // connections then wait for its call, as they would without inline calls.
+    try {
+      loop.threads.emplace_back([&loop] { run_loop(loop); });
+    } catch (const std::exception&) {
+      return false;
+    }
   }
+  loop.holder.store(0, std::memory_order_release);
+  // All: run() waits on the same condition for the loop's end, and must not
+  // be the one woken instead of a spare.
+  loop.baton_free.notify_all();
   return true;
 }
 
