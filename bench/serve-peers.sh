@@ -7,6 +7,7 @@
 #   bench/serve-peers.sh [BUILD_DIR]                  # default build/release
 #   DURATION=10 CONNECTIONS="1 16 64 256" ENGINE=v8 bench/serve-peers.sh
 #   ROWS="markdown echo count_vowels healthz reload" bench/serve-peers.sh
+#   SERVE_ARGS="--inline-calls" bench/serve-peers.sh    # extra `warmpool serve` options
 #
 # Peers: bench/serve-peers/bytes_abi_server.mjs (one reused instance per
 # process, 1 and 2 processes) for the bytes-ABI plugins, and
@@ -24,6 +25,7 @@ DURATION=${DURATION:-8}
 CONNECTIONS=${CONNECTIONS:-"1 16 64 256"}
 ROWS=${ROWS:-"markdown echo count_vowels healthz reload"}
 ENGINE=${ENGINE:-v8}
+SERVE_ARGS=${SERVE_ARGS:-}
 PORT=${PORT:-18520}
 ADMIN_PORT=$((PORT + 1))
 WRK_THREADS=${WRK_THREADS:-1}
@@ -66,7 +68,7 @@ bytes_row() {  # plugin export
   local plugin=$1 export=$2 script
   script=$(post_script "$work/$plugin.body")
   start_server "$PORT" "$warmpool" serve "$plugins/$plugin.wasm" --listen "127.0.0.1:$PORT" \
-    --engine "$ENGINE"
+    --engine "$ENGINE" $SERVE_ARGS
   load "http://127.0.0.1:$PORT/call/$export" "$script" "warmpool $ENGINE $plugin"
   stop_server
   for workers in 1 2; do
@@ -83,7 +85,7 @@ for row in $ROWS; do
     echo) bytes_row echo echo ;;
     healthz)
       start_server "$PORT" "$warmpool" serve "$plugins/echo.wasm" --listen "127.0.0.1:$PORT" \
-        --engine "$ENGINE"
+        --engine "$ENGINE" $SERVE_ARGS
       load "http://127.0.0.1:$PORT/healthz" "" "warmpool GET /healthz"
       stop_server ;;
     count_vowels)
@@ -91,7 +93,7 @@ for row in $ROWS; do
       install_extism_peer
       script=$(post_script "$work/count_vowels.body")
       start_server "$PORT" "$warmpool" serve "$shared/plugins/code.wasm" \
-        --listen "127.0.0.1:$PORT" --engine "$ENGINE"
+        --listen "127.0.0.1:$PORT" --engine "$ENGINE" $SERVE_ARGS
       load "http://127.0.0.1:$PORT/call/count_vowels" "$script" "warmpool $ENGINE count_vowels"
       stop_server
       for workers in 1 2; do
