@@ -130,5 +130,23 @@ TEST_P(ApiPool, ResetAndFreshUndoStateLeftByTheLastUser) {
   EXPECT_EQ(echo_after_scribbles(Recycle::Reuse), "poisoned");
 }
 
+// A pool in a static is destroyed after the main thread's thread_local objects; its
+// instances still enter their engine to go (V8: the isolate) and must not touch per-thread
+// state that is gone by then (it corrupted the heap at exit before ThreadIsolateEntry's list
+// became trivially destructible).
+TEST_P(ApiPool, APoolInAStaticIsDestroyedCleanlyAtExit) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        static Pool pool = make_pool({}, Recycle::Reuse);
+        {
+          auto held = pool.checkout();
+          if (!held || !(*held)->call_bytes("echo", as_bytes("x"))) std::_Exit(3);
+        }
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
 }  // namespace
 }  // namespace warmpool::wasm

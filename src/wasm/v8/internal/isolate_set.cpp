@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <unordered_set>
 #include <vector>
 
@@ -12,23 +13,67 @@
 namespace warmpool::wasm::v8::internal {
 
 namespace {
+
 // The isolates this thread's ThreadIsolateEntry objects entered, first entered first.
-thread_local std::vector<::v8::Isolate*> entered_on_this_thread;
+// Trivially destructible on purpose: the main thread's thread_local objects are destroyed
+// before static ones at exit, and an instance held by a static (a pool in a static) still
+// enters its isolate when it is destroyed then. Up to kInline entries need no allocation;
+// more (many bindings at once) live on the heap until the thread has none again.
+struct EnteredIsolates {
+  static constexpr std::size_t kInline = 8;
+  ::v8::Isolate* inline_slots[kInline];
+  ::v8::Isolate** heap_slots;  // null: inline_slots
+  std::size_t capacity;        // of heap_slots
+  std::size_t size;
+
+  ::v8::Isolate** slots() noexcept { return heap_slots != nullptr ? heap_slots : inline_slots; }
+
+  void push(::v8::Isolate* isolate) {
+    const std::size_t room = heap_slots != nullptr ? capacity : kInline;
+    if (size == room) {
+      auto* bigger = new ::v8::Isolate*[2 * room];
+      std::copy_n(slots(), size, bigger);
+      delete[] heap_slots;
+      heap_slots = bigger;
+      capacity = 2 * room;
+    }
+    slots()[size++] = isolate;
+  }
+
+  // The index of the last entry of `isolate`.
+  std::size_t last_index_of(::v8::Isolate* isolate) noexcept {
+    std::size_t index = size - 1;
+    while (slots()[index] != isolate) --index;
+    return index;
+  }
+
+  void erase(std::size_t index) noexcept {
+    std::copy(slots() + index + 1, slots() + size, slots() + index);
+    if (--size == 0 && heap_slots != nullptr) {
+      delete[] heap_slots;
+      heap_slots = nullptr;
+      capacity = 0;
+    }
+  }
+};
+static_assert(std::is_trivially_destructible_v<EnteredIsolates>);
+
+constinit thread_local EnteredIsolates entered_on_this_thread{};
+
 }  // namespace
 
 ThreadIsolateEntry::ThreadIsolateEntry(::v8::Isolate* isolate) : isolate_(isolate) {
   isolate_->Enter();
-  entered_on_this_thread.push_back(isolate_);
+  entered_on_this_thread.push(isolate_);
 }
 
 ThreadIsolateEntry::~ThreadIsolateEntry() {
   auto& entered = entered_on_this_thread;
-  const auto last = std::find(entered.rbegin(), entered.rend(), isolate_);
-  const auto index = static_cast<std::size_t>(entered.rend() - last) - 1;
-  for (std::size_t later = entered.size() - 1; later > index; --later) entered[later]->Exit();
+  const std::size_t index = entered.last_index_of(isolate_);
+  for (std::size_t later = entered.size - 1; later > index; --later) entered.slots()[later]->Exit();
   isolate_->Exit();
-  entered.erase(entered.begin() + static_cast<std::ptrdiff_t>(index));
-  for (std::size_t later = index; later < entered.size(); ++later) entered[later]->Enter();
+  entered.erase(index);
+  for (std::size_t later = index; later < entered.size; ++later) entered.slots()[later]->Enter();
 }
 
 HomeIsolate::HomeIsolate() {
