@@ -143,8 +143,9 @@ void fib_1_call_by_name(benchmark::State& state, ww::Engine engine) {
   }
 }
 
-void host_call(benchmark::State& state, ww::Engine engine) {
-  ww::Instance instance = guest(engine);
+// Calls the guest's host_loop, which makes kHostCallsPerCall calls of its import, and
+// reports the time per import call under `counter`.
+void import_loop(benchmark::State& state, ww::Instance& instance, const char* counter) {
   const auto loop =
       need(instance.module().typed<std::int32_t(std::int32_t)>("host_loop"), "host_loop");
   for (auto _ : state) {
@@ -153,25 +154,20 @@ void host_call(benchmark::State& state, ww::Engine engine) {
     benchmark::DoNotOptimize(*r);
   }
   state.SetItemsProcessed(state.iterations() * kHostCallsPerCall);
-  state.counters["time_per_host_call"] =
+  state.counters[counter] =
       benchmark::Counter(static_cast<double>(state.iterations()) * kHostCallsPerCall,
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+void host_call(benchmark::State& state, ww::Engine engine) {
+  ww::Instance instance = guest(engine);
+  import_loop(state, instance, "time_per_host_call");
 }
 
 void linked_call(benchmark::State& state, ww::Engine engine) {
   ww::Instance instance =
       need(ww::Instance::instantiate(linked_guest_module(engine)), "instantiate");
-  const auto loop =
-      need(instance.module().typed<std::int32_t(std::int32_t)>("host_loop"), "host_loop");
-  for (auto _ : state) {
-    auto r = instance.call(loop, kHostCallsPerCall);
-    if (!r) need(std::move(r), "host_loop");
-    benchmark::DoNotOptimize(*r);
-  }
-  state.SetItemsProcessed(state.iterations() * kHostCallsPerCall);
-  state.counters["time_per_linked_call"] =
-      benchmark::Counter(static_cast<double>(state.iterations()) * kHostCallsPerCall,
-                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  import_loop(state, instance, "time_per_linked_call");
 }
 
 using Pool = warmpool::InstancePool<ww::Instance, ww::WasmError, ww::InstanceLifecycle>;
