@@ -6,7 +6,8 @@
 // memory errors; a model of the live blocks checks what the kernel promises:
 // `length` is the size at the start of a live block and 0 anywhere else, live
 // blocks never overlap, what was stored in a block is what `bytes` reads,
-// input loads read the input, a var holds what was set.
+// input loads read the input (unless a store reached its block), a var holds
+// what was set.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cstddef>
@@ -56,8 +57,19 @@ std::shared_ptr<const KernelSettings> settings() {
 struct Model {
   std::map<Handle, std::uint64_t> live;  // handle -> length
   std::string input;
+  // The input is a live block of kernel memory from the call's start (input_load reads it).
   Handle input_handle = 0;
+  // A store reached the input's block: its bytes are no longer the input given.
+  bool input_written = false;
   std::map<std::string, std::string> vars;
+
+  void begin_call(Kernel& k);
+  void stored(Handle address, std::uint64_t width) {
+    if (input_handle != 0 && address < input_handle + input.size() &&
+        address + width > input_handle) {
+      input_written = true;
+    }
+  }
 
   void freed(Handle h) {
     live.erase(h);
@@ -117,6 +129,14 @@ void allocated(Model& m, Kernel& k, Handle h, std::uint64_t n) {
   m.live[h] = n;
 }
 
+void Model::begin_call(Kernel& k) {
+  k.begin_call(as_bytes(input), nullptr);
+  live.clear();
+  input_written = false;
+  input_handle = k.input_handle();
+  allocated(*this, k, input_handle, input.size());
+}
+
 void step(FuzzedDataProvider& in, Kernel& k, Model& m) {
   switch (in.ConsumeIntegralInRange<int>(0, kLastOp)) {
     case kAlloc: {
@@ -156,6 +176,7 @@ void step(FuzzedDataProvider& in, Kernel& k, Model& m) {
       const auto fill = in.ConsumeIntegral<std::uint8_t>();
       const std::uint64_t n = std::min<std::uint64_t>(it->second, 64);
       for (std::uint64_t i = 0; i < n; ++i) k.store_u8(h + i, static_cast<std::uint8_t>(fill + i));
+      m.stored(h, n);
       auto b = k.bytes(h);
       for (std::uint64_t i = 0; i < n; ++i) {
         check(b[i] == static_cast<std::uint8_t>(fill + i), "store_u8 then bytes", h, i);
@@ -171,7 +192,9 @@ void step(FuzzedDataProvider& in, Kernel& k, Model& m) {
     case kStore: {
       const Handle a = pick_handle(in, m);
       const auto value = in.ConsumeIntegral<std::uint64_t>();
-      if (in.ConsumeBool()) {
+      const bool wide = in.ConsumeBool();
+      m.stored(a, wide ? 8 : 1);
+      if (wide) {
         k.store_u64(a, value);
         auto it = m.live.find(a);
         if (it != m.live.end() && it->second >= 8) {
@@ -184,28 +207,22 @@ void step(FuzzedDataProvider& in, Kernel& k, Model& m) {
     }
     case kBeginCall: {
       m.input = in.ConsumeRandomLengthString(64);
-      k.begin_call(as_bytes(m.input), nullptr);
-      m.live.clear();
-      m.input_handle = 0;
+      m.begin_call(k);
       break;
     }
     case kInputLoad: {
       const auto offset = in.ConsumeIntegralInRange<std::uint64_t>(0, m.input.size() + 16);
       const std::uint8_t expected =
           offset < m.input.size() ? static_cast<std::uint8_t>(m.input[offset]) : 0;
-      check(k.input_load_u8(offset) == expected, "input_load_u8", offset);
+      if (!m.input_written) check(k.input_load_u8(offset) == expected, "input_load_u8", offset);
       check(k.input_length() == m.input.size(), "input_length", k.input_length(), m.input.size());
       (void)k.input_load_u64(in.ConsumeIntegral<std::uint64_t>());
       break;
     }
     case kInputHandle: {
       const Handle h = k.input_handle();
-      if (h != 0 && !m.live.contains(h)) {
-        // Only a new block: wild stores may have changed an older one since.
-        allocated(m, k, h, m.input.size());
-        check(k.text(h) == m.input, "input block content", h);
-        m.input_handle = h;
-      }
+      check(h == m.input_handle, "input_handle", h, m.input_handle);
+      if (h != 0 && !m.input_written) check(k.text(h) == m.input, "input block content", h);
       break;
     }
     case kOutput: {
@@ -278,7 +295,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Kernel kernel(shared);
   Model model;
   model.input = in.ConsumeRandomLengthString(64);
-  kernel.begin_call(as_bytes(model.input), nullptr);
+  model.begin_call(kernel);
   for (int steps = 0; steps < 256 && in.remaining_bytes() > 0; ++steps) step(in, kernel, model);
   return 0;
 }
