@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -38,12 +39,12 @@ inline int connect_raw(std::uint16_t port) {
   return fd;
 }
 
-// Everything the peer sends until it closes or `limit` passes.
-inline std::string read_until_closed(int fd, std::chrono::milliseconds limit) {
+// What the peer sends until `expected` bytes arrived, it closes, or `limit` passes.
+inline std::string read_bytes(int fd, std::size_t expected, std::chrono::milliseconds limit) {
   std::string out;
   const auto until = std::chrono::steady_clock::now() + limit;
   char buf[4096];
-  while (std::chrono::steady_clock::now() < until) {
+  while (out.size() < expected && std::chrono::steady_clock::now() < until) {
     pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, 50) <= 0) continue;
     const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
@@ -51,6 +52,11 @@ inline std::string read_until_closed(int fd, std::chrono::milliseconds limit) {
     out.append(buf, static_cast<std::size_t>(n));
   }
   return out;
+}
+
+// Everything the peer sends until it closes or `limit` passes.
+inline std::string read_until_closed(int fd, std::chrono::milliseconds limit) {
+  return read_bytes(fd, std::numeric_limits<std::size_t>::max(), limit);
 }
 
 // The port a `serve --listen 127.0.0.1:0` child reports on its first stdout

@@ -24,21 +24,6 @@ bool send_text(int fd, const std::string& text) {
   return ::send(fd, text.data(), text.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(text.size());
 }
 
-// Reads until `expected` bytes arrived, the peer closed, or `limit` passed.
-std::string read_bytes(int fd, std::size_t expected, std::chrono::milliseconds limit) {
-  std::string out;
-  const auto until = std::chrono::steady_clock::now() + limit;
-  char buf[4096];
-  while (out.size() < expected && std::chrono::steady_clock::now() < until) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 50) <= 0) continue;
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  return out;
-}
-
 class ServeWire : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
